@@ -9,5 +9,6 @@ from . import compat
 compat.apply_all()
 
 from . import models  # noqa: E402,F401  (registers the models)
+from . import utils  # noqa: E402,F401
 
 __version__ = '0.1.0'

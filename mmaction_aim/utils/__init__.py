@@ -1,0 +1,3 @@
+from .video import write_video
+
+__all__ = ['write_video']
