@@ -1,0 +1,36 @@
+# AIM with a CLIP ViT-L/14 image model (Yang et al., ICLR 2023).
+# Three adapters per block (temporal, spatial, joint), the Kinetics recipe.
+# Dataset configs set `num_classes`, `num_frames` and the sampling.
+model = dict(
+    type='AIMRecognizer',
+    backbone=dict(
+        type='AIMViT',
+        arch='ViT-L/14',
+        input_resolution=224,
+        num_frames=8,
+        num_tadapter=1,
+        adapter_scale=0.5,
+        adapter_mlp_ratio=0.25,
+        drop_path_rate=0.2,
+        adapters=('temporal', 'spatial', 'joint'),
+        adapter_layers=None,
+        temporal_embedding=True,
+        freeze_image_model=True,
+        freeze_ln_post=False,
+        pretrained='checkpoints/clip/ViT-L-14.pt',
+        with_cp=False),
+    cls_head=dict(
+        type='AIMHead',
+        num_classes=400,
+        in_channels=1024,
+        dropout_ratio=0.5,
+        label_smooth_eps=0.,
+        average_clips='prob',
+        loss_cls=dict(type='CrossEntropyLoss')),
+    # CLIP's normalisation on the 0-255 scale.
+    data_preprocessor=dict(
+        type='ActionDataPreprocessor',
+        mean=[122.769, 116.74, 104.04],
+        std=[68.493, 66.63, 70.321],
+        format_shape='NCTHW'),
+    test_cfg=dict(max_testing_views=4))

@@ -1,0 +1,50 @@
+# The AIM optimisation recipe for 50 epochs: AdamW lr 3e-4 for 64 clips per
+# step (8 GPUs x 8), weight decay 0.05 except on the class and positional
+# embeddings and every LayerNorm, 2.5 epochs of linear warm-up from 0.1 x lr
+# then cosine annealing to 0, 50 epochs (the Something-Something v2 and
+# Diving-48 length), mixed precision.
+# On a machine without a GPU, override `optim_wrapper.type=OptimWrapper`
+# (MMEngine's AmpOptimWrapper needs CUDA/NPU/MLU/MUSA).
+max_epochs = 50
+warmup_epochs = 2.5
+base_lr = 3e-4
+
+train_cfg = dict(
+    type='EpochBasedTrainLoop', max_epochs=max_epochs, val_begin=1,
+    val_interval=1)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+
+optim_wrapper = dict(
+    type='AmpOptimWrapper',
+    optimizer=dict(
+        type='AdamW', lr=base_lr, betas=(0.9, 0.999), weight_decay=0.05),
+    paramwise_cfg=dict(
+        # Every nn.LayerNorm (ln_pre, ln_1, ln_2, ln_post) of the model.
+        norm_decay_mult=0.,
+        custom_keys={
+            'class_embedding': dict(decay_mult=0.),
+            'positional_embedding': dict(decay_mult=0.),
+        }),
+    clip_grad=None)
+
+param_scheduler = [
+    dict(
+        type='LinearLR',
+        start_factor=0.1,
+        by_epoch=True,
+        begin=0,
+        end=warmup_epochs,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs - warmup_epochs,
+        eta_min=0.,
+        by_epoch=True,
+        begin=warmup_epochs,
+        end=max_epochs,
+        convert_to_iter_based=True),
+]
+
+# lr above is for 8 GPUs x 8 clips; `--auto-scale-lr` rescales it linearly.
+auto_scale_lr = dict(enable=False, base_batch_size=64)

@@ -1,0 +1,23 @@
+# AIM, CLIP ViT-L/14, 32 frames (uniform), Diving-48 (V2 labels).
+# Yang et al., "AIM: Adapting Image Models for Efficient Video Action
+# Recognition", ICLR 2023.
+# Published top-1 90.6 (1 clip x 1 crop). 50 epochs.
+_base_ = [
+    './_base_/models/aim_vit_l14.py',
+    './_base_/datasets/diving48_u32.py',
+    './_base_/schedules/adamw_warmup_cosine_50e.py',
+    'mmaction::_base_/default_runtime.py',
+]
+
+custom_imports = dict(imports=['mmaction_aim'], allow_failed_imports=False)
+
+model = dict(
+    backbone=dict(
+        num_frames=32,
+        with_cp=True,
+        pretrained='checkpoints/clip/ViT-L-14.pt'),
+    cls_head=dict(num_classes=48))
+
+default_hooks = dict(
+    checkpoint=dict(interval=1, max_keep_ckpts=3, save_best='auto'),
+    logger=dict(interval=100))
