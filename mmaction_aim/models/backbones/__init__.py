@@ -1,1 +1,3 @@
+from .aim_vit import AIMViT
 
+__all__ = ['AIMViT']

@@ -1,1 +1,3 @@
+from .aim_head import AIMHead
 
+__all__ = ['AIMHead']

@@ -1,1 +1,3 @@
+from .aim_recognizer import AIMRecognizer
 
+__all__ = ['AIMRecognizer']

@@ -1,0 +1,61 @@
+"""AIM's classification head."""
+import torch
+from mmengine.model.weight_init import normal_init
+from torch import nn
+
+from mmaction.models.heads import BaseHead
+from mmaction.registry import MODELS
+
+
+@MODELS.register_module()
+class AIMHead(BaseHead):
+    """Average per-frame features over time, dropout, linear classifier.
+
+    Equals the I3D head of the original AIM on its ``[B, D, T, 1, 1]``
+    features; the classifier is named ``fc_cls`` so that the original
+    checkpoints' ``cls_head.fc_cls.*`` load. Label smoothing
+    (``label_smooth_eps``) and multi-view score averaging (``average_clips``:
+    ``'prob'``, ``'score'`` or None) come from MMAction2's
+    :class:`BaseHead`.
+
+    Args:
+        num_classes (int): Number of classes.
+        in_channels (int): Feature width ``D``.
+        loss_cls (dict): Classification loss. Defaults to
+            ``dict(type='CrossEntropyLoss')``.
+        dropout_ratio (float): Dropout before ``fc_cls``. Defaults to 0.5.
+        init_std (float): Std of ``fc_cls``'s normal initialisation.
+            Defaults to 0.02.
+        **kwargs: ``label_smooth_eps``, ``average_clips``, ``multi_class``,
+            ``topk``, ``init_cfg`` of :class:`BaseHead`.
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 loss_cls: dict = dict(type='CrossEntropyLoss'),  # noqa: B006
+                 dropout_ratio: float = 0.5,
+                 init_std: float = 0.02,
+                 **kwargs) -> None:
+        super().__init__(num_classes, in_channels, loss_cls, **kwargs)
+        self.init_std = init_std
+        self.dropout = nn.Dropout(dropout_ratio) if dropout_ratio > 0 else \
+            nn.Identity()
+        self.fc_cls = nn.Linear(in_channels, num_classes)
+
+    def init_weights(self) -> None:
+        """Normal-initialise ``fc_cls`` with a zero bias."""
+        normal_init(self.fc_cls, std=self.init_std, bias=0)
+
+    def forward(self, x: torch.Tensor, **kwargs) -> torch.Tensor:
+        """Class scores from per-frame features.
+
+        Args:
+            x (torch.Tensor): ``[B, D, T]`` (or ``[B, D, T, 1, 1]``, the
+                original layout; any trailing dimensions are averaged too).
+
+        Returns:
+            torch.Tensor: ``[B, num_classes]``.
+        """
+        x = x.flatten(2).mean(dim=2)  # [B, D]
+        return self.fc_cls(self.dropout(x))  # [B, num_classes]

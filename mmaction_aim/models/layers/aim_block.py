@@ -1,0 +1,124 @@
+"""CLIP's residual attention block with AIM's three adaptations."""
+from typing import Optional
+
+import torch
+from timm.layers import DropPath
+from torch import nn
+
+from .adapter import Adapter
+from .clip_layers import CLIPAttention, CLIPMLP
+
+
+class AIMBlock(nn.Module):
+    """A CLIP pre-norm block with temporal, spatial and joint adaptation.
+
+    Following AIM (Yang et al., ICLR 2023), in this order:
+
+    1. temporal: ``x += DropPath(temporal_adapter(attn(ln_1(x))))`` with the
+       frozen ``attn`` applied along time, independently for every token
+       position (with ``num_tadapter=2``, ``temporal_adapter_in`` runs between
+       ``ln_1`` and ``attn``);
+    2. spatial: ``x += spatial_adapter(attn(ln_1(x)))`` along the tokens of
+       each frame;
+    3. joint: ``h = ln_2(x); x += mlp(h) + DropPath(s * joint_adapter(h))``.
+
+    A disabled adaptation is simply absent: without ``spatial`` the block
+    runs CLIP's plain attention; without ``temporal`` or ``joint`` that branch
+    is skipped. With every adapter freshly initialised (zero ``fc2``), the
+    block equals the CLIP block.
+
+    Args:
+        embed_dims (int): Width ``D``.
+        num_heads (int): Attention heads.
+        num_frames (int): Frames ``T`` per clip.
+        temporal (bool): Add temporal adaptation. Defaults to True.
+        spatial (bool): Add spatial adaptation. Defaults to True.
+        joint (bool): Add joint adaptation. Defaults to True.
+        num_tadapter (int): 1, or 2 for the extra ``temporal_adapter_in``.
+            Defaults to 1.
+        adapter_scale (float): Scale ``s`` of the joint adapter.
+            Defaults to 0.5.
+        adapter_mlp_ratio (float): Bottleneck ratio of every adapter.
+            Defaults to 0.25.
+        drop_path (float): Drop-path rate of the temporal and joint branches.
+            Defaults to 0.
+    """
+
+    def __init__(self,
+                 embed_dims: int,
+                 num_heads: int,
+                 num_frames: int,
+                 temporal: bool = True,
+                 spatial: bool = True,
+                 joint: bool = True,
+                 num_tadapter: int = 1,
+                 adapter_scale: float = 0.5,
+                 adapter_mlp_ratio: float = 0.25,
+                 drop_path: float = 0.) -> None:
+        super().__init__()
+        if num_tadapter not in (1, 2):
+            raise ValueError(f'num_tadapter must be 1 or 2, got {num_tadapter}')
+        self.num_frames = num_frames
+        self.adapter_scale = adapter_scale
+
+        # CLIP's own parts, under CLIP's names.
+        self.ln_1 = nn.LayerNorm(embed_dims)
+        self.attn = CLIPAttention(embed_dims, num_heads)
+        self.ln_2 = nn.LayerNorm(embed_dims)
+        self.mlp = CLIPMLP(embed_dims)
+
+        # AIM's adapters (absent when disabled).
+        def adapter(enabled: bool, skip: bool) -> Optional[Adapter]:
+            return Adapter(embed_dims, adapter_mlp_ratio,
+                           skip_connect=skip) if enabled else None
+
+        self.temporal_adapter_in = adapter(temporal and num_tadapter == 2,
+                                           skip=True)
+        self.temporal_adapter = adapter(temporal, skip=False)
+        self.spatial_adapter = adapter(spatial, skip=True)
+        self.joint_adapter = adapter(joint, skip=False)
+        self.drop_path = DropPath(drop_path) if drop_path > 0 else \
+            nn.Identity()
+
+    def temporal_adaptation(self, x: torch.Tensor) -> torch.Tensor:
+        """The temporal branch, before drop-path.
+
+        Args:
+            x (torch.Tensor): Tokens ``[B*T, N, D]``.
+
+        Returns:
+            torch.Tensor: ``[B*T, N, D]``.
+        """
+        bt, n, d = x.shape
+        h = self.ln_1(x).view(bt // self.num_frames, self.num_frames, n, d)
+        if self.temporal_adapter_in is not None:
+            h = self.temporal_adapter_in(h)
+        # Attend along T for every token position: [B, T, N, D].
+        h = self.attn(h, seq_dim=1)
+        return self.temporal_adapter(h).reshape(bt, n, d)
+
+    def spatial_adaptation(self, x: torch.Tensor) -> torch.Tensor:
+        """The spatial branch: attention over the N tokens of each frame."""
+        h = self.attn(self.ln_1(x))  # [B*T, N, D]
+        if self.spatial_adapter is not None:
+            h = self.spatial_adapter(h)
+        return h
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Run the block.
+
+        Args:
+            x (torch.Tensor): Tokens ``[B*T, N, D]``, frames of a clip
+                consecutive.
+
+        Returns:
+            torch.Tensor: ``[B*T, N, D]``.
+        """
+        if self.temporal_adapter is not None:
+            x = x + self.drop_path(self.temporal_adaptation(x))
+        x = x + self.spatial_adaptation(x)
+        h = self.ln_2(x)
+        if self.joint_adapter is None:
+            return x + self.mlp(h)
+        return x + self.mlp(h) + self.drop_path(
+            self.adapter_scale * self.joint_adapter(h))

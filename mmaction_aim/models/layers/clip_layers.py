@@ -1,0 +1,95 @@
+"""CLIP's transformer primitives with CLIP's parameter names.
+
+Parameter names match OpenAI CLIP / open_clip (``attn.in_proj_weight``,
+``attn.out_proj``, ``mlp.c_fc``, ``mlp.c_proj``), so CLIP weights load with a
+prefix strip, while attention runs through the fused
+:func:`torch.nn.functional.scaled_dot_product_attention`.
+"""
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class QuickGELU(nn.Module):
+    """CLIP's GELU approximation ``x * sigmoid(1.702 x)``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.sigmoid(1.702 * x)
+
+
+class CLIPMLP(nn.Sequential):
+    """CLIP's MLP: ``c_fc`` -> QuickGELU -> ``c_proj``.
+
+    Args:
+        embed_dims (int): Width ``D``.
+        mlp_ratio (float): Hidden width as a multiple of ``D``. Defaults to 4.
+    """
+
+    def __init__(self, embed_dims: int, mlp_ratio: float = 4.0) -> None:
+        hidden_dims = int(embed_dims * mlp_ratio)
+        super().__init__()
+        self.c_fc = nn.Linear(embed_dims, hidden_dims)
+        self.gelu = QuickGELU()
+        self.c_proj = nn.Linear(hidden_dims, embed_dims)
+
+
+class CLIPAttention(nn.Module):
+    """Multi-head self-attention with ``nn.MultiheadAttention``'s parameters.
+
+    Holds the packed ``in_proj_weight``/``in_proj_bias`` and ``out_proj`` of
+    :class:`torch.nn.MultiheadAttention` (CLIP's ``attn``), but is
+    batch-first, attends along the second-to-last dimension of an input with
+    any number of leading batch dimensions, and uses the fused attention
+    kernel.
+
+    Args:
+        embed_dims (int): Width ``D``.
+        num_heads (int): Number of heads; must divide ``D``.
+    """
+
+    def __init__(self, embed_dims: int, num_heads: int) -> None:
+        super().__init__()
+        if embed_dims % num_heads:
+            raise ValueError(f'width {embed_dims} is not divisible by '
+                             f'{num_heads} heads')
+        self.embed_dims = embed_dims
+        self.num_heads = num_heads
+        self.head_dims = embed_dims // num_heads
+        self.in_proj_weight = nn.Parameter(torch.empty(3 * embed_dims,
+                                                       embed_dims))
+        self.in_proj_bias = nn.Parameter(torch.empty(3 * embed_dims))
+        self.out_proj = nn.Linear(embed_dims, embed_dims)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Initialise as :class:`torch.nn.MultiheadAttention` does."""
+        nn.init.xavier_uniform_(self.in_proj_weight)
+        nn.init.zeros_(self.in_proj_bias)
+        nn.init.kaiming_uniform_(self.out_proj.weight, a=math.sqrt(5))
+        nn.init.zeros_(self.out_proj.bias)
+
+    def forward(self, x: torch.Tensor, seq_dim: int = -2) -> torch.Tensor:
+        """Self-attention along ``seq_dim`` of ``x``.
+
+        Args:
+            x (torch.Tensor): ``[*batch, L, D]`` (``seq_dim=-2``) or any
+                layout whose last dimension is ``D``; every dimension but
+                ``seq_dim`` and the last is a batch dimension.
+            seq_dim (int): The dimension to attend along. Defaults to -2.
+
+        Returns:
+            torch.Tensor: Same shape as ``x``.
+        """
+        seq_dim = seq_dim % x.dim()
+        qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)
+        # [..., L, ..., 3, H, Dh] -> move L next to Dh: [..., H, L, Dh]
+        qkv = qkv.unflatten(-1, (3, self.num_heads, self.head_dims))
+        qkv = qkv.movedim(seq_dim, -2).movedim(-4, 0)  # [3, *b, H, L, Dh]
+        q, k, v = qkv.unbind(0)
+        out = F.scaled_dot_product_attention(q, k, v)  # [*b, H, L, Dh]
+        # [*b, H, L, Dh] -> [*b, L, D], with L back at seq_dim
+        out = out.movedim(-3, -2).flatten(-2)
+        out = out.movedim(-2, seq_dim)
+        return self.out_proj(out)

@@ -1,0 +1,157 @@
+"""Pure functions that convert and resize checkpoints for :class:`AIMViT`.
+
+Every function takes and returns plain dicts or tensors and does no I/O, so
+the backbone, the tools under ``tools/convert/`` and the tests share them.
+"""
+import math
+import re
+from typing import Dict, Mapping
+
+import torch
+import torch.nn.functional as F
+
+StateDict = Dict[str, torch.Tensor]
+
+# Sub-module names of the original AIM release -> ours.
+_OFFICIAL_ADAPTER_NAMES = {
+    'T_Adapter_in': 'temporal_adapter_in',
+    'T_Adapter': 'temporal_adapter',
+    'S_Adapter': 'spatial_adapter',
+    'MLP_Adapter': 'joint_adapter',
+}
+_OFFICIAL_ADAPTER_RE = re.compile(
+    r'^(.*\.resblocks\.\d+\.)(T_Adapter_in|T_Adapter|S_Adapter|MLP_Adapter)'
+    r'\.D_(fc1|fc2)\.(weight|bias)$')
+
+# Keys of CLIP's visual tower that AIM does not use.
+_UNUSED_CLIP_VISUAL_KEYS = ('proj', )
+
+
+def convert_official_aim(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
+    """Map a released original-AIM recognizer state dict to our key layout.
+
+    ``backbone.transformer.resblocks.N.{T_Adapter_in, T_Adapter, S_Adapter,
+    MLP_Adapter}.D_fc{1,2}.*`` become ``...{temporal_adapter_in,
+    temporal_adapter, spatial_adapter, joint_adapter}.fc{1,2}.*``; every other
+    key (CLIP's names, ``temporal_embedding``, ``cls_head.fc_cls.*``) is kept.
+    A ``module.`` prefix left by distributed training is removed.
+
+    Args:
+        state_dict (Mapping[str, torch.Tensor]): The original ``state_dict``
+            (the value under ``'state_dict'`` of a released file).
+
+    Returns:
+        dict: The converted state dict, in the same order.
+    """
+    converted = {}
+    for key, value in state_dict.items():
+        if key.startswith('module.'):
+            key = key[len('module.'):]
+        match = _OFFICIAL_ADAPTER_RE.match(key)
+        if match:
+            prefix, name, fc, param = match.groups()
+            key = f'{prefix}{_OFFICIAL_ADAPTER_NAMES[name]}.{fc}.{param}'
+        elif 'Adapter' in key:
+            raise KeyError(f'Unrecognised adapter key in an original AIM '
+                           f'checkpoint: {key!r}')
+        converted[key] = value
+    return converted
+
+
+def clip_to_aim(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
+    """Extract CLIP's visual tower in the key layout of :class:`AIMViT`.
+
+    Accepts a full CLIP state dict (OpenAI or open_clip: ``visual.*`` keys
+    beside the text tower), possibly under a ``module.`` prefix, or the visual
+    tower alone. Drops the text tower and the final projection ``proj``,
+    which AIM does not use, and casts half-precision tensors (the OpenAI
+    release is float16) to float32.
+
+    Args:
+        state_dict (Mapping[str, torch.Tensor]): A CLIP state dict.
+
+    Returns:
+        dict: ``conv1.weight``, ``class_embedding``, ``positional_embedding``,
+        ``ln_pre.*``, ``transformer.resblocks.N.*``, ``ln_post.*``.
+
+    Raises:
+        KeyError: If no CLIP visual tower is found.
+    """
+    keys = [k[len('module.'):] if k.startswith('module.') else k
+            for k in state_dict]
+    values = list(state_dict.values())
+    if any(k.startswith('visual.') for k in keys):
+        items = [(k[len('visual.'):], v) for k, v in zip(keys, values)
+                 if k.startswith('visual.')]
+    else:
+        items = list(zip(keys, values))
+    visual = {}
+    for key, value in items:
+        if key in _UNUSED_CLIP_VISUAL_KEYS:
+            continue
+        if value.is_floating_point() and value.dtype != torch.float32:
+            value = value.float()
+        visual[key] = value
+    if 'conv1.weight' not in visual or 'positional_embedding' not in visual:
+        raise KeyError(
+            'No CLIP visual tower found: expected `conv1.weight` and '
+            '`positional_embedding` (optionally under `visual.`); got keys '
+            f'{sorted(keys)[:8]}...')
+    return visual
+
+
+def resize_positional_embedding(pos_embed: torch.Tensor,
+                                num_tokens: int) -> torch.Tensor:
+    """Resize CLIP's ``[1 + g*g, D]`` positional embedding to another grid.
+
+    The class-token row is kept; the ``g x g`` grid is resized bicubically.
+
+    Args:
+        pos_embed (torch.Tensor): ``[1 + g*g, D]``.
+        num_tokens (int): Target ``1 + g'*g'``.
+
+    Returns:
+        torch.Tensor: ``[num_tokens, D]`` (``pos_embed`` itself if unchanged).
+    """
+    if pos_embed.shape[0] == num_tokens:
+        return pos_embed
+    old_grid = math.isqrt(pos_embed.shape[0] - 1)
+    new_grid = math.isqrt(num_tokens - 1)
+    if old_grid**2 + 1 != pos_embed.shape[0] or new_grid**2 + 1 != num_tokens:
+        raise ValueError(
+            f'Cannot resize a positional embedding of {pos_embed.shape[0]} '
+            f'tokens to {num_tokens}: both must be 1 + a square.')
+    cls_pos, grid_pos = pos_embed[:1], pos_embed[1:]
+    dims = pos_embed.shape[1]
+    # [g*g, D] -> [1, D, g, g]
+    grid = grid_pos.float().reshape(1, old_grid, old_grid, dims)
+    grid = grid.permute(0, 3, 1, 2)
+    grid = F.interpolate(grid, size=(new_grid, new_grid), mode='bicubic',
+                         align_corners=False)
+    # [1, D, g', g'] -> [g'*g', D]
+    grid = grid.permute(0, 2, 3, 1).reshape(new_grid * new_grid, dims)
+    return torch.cat([cls_pos, grid.to(pos_embed.dtype)], dim=0)
+
+
+def resize_temporal_embedding(temporal_embed: torch.Tensor,
+                              num_frames: int) -> torch.Tensor:
+    """Linearly interpolate a ``[1, T, D]`` temporal embedding to new ``T``.
+
+    Lets a model trained at 8 frames be tested at 16 frames.
+
+    Args:
+        temporal_embed (torch.Tensor): ``[1, T, D]``.
+        num_frames (int): Target ``T'``.
+
+    Returns:
+        torch.Tensor: ``[1, T', D]`` (the input itself if unchanged).
+    """
+    if temporal_embed.shape[1] == num_frames:
+        return temporal_embed
+    embed = temporal_embed.float().transpose(1, 2)  # [1, D, T]
+    if embed.shape[2] == 1:
+        embed = embed.expand(-1, -1, num_frames)
+    else:
+        embed = F.interpolate(embed, size=num_frames, mode='linear',
+                              align_corners=True)
+    return embed.transpose(1, 2).to(temporal_embed.dtype).contiguous()
