@@ -19,6 +19,11 @@ def write_video(path: str, frames: Iterable[np.ndarray], fps: float = 10.0,
 
     Returns:
         str: ``path``.
+
+    Note:
+        decord 0.6.0 cannot decode some small ``mp4v`` frame widths that
+        OpenCV writes (seen: 16, 24, 48 and 72 pixels); 32, 64 and widths
+        of 96 and more read back fine.
     """
     import cv2
 

@@ -1,0 +1,137 @@
+"""Checking that the videos a dataset list names exist and decode."""
+import os
+import os.path as osp
+from typing import Dict, List, Optional, Sequence, Tuple
+
+
+def is_local_path(path: str) -> bool:
+    """Whether ``path`` is a plain file path (not ``s3://``, ``http://`` ...)."""
+    return '://' not in path
+
+
+def check_video(path: str, decode: bool = True) -> Optional[str]:
+    """Say why a video cannot be used, or ``None`` when it can.
+
+    Args:
+        path (str): Video file.
+        decode (bool): Also open it with decord and decode its first, middle
+            and last frames. Defaults to True.
+
+    Returns:
+        str | None: A one-line reason (``'missing'``, ``'empty file'``,
+        ``'undecodable: ...'``), or ``None`` for a good video.
+    """
+    if not osp.isfile(path):
+        return 'missing'
+    if osp.getsize(path) == 0:
+        return 'empty file'
+    if not decode:
+        return None
+    try:
+        import decord
+        reader = decord.VideoReader(path, num_threads=1)
+        num_frames = len(reader)
+        if num_frames == 0:
+            return 'undecodable: no frames'
+        indices = sorted({0, num_frames // 2, num_frames - 1})
+        frames = reader.get_batch(indices).asnumpy()
+        if frames.ndim != 4 or frames.shape[0] != len(indices):
+            return f'undecodable: got frames of shape {frames.shape}'
+    except Exception as exc:  # decord raises its own DECORDError and others
+        message = str(exc).strip().splitlines()
+        return f'undecodable: {type(exc).__name__}: ' + (
+            message[0] if message else '')
+    return None
+
+
+def read_video_list(ann_file: str, delimiter: str = ' ') -> List[str]:
+    """File names of an MMAction2 ``VideoDataset`` list (``name label``).
+
+    Args:
+        ann_file (str): The list file.
+        delimiter (str): Column separator. Defaults to ``' '``.
+
+    Returns:
+        list[str]: The first column of every non-empty line.
+    """
+    names = []
+    with open(ann_file) as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                names.append(line.split(delimiter)[0])
+    return names
+
+
+def check_video_list(ann_file: str, data_prefix: str = '',
+                     delimiter: str = ' ', decode: bool = True,
+                     num_workers: int = 0) -> List[Tuple[str, str]]:
+    """Every bad video of a dataset list, with the reason.
+
+    Args:
+        ann_file (str): MMAction2 ``VideoDataset`` list file.
+        data_prefix (str): Directory the names are relative to.
+            Defaults to ``''``.
+        delimiter (str): Column separator. Defaults to ``' '``.
+        decode (bool): Decode sample frames, not only check existence.
+            Defaults to True.
+        num_workers (int): Processes to check with; 0 checks in this
+            process. Defaults to 0.
+
+    Returns:
+        list[tuple[str, str]]: ``(path, reason)`` for each bad video, in list
+        order.
+    """
+    paths = [osp.join(data_prefix, name) if data_prefix else name
+             for name in read_video_list(ann_file, delimiter)]
+    if num_workers > 0:
+        from concurrent.futures import ProcessPoolExecutor
+        with ProcessPoolExecutor(num_workers) as pool:
+            reasons = list(pool.map(check_video, paths,
+                                    [decode] * len(paths), chunksize=16))
+    else:
+        reasons = [check_video(path, decode) for path in paths]
+    return [(path, reason) for path, reason in zip(paths, reasons)
+            if reason is not None]
+
+
+def format_bad_videos(bad: Sequence[Tuple[str, str]], limit: int = 20) -> str:
+    """One line per bad video, at most ``limit`` lines plus a count."""
+    lines = [f'  {path}: {reason}' for path, reason in bad[:limit]]
+    if len(bad) > limit:
+        lines.append(f'  ... and {len(bad) - limit} more')
+    return os.linesep.join(lines)
+
+
+def dataset_lists_of_config(cfg, splits: Sequence[str] = ('train', 'val',
+                                                          'test')
+                            ) -> Dict[str, Tuple[str, str, str]]:
+    """The video lists an MMAction2 config reads, per split.
+
+    Args:
+        cfg (mmengine.Config): A config with ``<split>_dataloader`` fields.
+        splits (Sequence[str]): Which splits. Defaults to all three.
+
+    Returns:
+        dict: ``split -> (ann_file, video_prefix, delimiter)``; dataset
+        wrappers (``RepeatDataset`` ...) are looked through.
+    """
+    lists = {}
+    for split in splits:
+        loader = cfg.get(f'{split}_dataloader')
+        if not loader:
+            continue
+        dataset = loader['dataset']
+        while 'ann_file' not in dataset and 'dataset' in dataset:
+            dataset = dataset['dataset']
+        if 'ann_file' not in dataset:
+            continue
+        prefix = (dataset.get('data_prefix') or {}).get('video', '')
+        ann_file = dataset['ann_file']
+        data_root = dataset.get('data_root')
+        if data_root and not osp.isabs(ann_file):
+            ann_file = osp.join(data_root, ann_file)
+        if data_root and prefix and not osp.isabs(prefix):
+            prefix = osp.join(data_root, prefix)
+        lists[split] = (ann_file, prefix, dataset.get('delimiter', ' '))
+    return lists

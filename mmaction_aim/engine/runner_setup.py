@@ -1,0 +1,120 @@
+"""Config adjustments shared by tools/train.py and tools/test.py."""
+import logging
+import os
+from typing import Optional
+
+import torch
+from mmengine.config import Config
+from mmengine.logging import print_log
+
+
+def accelerator_available() -> bool:
+    """Whether a GPU (or another device MMEngine's AMP supports) is present."""
+    if torch.cuda.is_available():
+        return True
+    from mmengine.device import (is_mlu_available, is_musa_available,
+                                 is_npu_available)
+    return is_npu_available() or is_mlu_available() or is_musa_available()
+
+
+def _warn(message: str) -> None:
+    print_log(message, logger='current', level=logging.WARNING)
+
+
+def adapt_to_cpu(cfg: Config) -> Config:
+    """Make a GPU config runnable on a machine without an accelerator.
+
+    * ``AmpOptimWrapper`` -> ``OptimWrapper`` (float32), with a warning:
+      MMEngine's AMP needs CUDA, and bf16 autocast on these CPUs is orders of
+      magnitude slower than float32.
+    * The ``nccl`` distributed backend -> ``gloo``.
+
+    Args:
+        cfg (Config): Modified in place.
+
+    Returns:
+        Config: ``cfg``.
+    """
+    if accelerator_available():
+        return cfg
+    optim = cfg.get('optim_wrapper')
+    if optim is not None and optim.get('type') == 'AmpOptimWrapper':
+        _warn('No GPU found: mixed precision (AmpOptimWrapper / --amp) is '
+              'off, training runs in float32 on the CPU.')
+        optim['type'] = 'OptimWrapper'
+        for key in ('loss_scale', 'dtype', 'use_fsdp'):
+            optim.pop(key, None)
+    dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+    if dist_cfg.get('backend', 'nccl') == 'nccl':
+        if cfg.get('launcher', 'none') != 'none':
+            print_log('No GPU found: distributed backend nccl -> gloo.',
+                      logger='current')
+        dist_cfg['backend'] = 'gloo'
+    return cfg
+
+
+def use_resumable_loop(cfg: Config) -> Config:
+    """Train epoch-based configs with :class:`AIMEpochBasedTrainLoop`.
+
+    MMEngine's ``EpochBasedTrainLoop`` cannot resume mid-epoch; ours can, and
+    is otherwise the same.
+
+    Args:
+        cfg (Config): Modified in place.
+
+    Returns:
+        Config: ``cfg``.
+    """
+    train_cfg = cfg.get('train_cfg')
+    if not train_cfg:
+        return cfg
+    loop_type = train_cfg.get('type')
+    if loop_type == 'EpochBasedTrainLoop' or (
+            loop_type is None and train_cfg.get('by_epoch', False)):
+        train_cfg.pop('by_epoch', None)
+        train_cfg['type'] = 'AIMEpochBasedTrainLoop'
+    return cfg
+
+
+def default_work_dir(cfg: Config, config_path: str,
+                     work_dir: Optional[str]) -> Config:
+    """``--work-dir`` > ``work_dir`` in the config > ``work_dirs/<name>``."""
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = os.path.join(
+            'work_dirs', os.path.splitext(os.path.basename(config_path))[0])
+    return cfg
+
+
+def checkpoint_to_load(runner) -> Optional[str]:
+    """The checkpoint ``runner.load_or_resume()`` is about to load, if any."""
+    from mmengine.runner import find_latest_checkpoint
+    if runner._resume and runner._load_from is None:
+        return find_latest_checkpoint(runner.work_dir)
+    return runner._load_from
+
+
+def verify_checkpoint_fits(runner) -> None:
+    """Stop before training/testing if the checkpoint does not fit the model.
+
+    MMEngine loads ``load_from`` / ``--resume`` / the test checkpoint
+    non-strictly and only logs mismatched keys, so a checkpoint of another
+    architecture silently leaves the model at its initialisation. Here any
+    missing, unexpected or differently shaped key is an error naming them;
+    keys matching the config's ``checkpoint_ignore_keys`` (regular
+    expressions, e.g. ``['^cls_head\\.']`` to fine-tune with a new classifier
+    from ``load_from``) are exempt.
+
+    Args:
+        runner (mmengine.runner.Runner): A built runner.
+    """
+    from .checkpoint import check_checkpoint_matches, safe_load
+    path = checkpoint_to_load(runner)
+    if path is None or '://' in path:
+        return
+    ignore = () if runner._resume else tuple(
+        runner.cfg.get('checkpoint_ignore_keys', None) or ())
+    checkpoint = safe_load(path, map_location='cpu')
+    check_checkpoint_matches(runner.model, checkpoint, name=path,
+                             ignore=ignore)

@@ -1,0 +1,103 @@
+"""Shared fixtures: real encoded videos on disk, MMAction2 list files, and a
+helper to run the command-line tools in a subprocess."""
+import os
+import os.path as osp
+import subprocess
+import sys
+from typing import List, Optional
+
+import numpy as np
+import pytest
+
+from mmaction_aim.utils.video import write_video
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+TINY_CONFIG = osp.join(REPO, 'tests', 'configs', 'tiny_recognizer.py')
+NUM_CLASSES = 3
+
+
+def make_clip(label: int, seed: int, num_frames: int = 12, height: int = 48,
+              width: int = 64) -> List[np.ndarray]:
+    """Frames of a square moving across the picture; its colour and
+    direction depend on the class, noise on ``seed``."""
+    rng = np.random.default_rng(seed)
+    colour = np.array([[255, 40, 40], [40, 255, 40], [40, 40, 255]][label],
+                      dtype=np.uint8)
+    frames = []
+    for t in range(num_frames):
+        frame = rng.integers(0, 60, size=(height, width, 3), dtype=np.uint8)
+        x = (4 + 3 * t * (1 if label != 1 else -1)) % (width - 12)
+        y = (6 + 2 * t) % (height - 12)
+        frame[y:y + 12, x:x + 12] = colour
+        frames.append(frame)
+    return frames
+
+
+def write_dataset(root: str, per_class_train: int = 2,
+                  per_class_val: int = 1) -> dict:
+    """Write videos and ``train.txt`` / ``val.txt`` lists under ``root``.
+
+    Returns:
+        dict: ``root``, ``videos`` (the video prefix), ``train``, ``val``.
+    """
+    videos = osp.join(root, 'videos')
+    lines = {'train': [], 'val': []}
+    seed = 0
+    for split, per_class in (('train', per_class_train),
+                             ('val', per_class_val)):
+        for label in range(NUM_CLASSES):
+            for i in range(per_class):
+                name = f'{split}_c{label}_{i}.mp4'
+                write_video(osp.join(videos, name), make_clip(label, seed),
+                            fps=10)
+                seed += 1
+                lines[split].append(f'{name} {label}')
+    paths = dict(root=root, videos=videos)
+    for split, entries in lines.items():
+        paths[split] = osp.join(root, f'{split}.txt')
+        with open(paths[split], 'w') as f:
+            f.write('\n'.join(entries) + '\n')
+    return paths
+
+
+@pytest.fixture(scope='session')
+def video_dataset(tmp_path_factory) -> dict:
+    """A small 3-class dataset of real mp4v videos (6 train, 3 val)."""
+    return write_dataset(str(tmp_path_factory.mktemp('videos')))
+
+
+def data_options(dataset: dict) -> List[str]:
+    """``--cfg-options`` pointing the tiny config at ``dataset``."""
+    return [
+        f'train_dataloader.dataset.ann_file={dataset["train"]}',
+        f'train_dataloader.dataset.data_prefix.video={dataset["videos"]}',
+        f'val_dataloader.dataset.ann_file={dataset["val"]}',
+        f'val_dataloader.dataset.data_prefix.video={dataset["videos"]}',
+        f'test_dataloader.dataset.ann_file={dataset["val"]}',
+        f'test_dataloader.dataset.data_prefix.video={dataset["videos"]}',
+    ]
+
+
+def tool_env() -> dict:
+    """Environment for tool subprocesses: one thread each, repo importable."""
+    env = dict(os.environ)
+    env.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
+               PYTHONPATH=REPO + os.pathsep + env.get('PYTHONPATH', ''))
+    return env
+
+
+def run_tool(args: List[str], timeout: float = 300,
+             check: bool = True, cwd: Optional[str] = None
+             ) -> subprocess.CompletedProcess:
+    """Run ``python tools/<args>`` (or a shell script) and capture output."""
+    if args[0].endswith('.sh'):
+        cmd = ['bash', osp.join(REPO, 'tools', args[0])] + args[1:]
+    else:
+        cmd = [sys.executable, osp.join(REPO, 'tools', args[0])] + args[1:]
+    proc = subprocess.run(cmd, cwd=cwd or REPO, env=tool_env(),
+                          capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f'{" ".join(cmd)} exited {proc.returncode}\n--- stdout\n'
+            f'{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-6000:]}')
+    return proc

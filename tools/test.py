@@ -1,0 +1,96 @@
+"""Test (and evaluate) a checkpoint with MMAction2 and mmaction-aim.
+
+Same command line as MMAction2's ``tools/test.py``::
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--dump OUT.pkl]
+        [--cfg-options k=v ...] [--show-dir DIR] [--show] [--interval N]
+        [--wait-time S] [--launcher pytorch]
+
+The checkpoint is loaded safely (no pickled code runs) and must fit the model
+exactly; a checkpoint of another architecture is an error naming the keys.
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import mmaction_aim  # noqa: E402,F401  (fixes and registrations)
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+from mmaction.registry import RUNNERS  # noqa: E402
+from mmaction_aim.engine.runner_setup import (  # noqa: E402
+    adapt_to_cpu, default_work_dir, verify_checkpoint_fits)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Command-line arguments (MMAction2's ``tools/test.py`` set)."""
+    parser = argparse.ArgumentParser(
+        description='Test (and evaluate) a video recognizer')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir',
+                        help='where the metrics file and logs go')
+    parser.add_argument('--dump', type=str,
+                        help='dump predictions to a .pkl file for offline '
+                        'evaluation')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config settings, key=value (lists: key="[a,b]")')
+    parser.add_argument('--show-dir',
+                        help='directory for visualised predictions')
+    parser.add_argument('--show', action='store_true',
+                        help='display predictions in a window')
+    parser.add_argument('--interval', type=int, default=1,
+                        help='visualise every N-th sample')
+    parser.add_argument('--wait-time', type=float, default=2,
+                        help='seconds each window is shown')
+    parser.add_argument('--launcher', default='none',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Apply the command line to the config."""
+    if args.show or args.show_dir is not None:
+        vis = cfg.default_hooks.get('visualization')
+        if vis is None:
+            raise ValueError(
+                '--show / --show-dir need default_hooks.visualization='
+                "dict(type='VisualizationHook') in the config")
+        vis.update(enable=True, show=args.show, wait_time=args.wait_time,
+                   out_dir=args.show_dir, interval=args.interval)
+    if args.dump is not None:
+        if not args.dump.endswith(('.pkl', '.pickle')):
+            raise ValueError(f'--dump must name a .pkl file, got {args.dump}')
+        dump = dict(type='DumpResults', out_file_path=args.dump)
+        evaluators = cfg.test_evaluator
+        cfg.test_evaluator = (list(evaluators) + [dump]) if isinstance(
+            evaluators, (list, tuple)) else [evaluators, dump]
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    default_work_dir(cfg, args.config, args.work_dir)
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+    adapt_to_cpu(cfg)
+    return cfg
+
+
+def main(argv=None) -> None:
+    """Build the runner from the config and test the checkpoint."""
+    args = parse_args(argv)
+    cfg = merge_args(Config.fromfile(args.config), args)
+    runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
+              RUNNERS.build(cfg))
+    verify_checkpoint_fits(runner)
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()

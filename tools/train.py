@@ -1,0 +1,107 @@
+"""Train a video recognizer with MMAction2 and mmaction-aim.
+
+Same command line as MMAction2's ``tools/train.py``::
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+        [--no-validate] [--auto-scale-lr] [--seed N] [--diff-rank-seed]
+        [--deterministic] [--cfg-options k=v ...] [--launcher pytorch]
+
+On a machine without a GPU it trains on the CPU: ``--amp`` (or an
+``AmpOptimWrapper`` config) falls back to float32 with a warning, and
+distributed runs use gloo instead of nccl.
+"""
+import argparse
+import os
+import sys
+
+# Runnable from a source checkout without installing the package.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import mmaction_aim  # noqa: E402,F401  (fixes and registrations)
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+from mmaction.registry import RUNNERS  # noqa: E402
+from mmaction_aim.engine.runner_setup import (  # noqa: E402
+    adapt_to_cpu, default_work_dir, use_resumable_loop,
+    verify_checkpoint_fits)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Command-line arguments (MMAction2's ``tools/train.py`` set)."""
+    parser = argparse.ArgumentParser(description='Train a video recognizer')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='where logs and checkpoints go')
+    parser.add_argument(
+        '--resume', nargs='?', type=str, const='auto',
+        help='resume from this checkpoint, or without a value from the '
+        'latest checkpoint in the work directory')
+    parser.add_argument('--amp', action='store_true',
+                        help='automatic mixed precision (GPU only; float32 '
+                        'with a warning on a CPU)')
+    parser.add_argument('--no-validate', action='store_true',
+                        help='do not evaluate during training')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the learning rate linearly with the '
+                        'actual total batch size')
+    parser.add_argument('--seed', type=int, default=None, help='random seed')
+    parser.add_argument('--diff-rank-seed', action='store_true',
+                        help='a different seed on every rank')
+    parser.add_argument('--deterministic', action='store_true',
+                        help='deterministic algorithms (cuDNN ...)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config settings, key=value (lists: key="[a,b]")')
+    parser.add_argument('--launcher', default='none',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Apply the command line to the config."""
+    if args.no_validate:
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.launcher = args.launcher
+    default_work_dir(cfg, args.config, args.work_dir)
+    if args.amp:
+        wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
+            raise ValueError(f'--amp cannot be used with the custom optimizer '
+                             f'wrapper {wrapper!r}')
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        cfg.resume, cfg.load_from = True, args.resume
+    if args.auto_scale_lr:
+        cfg.auto_scale_lr.enable = True
+    if cfg.get('randomness') is None:
+        cfg.randomness = dict(seed=args.seed,
+                              diff_rank_seed=args.diff_rank_seed,
+                              deterministic=args.deterministic)
+    elif args.seed is not None:
+        cfg.randomness.seed = args.seed
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    adapt_to_cpu(cfg)
+    use_resumable_loop(cfg)
+    return cfg
+
+
+def main(argv=None) -> None:
+    """Build the runner from the config and train."""
+    args = parse_args(argv)
+    cfg = merge_args(Config.fromfile(args.config), args)
+    runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
+              RUNNERS.build(cfg))
+    verify_checkpoint_fits(runner)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
