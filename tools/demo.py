@@ -1,0 +1,106 @@
+"""Top-5 action classes of a video file, through MMAction2's inference API.
+
+Usage::
+
+    python tools/demo.py demo.mp4 configs/aim_vitb_k400.py \
+        work_dirs/aim_vitb_k400/best_acc_top1_epoch_30.pth \
+        --label-map data/kinetics400/label_map_kinetics400.txt
+
+The video goes through the config's ``test_pipeline`` (e.g. 3 clips x 1 crop
+for Kinetics-400) and the scores are averaged as the config's head says
+(``average_clips='prob'``). Full checkpoints and trainable-only ones (written
+by ``tools/analysis/publish_model.py --trainable-only``) both work; the
+latter are merged onto the image model named by
+``model.backbone.pretrained``, so that file must exist.
+"""
+import argparse
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+from mmengine.config import Config, DictAction
+
+
+def load_label_map(path: str) -> List[str]:
+    """Class names, one a line (line ``i`` names label ``i``).
+
+    Args:
+        path (str): A ``label_map_*.txt`` (``tools/data/build_video_lists.py``
+            writes them).
+
+    Returns:
+        List[str]: The names.
+    """
+    with open(path) as f:
+        return [line.strip() for line in f if line.strip()]
+
+
+def recognize(video: str, config: str, checkpoint: str,
+              device: str = 'cpu', topk: int = 5,
+              cfg_options: Optional[dict] = None
+              ) -> List[Tuple[int, float]]:
+    """The ``topk`` ``(label, score)`` pairs for one video.
+
+    Args:
+        video (str): A video file decord can read.
+        config (str): The config the checkpoint was trained with.
+        checkpoint (str): A full or trainable-only checkpoint.
+        device (str): Defaults to ``'cpu'``.
+        topk (int): Defaults to 5.
+        cfg_options (dict, optional): Config overrides.
+
+    Returns:
+        List[Tuple[int, float]]: Best first.
+    """
+    import mmaction_aim  # noqa: F401  (registers AIM; applies the fixes)
+    from mmaction.apis import inference_recognizer, init_recognizer
+    from mmengine.runner import load_checkpoint
+
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    pretrained = cfg.model.get('backbone', {}).get('pretrained')
+    # init_recognizer clears backbone.pretrained; a trainable-only checkpoint
+    # needs it to find the frozen image model, so load the weights here.
+    model = init_recognizer(cfg, None, device='cpu')
+    if pretrained and hasattr(model.backbone, 'pretrained'):
+        model.backbone.pretrained = pretrained
+    load_checkpoint(model, checkpoint, map_location='cpu')
+    model.to(device).eval()
+    result = inference_recognizer(model, video)
+    scores = result.pred_score.detach().float().cpu()
+    values, labels = scores.topk(min(topk, scores.numel()))
+    return [(int(i), float(v)) for v, i in zip(values, labels)]
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """Command-line arguments."""
+    parser = argparse.ArgumentParser(description='Top-5 classes of a video')
+    parser.add_argument('video', help='video file')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--label-map', required=True,
+                        help='class names, one a line')
+    parser.add_argument('--device', default='cuda:0' if
+                        torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--topk', type=int, default=5)
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value')
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """Entry point."""
+    args = parse_args(argv)
+    names = load_label_map(args.label_map)
+    results = recognize(args.video, args.config, args.checkpoint, args.device,
+                        args.topk, args.cfg_options)
+    if len(names) <= max(label for label, _ in results):
+        raise ValueError(f'{args.label_map} names {len(names)} classes but '
+                         'the model has more')
+    print(f'Top-{len(results)} for {args.video}:')
+    for label, score in results:
+        print(f'{names[label]}: {score:.4f}')
+
+
+if __name__ == '__main__':
+    main()
