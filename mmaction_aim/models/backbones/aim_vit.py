@@ -130,7 +130,8 @@ class AIMViT(BaseModule):
             torch.zeros(1, num_frames, width)) if temporal_embedding else None
         self.ln_pre = nn.LayerNorm(width)
 
-        dpr = torch.linspace(0, drop_path_rate, layers).tolist()
+        # Linearly rising drop-path rates (plain Python: works on 'meta').
+        dpr = [drop_path_rate * i / max(layers - 1, 1) for i in range(layers)]
         self.transformer = nn.Module()
         self.transformer.resblocks = nn.Sequential(*[
             AIMBlock(width, self.heads, num_frames,

@@ -1,0 +1,69 @@
+"""Builders shared by the model tests: tiny AIM models and CLIP files."""
+import torch
+from mmengine.registry import init_default_scope
+
+import mmaction_aim  # noqa: F401
+from mmaction.registry import MODELS
+
+TINY_ARCH = dict(patch_size=8, width=32, layers=2, heads=2)
+
+
+def build_recognizer(arch=TINY_ARCH, input_resolution=16, num_frames=4,
+                     num_classes=5, backbone_extra=None, **kwargs):
+    """An AIMRecognizer with a tiny CLIP-style backbone."""
+    init_default_scope('mmaction')
+    backbone = dict(type='AIMViT', arch=arch,
+                    input_resolution=input_resolution, num_frames=num_frames)
+    backbone.update(backbone_extra or {})
+    from mmaction_aim.models import AIMViT
+    width = (arch if isinstance(arch, dict) else AIMViT.arch_zoo[arch])['width']
+    cfg = dict(type='AIMRecognizer', backbone=backbone,
+               cls_head=dict(type='AIMHead', num_classes=num_classes,
+                             in_channels=width, average_clips='prob'))
+    cfg.update(kwargs)
+    return MODELS.build(cfg)
+
+
+def tiny_open_clip(width=32, layers=2, patch_size=8, image_size=16,
+                   heads=2, seed=0):
+    """A randomly initialised open_clip CLIP (no download)."""
+    import open_clip
+    torch.manual_seed(seed)
+    model = open_clip.model.CLIP(
+        embed_dim=16, quick_gelu=True,  # OpenAI CLIP's activation
+        vision_cfg=dict(layers=layers, width=width, patch_size=patch_size,
+                        image_size=image_size, head_width=width // heads),
+        text_cfg=dict(context_length=8, vocab_size=64, width=16, heads=2,
+                      layers=1))
+    # open_clip zero-initialises nothing we rely on; perturb LayerNorms so
+    # that a wrongly skipped affine transform is detected.
+    with torch.no_grad():
+        for module in model.visual.modules():
+            if isinstance(module, torch.nn.LayerNorm):
+                module.weight.add_(torch.randn_like(module.weight) * 0.1)
+                module.bias.add_(torch.randn_like(module.bias) * 0.1)
+    return model.eval()
+
+
+def open_clip_frame_features(model, frames):
+    """CLIP's class-token features after ``ln_post`` for ``[N, 3, H, W]``."""
+    captured = {}
+    handle = model.visual.ln_post.register_forward_hook(
+        lambda mod, inp, out: captured.setdefault('out', out))
+    with torch.no_grad():
+        model.visual(frames)
+    handle.remove()
+    out = captured['out']
+    return out[:, 0] if out.dim() == 3 else out
+
+
+def save_torchscript_clip(model, path, image_size, half=True):
+    """Write ``model`` as OpenAI did: a traced TorchScript archive (fp16)."""
+    image = torch.randn(1, 3, image_size, image_size)
+    text = torch.randint(0, model.vocab_size, (1, model.context_length))
+    with torch.no_grad():
+        traced = torch.jit.trace(model, (image, text), check_trace=False)
+    if half:
+        traced = traced.half()
+    torch.jit.save(traced, str(path))
+    return path

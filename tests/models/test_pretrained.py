@@ -1,0 +1,205 @@
+"""Loading real CLIP files: every release format, strictness, identity."""
+import io
+import os
+import pickle
+import zipfile
+
+import pytest
+import torch
+
+from mmaction_aim.models import AIMViT
+from mmaction_aim.models.utils import (clip_to_aim,
+                                       load_clip_visual_state_dict,
+                                       resize_positional_embedding,
+                                       resize_temporal_embedding)
+from .helpers import (open_clip_frame_features, save_torchscript_clip,
+                      tiny_open_clip)
+
+TINY = dict(patch_size=8, width=32, layers=2, heads=2)
+
+
+def _backbone(pretrained, num_frames=3, input_resolution=16, **kwargs):
+    model = AIMViT(arch=kwargs.pop('arch', TINY),
+                   input_resolution=input_resolution, num_frames=num_frames,
+                   pretrained=str(pretrained), **kwargs)
+    model.init_weights()
+    return model.eval()
+
+
+def _clip_file(fmt, model, tmp_path):
+    """Write ``model`` in one of the formats CLIP weights come in."""
+    path = tmp_path / f'clip_{fmt}.pt'
+    state = model.state_dict()
+    if fmt == 'openai_torchscript':
+        save_torchscript_clip(model, path, image_size=16, half=False)
+    elif fmt == 'full_state_dict':
+        torch.save(state, path)
+    elif fmt == 'visual_only':
+        torch.save({k[len('visual.'):]: v for k, v in state.items()
+                    if k.startswith('visual.')}, path)
+    elif fmt == 'open_clip_checkpoint':
+        torch.save(dict(epoch=3, name='run',
+                        state_dict={f'module.{k}': v
+                                    for k, v in state.items()}), path)
+    return path
+
+
+@pytest.mark.parametrize('fmt', [
+    'openai_torchscript', 'full_state_dict', 'visual_only',
+    'open_clip_checkpoint'
+])
+def test_identity_at_init_against_open_clip(fmt, tmp_path):
+    clip = tiny_open_clip()
+    path = _clip_file(fmt, clip, tmp_path)
+    model = _backbone(path, num_frames=3)
+    torch.manual_seed(1)
+    clips = torch.randn(2, 3, 3, 16, 16)
+    with torch.no_grad():
+        ours = model(clips)  # [B, D, T]
+    frames = clips.transpose(1, 2).flatten(0, 1)  # [B*T, 3, H, W]
+    expected = open_clip_frame_features(clip, frames).view(2, 3, -1)
+    torch.testing.assert_close(ours, expected.transpose(1, 2), atol=1e-5,
+                               rtol=1e-5)
+
+
+def test_identity_at_init_vit_b16_openai_release(tmp_path):
+    """ViT-B/16 from an fp16 TorchScript archive, as OpenAI released it."""
+    import open_clip
+    torch.manual_seed(0)
+    clip = open_clip.create_model('ViT-B-16', pretrained=None,
+                                 force_quick_gelu=True).eval()
+    path = save_torchscript_clip(clip, tmp_path / 'ViT-B-16.pt', 224)
+    model = AIMViT('ViT-B/16', num_frames=2, pretrained=str(path))
+    model.init_weights()
+    model.eval()
+    clip.half().float()  # the same rounding as the released fp16 weights
+    clips = torch.randn(1, 3, 2, 224, 224)
+    with torch.no_grad():
+        ours = model(clips)
+    expected = open_clip_frame_features(clip, clips[0].transpose(0, 1))
+    torch.testing.assert_close(ours[0], expected.T, atol=1e-4, rtol=1e-4)
+
+
+def test_torchscript_archive_is_read_without_running_code(tmp_path):
+    marker = tmp_path / 'pwned'
+
+    class Evil:
+
+        def __reduce__(self):
+            return (os.system, (f'touch {marker}', ))
+
+    path = tmp_path / 'evil.pt'
+    with zipfile.ZipFile(path, 'w') as archive:
+        archive.writestr('evil/data.pkl', pickle.dumps({'x': Evil()}))
+        archive.writestr('evil/constants.pkl', pickle.dumps(()))
+        archive.writestr('evil/code/__torch__/model.py', 'pass')
+    with pytest.raises(pickle.UnpicklingError, match='Refusing'):
+        load_clip_visual_state_dict(str(path))
+    assert not marker.exists()
+
+
+def test_plain_file_with_code_is_refused(tmp_path):
+    marker = tmp_path / 'pwned'
+
+    class Evil:
+
+        def __reduce__(self):
+            return (os.system, (f'touch {marker}', ))
+
+    path = tmp_path / 'evil.pth'
+    torch.save({'visual.conv1.weight': torch.zeros(1), 'x': Evil()}, path)
+    with pytest.raises(ValueError, match='not loaded'):
+        load_clip_visual_state_dict(str(path))
+    assert not marker.exists()
+
+
+def test_loading_is_strict_and_names_keys(tmp_path):
+    clip = tiny_open_clip()
+    state = {k[len('visual.'):]: v for k, v in clip.state_dict().items()
+             if k.startswith('visual.')}
+    # Another architecture: more layers than the file has.
+    path = tmp_path / 'visual.pth'
+    torch.save(state, path)
+    with pytest.raises(RuntimeError, match=r'resblocks\.2\.'):
+        _backbone(path, arch=dict(TINY, layers=3))
+    # Unexpected keys are an error too.
+    torch.save(dict(state, extra_head=torch.zeros(2)), path)
+    with pytest.raises(RuntimeError, match='extra_head'):
+        _backbone(path)
+    # A missing image-model key is named.
+    state.pop('ln_pre.weight')
+    torch.save(state, path)
+    with pytest.raises(RuntimeError, match=r'ln_pre\.weight'):
+        _backbone(path)
+
+
+def test_positional_embedding_resized_for_another_resolution(tmp_path):
+    clip = tiny_open_clip()  # 16 px, patch 8: a 2x2 grid
+    path = _clip_file('visual_only', clip, tmp_path)
+    model = _backbone(path, input_resolution=32)  # a 4x4 grid
+    expected = resize_positional_embedding(
+        clip.visual.positional_embedding.detach(), 17)
+    torch.testing.assert_close(model.positional_embedding.detach(), expected)
+    assert model.positional_embedding.shape == (17, 32)
+    # Class-token row kept, corners of a bicubic resize near the originals.
+    torch.testing.assert_close(expected[0],
+                               clip.visual.positional_embedding[0].detach())
+
+
+def test_resize_functions_are_pure_and_exact_when_unchanged():
+    pos = torch.randn(5, 8)
+    assert resize_positional_embedding(pos, 5) is pos
+    temporal = torch.randn(1, 8, 4)
+    out = resize_temporal_embedding(temporal, 16)
+    assert out.shape == (1, 16, 4)
+    torch.testing.assert_close(out[:, 0], temporal[:, 0])
+    torch.testing.assert_close(out[:, -1], temporal[:, -1])
+    torch.testing.assert_close(resize_temporal_embedding(out, 8).shape,
+                               temporal.shape)
+    with pytest.raises(ValueError):
+        resize_positional_embedding(pos, 7)
+
+
+def test_8_frame_checkpoint_tests_at_16_frames():
+    model8 = AIMViT(arch=TINY, input_resolution=16, num_frames=8)
+    with torch.no_grad():
+        model8.temporal_embedding.normal_()
+    model16 = AIMViT(arch=TINY, input_resolution=16, num_frames=16)
+    model16.load_state_dict(model8.state_dict(), strict=True)
+    torch.testing.assert_close(
+        model16.temporal_embedding.detach(),
+        resize_temporal_embedding(model8.temporal_embedding.detach(), 16))
+    assert model16(torch.randn(1, 3, 16, 16, 16)).shape == (1, 32, 16)
+
+
+def test_clip_to_aim_drops_text_tower_and_projection():
+    clip = tiny_open_clip()
+    visual = clip_to_aim(clip.state_dict())
+    assert 'proj' not in visual
+    assert not any(k.startswith(('transformer.resblocks.0.attn', 'token'))
+                   and k not in AIMViT(arch=TINY, input_resolution=16,
+                                       num_frames=1).state_dict()
+                   for k in visual)
+    assert set(visual) == set(
+        AIMViT(arch=TINY, input_resolution=16, num_frames=1, adapters=(),
+               temporal_embedding=False).state_dict())
+
+
+def test_convert_clip_tool_writes_a_loadable_visual_file(tmp_path):
+    import subprocess
+    import sys
+    clip = tiny_open_clip()
+    src = _clip_file('openai_torchscript', clip, tmp_path)
+    dst = tmp_path / 'visual.pth'
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+    out = subprocess.run([
+        sys.executable,
+        os.path.join(repo, 'tools', 'convert', 'convert_clip.py'), str(src),
+        str(dst)
+    ], check=True, capture_output=True, text=True).stdout
+    assert 'width 32, patch 8, 2 layers' in out
+    state = torch.load(dst, weights_only=True)
+    assert set(state) == set(clip_to_aim(clip.state_dict()))
+    model = _backbone(dst)
+    buf = io.BytesIO()
+    torch.save(model.state_dict(), buf)

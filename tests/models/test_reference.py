@@ -1,0 +1,79 @@
+"""Our AIM reproduces the original implementation's outputs exactly."""
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from mmaction_aim.models.utils import convert_official_aim
+from .helpers import build_recognizer
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+REFERENCE = os.path.join(REPO, '..', 'shared', 'aim_reference',
+                         'reference_outputs.pt')
+
+
+def _cases():
+    if not os.path.exists(REFERENCE):
+        pytest.skip('shared/aim_reference is not beside the repository')
+    return torch.load(REFERENCE, weights_only=True)
+
+
+def _build(meta):
+    return build_recognizer(
+        arch=dict(patch_size=meta['patch_size'], width=meta['width'],
+                  layers=meta['layers'], heads=meta['heads']),
+        input_resolution=meta['input_resolution'],
+        num_frames=meta['num_frames'], num_classes=meta['num_classes'],
+        backbone_extra=dict(num_tadapter=meta['num_tadapter'],
+                            adapter_scale=meta['adapter_scale'])).eval()
+
+
+@pytest.mark.parametrize('case', ['tadapter1', 'tadapter2'])
+def test_converted_official_checkpoint_reproduces_reference(case, tmp_path):
+    ref = _cases()[case]
+    # A released file, wrapped as the original repository wraps it.
+    src = tmp_path / 'official.pth'
+    torch.save(dict(state_dict=ref['state_dict'], meta=dict(epoch=30)), src)
+    dst = tmp_path / 'converted.pth'
+    subprocess.run([
+        sys.executable,
+        os.path.join(REPO, 'tools', 'convert', 'convert_official_aim.py'),
+        str(src), str(dst)
+    ], check=True)
+
+    model = _build(ref['meta'])
+    checkpoint = torch.load(dst, weights_only=True)
+    model.load_state_dict(checkpoint['state_dict'], strict=True)
+    with torch.no_grad():
+        features = model.backbone(ref['inputs'])
+        logits = model(ref['inputs'][:, None], mode='tensor')
+    torch.testing.assert_close(features, ref['features'], atol=1e-5,
+                               rtol=0)
+    torch.testing.assert_close(logits, ref['logits'], atol=1e-5, rtol=0)
+
+
+def test_official_key_lists_map_onto_our_model():
+    """Every key of the released B/16 and L/14 layouts has a home here."""
+    ref_dir = os.path.dirname(REFERENCE)
+    if not os.path.isdir(ref_dir):
+        pytest.skip('shared/aim_reference is not beside the repository')
+    for arch, tadapter in [('ViT-B/16', 1), ('ViT-B/16', 2),
+                           ('ViT-L/14', 1), ('ViT-L/14', 2)]:
+        tag = arch.lower().replace('/', '')
+        name = f'official_keys_{tag}_8f_tadapter{tadapter}.txt'
+        shapes = {}
+        with open(os.path.join(ref_dir, name)) as f:
+            for line in f:
+                key, shape = line.rstrip('\n').split('\t')
+                shapes[key] = shape.replace('NUM_CLASSES', '400')
+        converted = convert_official_aim(dict.fromkeys(shapes))
+        with torch.device('meta'):
+            model = build_recognizer(
+                arch=arch, input_resolution=224, num_frames=8,
+                num_classes=400,
+                backbone_extra=dict(num_tadapter=tadapter))
+        ours = {k: str(list(v.shape)) for k, v in model.state_dict().items()}
+        theirs = dict(zip(converted, shapes.values()))
+        assert ours == theirs, name

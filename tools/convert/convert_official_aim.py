@@ -1,0 +1,49 @@
+#!/usr/bin/env python
+"""Convert a checkpoint released by the original AIM repository.
+
+The original files (``{'state_dict': ..., 'meta': ...}``, keys as listed in
+``aim_reference/official_keys_*.txt``) become MMEngine checkpoints that our
+configs load with strict key matching::
+
+    python tools/convert/convert_official_aim.py \
+        aim_vitb16_k400_8f.pth checkpoints/aim_vitb16_k400_8f_converted.pth
+    python tools/test.py configs/aim_vitb_k400.py \
+        checkpoints/aim_vitb16_k400_8f_converted.pth
+
+The key mapping itself is the pure function
+:func:`mmaction_aim.models.utils.convert_official_aim`.
+"""
+import argparse
+import os
+
+import torch
+
+from mmaction_aim.models.utils import convert_official_aim
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description='Convert an original AIM checkpoint to mmaction-aim')
+    parser.add_argument('src', help='released original checkpoint')
+    parser.add_argument('dst', help='converted checkpoint to write')
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    # Released files hold tensors and plain metadata only.
+    checkpoint = torch.load(args.src, map_location='cpu', weights_only=True)
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    converted = convert_official_aim(state_dict)
+    renamed = sum(a != b for a, b in zip(state_dict, converted))
+    os.makedirs(os.path.dirname(os.path.abspath(args.dst)), exist_ok=True)
+    meta = dict(checkpoint.get('meta') or {}) if isinstance(
+        checkpoint.get('meta'), dict) else {}
+    meta['converted_from'] = os.path.basename(args.src)
+    torch.save(dict(state_dict=converted, meta=meta), args.dst)
+    print(f'{len(converted)} tensors ({renamed} adapter keys renamed) '
+          f'written to {args.dst}')
+
+
+if __name__ == '__main__':
+    main()
