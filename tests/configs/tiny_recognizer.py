@@ -1,7 +1,7 @@
-# A tiny video recognizer trained on the fixture videos of tests/conftest.py.
-# It exercises the whole MMAction2 stack (VideoDataset, DecordInit,
-# SampleFrames, DecordDecode, Resize, ..., Runner, checkpoints) in seconds on
-# a CPU. `data_root` / `ann_file_*` are overridden by the tests through
+# A tiny AIM recognizer trained on the fixture videos of tests/conftest.py.
+# It exercises the whole stack (AIMVideoDataset, DecordInit, SampleFrames,
+# DecordDecode, Resize, ..., Runner, checkpoints) in seconds on a CPU.
+# `ann_file` / `data_prefix` are overridden by the tests through
 # --cfg-options.
 _base_ = ['mmaction::_base_/default_runtime.py']
 
@@ -9,13 +9,13 @@ custom_imports = dict(imports=['mmaction_aim'], allow_failed_imports=False)
 
 num_frames = 4
 model = dict(
-    type='Recognizer3D',
+    type='AIMRecognizer',
     backbone=dict(
-        type='VisionTransformer', img_size=32, patch_size=8, embed_dims=32,
-        depth=2, num_heads=2, mlp_ratio=2, num_frames=num_frames,
-        tubelet_size=2, use_mean_pooling=True, drop_path_rate=0.1),
+        type='AIMViT', arch=dict(patch_size=8, width=32, layers=2, heads=2),
+        input_resolution=32, num_frames=num_frames, drop_path_rate=0.1,
+        freeze_image_model=True),
     cls_head=dict(
-        type='TimeSformerHead', num_classes=3, in_channels=32,
+        type='AIMHead', num_classes=3, in_channels=32, dropout_ratio=0.5,
         average_clips='prob'),
     data_preprocessor=dict(
         type='ActionDataPreprocessor', mean=[127.5] * 3, std=[64.] * 3,

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Run the whole test suite, setting up .venv first if needed:
+#
+#   bash tools/run_tests.sh [pytest arguments ...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck disable=SC1091
+source tools/setup_env.sh
+# One thread per process: the suite starts several training processes, and
+# oversubscribed CPUs are far slower than single-threaded ones.
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
+export MKL_NUM_THREADS="${MKL_NUM_THREADS:-1}"
+exec python -m pytest tests/ -q -p no:cacheprovider "$@"

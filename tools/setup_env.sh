@@ -1,0 +1,34 @@
+# Set up (or reuse) the virtual environment of this checkout; source it:
+#
+#   source tools/setup_env.sh
+#
+# Creates .venv with ${PYTHON:-python3} if there is none, installs the package
+# editable with its test extra (`pip install -e .[tests]`), and activates it.
+# The install is skipped when setup.py is unchanged since the last one and
+# the package imports.
+_aim_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+_aim_venv="$_aim_root/.venv"
+
+if [ ! -x "$_aim_venv/bin/python" ]; then
+    echo "[setup_env] creating $_aim_venv with ${PYTHON:-python3}" >&2
+    "${PYTHON:-python3}" -m venv "$_aim_venv" || return 1 2>/dev/null || exit 1
+fi
+# shellcheck disable=SC1091
+. "$_aim_venv/bin/activate"
+
+_aim_stamp="$_aim_venv/.mmaction_aim_setup"
+_aim_hash="$(cat "$_aim_root/setup.py" | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$_aim_stamp" 2>/dev/null)" != "$_aim_hash" ] || \
+        ! (cd "$_aim_root" && python -c "import mmaction_aim" >/dev/null 2>&1); then
+    echo "[setup_env] installing mmaction-aim and its dependencies (a few minutes the first time)" >&2
+    if (cd "$_aim_root" && python -m pip install --upgrade "pip>=23" >&2 && \
+            python -m pip install -e ".[tests]" >&2); then
+        echo "$_aim_hash" > "$_aim_stamp"
+    else
+        echo "[setup_env] pip install failed" >&2
+        return 1 2>/dev/null || exit 1
+    fi
+fi
+unset _aim_stamp _aim_hash _aim_venv
+export MMACTION_AIM_ROOT="$_aim_root"
+unset _aim_root
