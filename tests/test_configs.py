@@ -1,0 +1,175 @@
+"""Every config under configs/ parses, builds its model (on the meta device),
+and its train/val/test pipelines and dataset run on a real video file."""
+import copy
+import glob
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+
+import mmaction_aim  # noqa: F401  (registrations, fixes)
+from mmaction.registry import DATASETS, MODELS
+from mmaction.utils import register_all_modules
+from mmaction_aim.utils.video import write_video
+
+register_all_modules()
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = sorted(
+    osp.relpath(p, REPO)
+    for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
+    if '_base_' not in p)
+AIM_CONFIGS = [c for c in CONFIGS if not c.startswith('configs/demo/')]
+
+# Published views per setting: (clips, crops) of the test pipeline.
+# (Fine-tuning targets first: 'aim_vitb_k400-pre_ucf101' is a UCF101 config.)
+VIEWS = {'ucf101': (3, 1), 'hmdb51': (3, 1), 'k400': (3, 1), 'k700': (3, 1),
+         'ssv2': (1, 3), 'diving48': (1, 1)}
+
+# Parameter counts of the original implementation
+# (/work/shared/aim_reference/README.md): backbone total and trainable
+# (adapters, temporal embedding, ln_post) for 8 frames.
+REFERENCE_BACKBONE_PARAMS = {
+    'configs/aim_vitb_k400.py': (96.46e6, 10.66e6),
+    'configs/aim_vitl_k400.py': (341.03e6, 37.85e6),
+    'configs/aim_vitb_ssv2.py': (100.01e6, 14.21e6),
+}
+
+
+def _load(path: str) -> Config:
+    return Config.fromfile(osp.join(REPO, path))
+
+
+def _dataset_key(path: str) -> str:
+    for key in VIEWS:
+        if key in osp.basename(path):
+            return key
+    raise KeyError(path)
+
+
+@pytest.fixture(scope='module')
+def fixture_video(tmp_path_factory):
+    """A real encoded 48x64 video of 40 frames, and a list naming it twice."""
+    root = tmp_path_factory.mktemp('videos')
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)
+              for _ in range(40)]
+    write_video(str(root / 'clip.mp4'), frames, fps=10)
+    (root / 'list.txt').write_text('clip.mp4 1\nclip.mp4 0\n')
+    return str(root)
+
+
+@pytest.mark.parametrize('path', CONFIGS)
+def test_config_parses_and_builds(path):
+    cfg = _load(path)
+    assert cfg.custom_imports == dict(imports=['mmaction_aim'],
+                                      allow_failed_imports=False)
+    assert cfg.default_scope == 'mmaction'
+    with torch.device('meta'):
+        model = MODELS.build(copy.deepcopy(cfg.model))
+    assert type(model).__name__ == 'AIMRecognizer'
+    backbone = model.backbone
+    assert backbone.num_frames == cfg.model.backbone.num_frames
+    assert model.cls_head.fc_cls.out_features == cfg.model.cls_head.num_classes
+    assert model.cls_head.fc_cls.in_features == backbone.width
+    # Everything trainable is a new part (adapters, temporal embedding,
+    # ln_post, head) unless the config fine-tunes the whole image model.
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert trainable, 'nothing to train'
+    if cfg.model.backbone.get('freeze_image_model', True):
+        for name in trainable:
+            assert not any(k in name for k in (
+                'conv1', 'class_embedding', 'positional_embedding', 'ln_pre',
+                '.attn.', '.mlp.c_fc', '.mlp.c_proj', 'ln_1', 'ln_2')), name
+
+
+@pytest.mark.parametrize('path', sorted(REFERENCE_BACKBONE_PARAMS))
+def test_parameter_counts_match_the_original(path):
+    cfg = _load(path)
+    with torch.device('meta'):
+        backbone = MODELS.build(cfg.model.backbone)
+    total = sum(p.numel() for p in backbone.parameters())
+    trainable = sum(p.numel() for p in backbone.parameters()
+                    if p.requires_grad)
+    ref_total, ref_trainable = REFERENCE_BACKBONE_PARAMS[path]
+    assert abs(total - ref_total) < 0.005e6
+    assert abs(trainable - ref_trainable) < 0.005e6
+
+
+@pytest.mark.parametrize('path', AIM_CONFIGS)
+def test_aim_recipe(path):
+    """The settings the paper's recipe fixes, config by config."""
+    cfg = _load(path)
+    key = _dataset_key(path)
+    backbone, head = cfg.model.backbone, cfg.model.cls_head
+    assert cfg.model.data_preprocessor.mean == [122.769, 116.74, 104.04]
+    assert cfg.model.data_preprocessor.std == [68.493, 66.63, 70.321]
+    assert head.average_clips == 'prob'
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    opt = cfg.optim_wrapper.optimizer
+    assert (opt.type, opt.lr, opt.weight_decay) == ('AdamW', 3e-4, 0.05)
+    assert cfg.optim_wrapper.paramwise_cfg.norm_decay_mult == 0
+    assert set(cfg.optim_wrapper.paramwise_cfg.custom_keys) >= {
+        'class_embedding', 'positional_embedding'}
+    assert cfg.auto_scale_lr.base_batch_size == 64
+    assert cfg.train_dataloader.batch_size == 8
+    warmup, cosine = cfg.param_scheduler
+    assert (warmup.type, warmup.end) == ('LinearLR', 2.5)
+    assert cosine.type == 'CosineAnnealingLR'
+    assert cosine.end == cfg.train_cfg.max_epochs
+    assert backbone.drop_path_rate == 0.2
+    ops = [t.type for t in cfg.train_dataloader.dataset.pipeline]
+    if key == 'ssv2':
+        assert backbone.num_tadapter == (1 if 'tadapter1' in path else 2)
+        assert backbone.adapter_scale == 1.0
+        assert head.label_smooth_eps == 0.1
+        assert cfg.train_cfg.max_epochs == 50
+        assert 'Flip' not in ops and 'UniformSample' in ops
+        assert 'TorchVisionWrapper' in ops and 'RandomErasing' in ops
+    else:
+        assert 'Flip' in ops
+        if key in ('k400', 'k700'):
+            assert cfg.train_cfg.max_epochs == 30
+            assert 'SampleFrames' in ops
+    if key in ('ucf101', 'hmdb51'):
+        assert cfg.load_from and backbone.pretrained is None
+    else:
+        assert backbone.pretrained.startswith('checkpoints/clip/ViT-')
+
+
+def _pipeline_cases():
+    """One case per distinct (pipeline, frames, expected views)."""
+    cases, seen = [], set()
+    for path in AIM_CONFIGS:
+        cfg = _load(path)
+        clips, crops = VIEWS[_dataset_key(path)]
+        for split, views in (('train', 1), ('val', 1),
+                             ('test', clips * crops)):
+            pipeline = cfg[f'{split}_dataloader'].dataset.pipeline
+            sig = (repr(pipeline), views)
+            if sig in seen:
+                continue
+            seen.add(sig)
+            cases.append(pytest.param(path, split, views,
+                                      id=f'{osp.basename(path)}-{split}'))
+    return cases
+
+
+@pytest.mark.parametrize('path,split,views', _pipeline_cases())
+def test_pipeline_and_dataset_on_a_real_video(path, split, views,
+                                              fixture_video):
+    cfg = _load(path)
+    ds_cfg = copy.deepcopy(cfg[f'{split}_dataloader'].dataset)
+    ds_cfg.ann_file = osp.join(fixture_video, 'list.txt')
+    ds_cfg.data_prefix = dict(video=fixture_video)
+    dataset = DATASETS.build(ds_cfg)
+    assert len(dataset) == 2
+    sample = dataset[0]
+    frames = cfg.model.backbone.num_frames
+    size = cfg.model.backbone.get('input_resolution', 224)
+    # [views, C, T, H, W]: what the model's data preprocessor expects.
+    assert tuple(sample['inputs'].shape) == (views, 3, frames, size, size)
+    assert sample['inputs'].dtype == torch.uint8
+    assert int(sample['data_samples'].gt_label) == 1
