@@ -1,0 +1,235 @@
+"""What trains, what gets gradients, and what the recognizer adds."""
+import logging
+import os
+
+import pytest
+import torch
+from mmengine.logging import MMLogger
+
+from mmaction_aim.models import AIMViT
+from mmaction_aim.models.layers import Adapter
+from mmaction_aim.models.utils import count_parameters
+from .helpers import TINY_ARCH, build_recognizer
+
+
+def _clips(batch=2, views=1, frames=4, size=16, seed=0):
+    torch.manual_seed(seed)
+    return torch.randn(batch, views, 3, frames, size, size)
+
+
+def _randomise_adapters(model):
+    """Give zero-initialised adapters non-zero weights (as after training)."""
+    torch.manual_seed(123)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, Adapter):
+                module.fc2.weight.normal_(std=0.1)
+                module.fc2.bias.normal_(std=0.1)
+        model.backbone.temporal_embedding.normal_(std=0.1)
+
+
+def test_default_freezing_is_structural_and_survives_train():
+    model = build_recognizer()
+    model.train()
+    model.eval()
+    model.train()
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    for name in trainable:
+        assert ('adapter' in name or name.startswith('cls_head.')
+                or name in ('backbone.temporal_embedding',
+                            'backbone.ln_post.weight',
+                            'backbone.ln_post.bias')), name
+    adapters = {n for n, _ in model.named_parameters() if 'adapter' in n}
+    assert adapters and adapters <= trainable
+    assert 'backbone.ln_post.weight' in trainable
+    assert 'backbone.transformer.resblocks.0.attn.in_proj_weight' not in \
+        trainable
+    assert 'backbone.conv1.weight' not in trainable
+
+
+def test_optimiser_steps_change_only_trainable_parameters():
+    model = build_recognizer(backbone_extra=dict(drop_path_rate=0.1))
+    model.init_weights()
+    model.train()
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=1e-2,
+        weight_decay=0.05)
+    inputs = _clips()
+    labels = torch.tensor([1, 3])
+    for step in range(3):
+        optimizer.zero_grad()
+        scores = model(inputs, mode='tensor')
+        loss = torch.nn.functional.cross_entropy(scores, labels)
+        loss.backward()
+        for name, param in model.named_parameters():
+            if not param.requires_grad:
+                assert param.grad is None, name
+            elif step == 2:
+                # fc1 of a fresh adapter sees a zero gradient until fc2 has
+                # moved away from zero; by the last step everything has one.
+                assert param.grad.abs().sum() > 0, name
+        optimizer.step()
+    for name, param in model.named_parameters():
+        changed = not torch.equal(param.detach(), before[name])
+        assert changed == param.requires_grad, name
+
+
+def test_activation_checkpointing_gives_identical_outputs_and_gradients():
+    results = []
+    reference = build_recognizer()
+    reference.init_weights()
+    _randomise_adapters(reference)
+    for with_cp in (False, True):
+        model = build_recognizer(
+            backbone_extra=dict(with_cp=with_cp, drop_path_rate=0.2))
+        model.load_state_dict(reference.state_dict())
+        model.train()
+        torch.manual_seed(7)  # same drop-path masks in both runs
+        scores = model(_clips(), mode='tensor')
+        scores.square().sum().backward()
+        results.append((scores.detach(), {
+            n: p.grad.clone()
+            for n, p in model.named_parameters() if p.grad is not None
+        }))
+    (out_a, grads_a), (out_b, grads_b) = results
+    torch.testing.assert_close(out_a, out_b, atol=0, rtol=0)
+    assert grads_a.keys() == grads_b.keys()
+    for name in grads_a:
+        torch.testing.assert_close(grads_a[name], grads_b[name], atol=1e-6,
+                                   rtol=1e-5)
+
+
+def test_model_is_the_image_model_at_init():
+    """Fresh adapters are exact no-ops: AIM == the plain image encoder."""
+    torch.manual_seed(0)
+    aim = AIMViT(arch=TINY_ARCH, input_resolution=16, num_frames=4)
+    plain = AIMViT(arch=TINY_ARCH, input_resolution=16, num_frames=4,
+                   adapters=(), temporal_embedding=False)
+    plain.load_state_dict(aim.state_dict(), strict=False)
+    x = torch.randn(2, 3, 4, 16, 16)
+    torch.testing.assert_close(aim.eval()(x), plain.eval()(x))
+
+
+@pytest.mark.parametrize('adapters', [(), ('spatial', ), ('spatial',
+                                                          'temporal'),
+                                      ('temporal', 'spatial', 'joint')])
+def test_adapter_subsets(adapters):
+    model = AIMViT(arch=TINY_ARCH, input_resolution=16, num_frames=4,
+                   adapters=adapters, adapter_layers=[-1])
+    block0, block1 = model.transformer.resblocks
+    assert block0.spatial_adapter is block0.temporal_adapter is \
+        block0.joint_adapter is None
+    assert (block1.spatial_adapter is not None) == ('spatial' in adapters)
+    assert (block1.temporal_adapter is not None) == ('temporal' in adapters)
+    assert (block1.joint_adapter is not None) == ('joint' in adapters)
+    assert model(torch.randn(1, 3, 4, 16, 16)).shape == (1, 32, 4)
+
+
+def test_full_finetuning_and_linear_probe_switches():
+    full = AIMViT(arch=TINY_ARCH, input_resolution=16, num_frames=4,
+                  adapters=(), freeze_image_model=False)
+    assert all(p.requires_grad for p in full.parameters())
+    probe = AIMViT(arch=TINY_ARCH, input_resolution=16, num_frames=4,
+                   adapters=(), temporal_embedding=False, freeze_ln_post=True)
+    assert not any(p.requires_grad for p in probe.parameters())
+    # Frame order is invisible without temporal parts.
+    x = torch.randn(1, 3, 4, 16, 16)
+    torch.testing.assert_close(
+        probe(x).mean(-1), probe(x.flip(2)).mean(-1), atol=1e-6, rtol=1e-5)
+
+
+def test_parameter_counts_match_the_original():
+    with torch.device('meta'):
+        b16 = build_recognizer(arch='ViT-B/16', input_resolution=224,
+                               num_frames=8, num_classes=400)
+        l14 = build_recognizer(arch='ViT-L/14', input_resolution=224,
+                               num_frames=8, num_classes=400)
+        b16_ssv2 = AIMViT('ViT-B/16', num_frames=8, num_tadapter=2)
+    trainable, total = count_parameters(b16)
+    assert round(trainable / 1e6, 2) == 10.97
+    assert round(total / 1e6, 1) == 96.8
+    assert round(count_parameters(b16.backbone)[1] / 1e6, 2) == 96.46
+    assert round(count_parameters(b16.backbone)[0] / 1e6, 2) == 10.66
+    trainable, total = count_parameters(l14)
+    assert round(trainable / 1e6, 2) == 38.26
+    assert round(count_parameters(l14.backbone)[1] / 1e6, 2) == 341.03
+    trainable, total = count_parameters(b16_ssv2)
+    assert (round(total / 1e6, 2), round(trainable / 1e6, 2)) == (100.01,
+                                                                  14.21)
+
+
+def test_chunked_multiview_testing_matches_unchunked():
+    inputs = _clips(batch=3, views=5)
+    whole = build_recognizer()
+    whole.init_weights()
+    _randomise_adapters(whole)
+    chunked = build_recognizer(test_cfg=dict(max_testing_views=2))
+    chunked.load_state_dict(whole.state_dict())
+    whole.eval()
+    chunked.eval()
+    with torch.no_grad():
+        expected = whole(inputs, mode='tensor')
+        feats, _ = chunked.extract_feat(inputs, test_mode=True)
+        scores = chunked.cls_head(feats)
+    assert scores.shape == (15, 5)
+    torch.testing.assert_close(scores, expected, atol=1e-6, rtol=1e-5)
+
+
+def test_eval_tensor_mode_returns_raw_scores():
+    model = build_recognizer().eval()
+    out = model(_clips(batch=2), mode='tensor')
+    assert out.shape == (2, 5)
+
+
+def test_trainable_summary_is_logged_once(caplog):
+    logger = MMLogger.get_instance('aim_summary_test', log_level='INFO')
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger.addHandler(handler)
+    build_recognizer()
+    logger.removeHandler(handler)
+    lines = [r.getMessage() for r in records
+             if 'trainable params:' in r.getMessage()]
+    assert len(lines) == 1
+    assert '|| all params:' in lines[0] and '|| trainable%:' in lines[0]
+
+
+def test_adapter_only_checkpoint_reproduces_full_model(tmp_path):
+    from .helpers import tiny_open_clip
+    clip = tiny_open_clip()
+    clip_path = tmp_path / 'clip.pth'
+    torch.save(clip.state_dict(), clip_path)
+    extra = dict(pretrained=str(clip_path))
+    trained = build_recognizer(backbone_extra=extra)
+    trained.init_weights()
+    _randomise_adapters(trained)
+    trained.eval()
+    path = tmp_path / 'adapters.pth'
+    trained.save_trainable(str(path))
+    state = torch.load(path, weights_only=True)['state_dict']
+    assert set(state) == {n for n, p in trained.named_parameters()
+                          if p.requires_grad}
+
+    # A fresh model, image model never loaded: merging loads it first.
+    fresh = build_recognizer(backbone_extra=extra).eval()
+    fresh.load_state_dict(state, strict=True)
+    inputs = _clips()
+    with torch.no_grad():
+        torch.testing.assert_close(fresh(inputs, mode='tensor'),
+                                   trained(inputs, mode='tensor'))
+    # Without the image model's path the merge cannot happen.
+    orphan = build_recognizer()
+    with pytest.raises(RuntimeError, match='pretrained'):
+        orphan.load_state_dict(state)
+
+
+def test_adapter_only_file_of_vit_b16_is_small(tmp_path):
+    model = build_recognizer(arch='ViT-B/16', input_resolution=224,
+                             num_frames=8, num_classes=400)
+    full, adapters = tmp_path / 'full.pth', tmp_path / 'adapters.pth'
+    torch.save(dict(state_dict=model.state_dict()), full)
+    model.save_trainable(str(adapters))
+    ratio = os.path.getsize(adapters) / os.path.getsize(full)
+    assert ratio < 0.12, ratio
