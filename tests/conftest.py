@@ -82,7 +82,10 @@ def tool_env() -> dict:
     """Environment for tool subprocesses: one thread each, repo importable."""
     env = dict(os.environ)
     env.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
-               PYTHONPATH=REPO + os.pathsep + env.get('PYTHONPATH', ''))
+               PYTHONPATH=REPO + os.pathsep + env.get('PYTHONPATH', ''),
+               # shell tools call `python`: make it this interpreter
+               PATH=osp.dirname(sys.executable) + os.pathsep +
+               env.get('PATH', ''))
     return env
 
 

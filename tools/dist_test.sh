@@ -22,7 +22,7 @@ MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
 TOOLS_DIR="$(cd "$(dirname "$0")" && pwd)"
 
 PYTHONPATH="$TOOLS_DIR/..${PYTHONPATH:+:$PYTHONPATH}" \
-exec python -m torch.distributed.run \
+exec "${PYTHON:-python}" -m torch.distributed.run \
     --nnodes="$NNODES" \
     --node_rank="$NODE_RANK" \
     --master_addr="$MASTER_ADDR" \

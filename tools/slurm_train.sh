@@ -29,4 +29,4 @@ srun -p "$PARTITION" \
     --cpus-per-task="$CPUS_PER_TASK" \
     --kill-on-bad-exit=1 \
     $SRUN_ARGS \
-    python -u "$TOOLS_DIR/train.py" "$CONFIG" --launcher slurm "${@:4}"
+    "${PYTHON:-python}" -u "$TOOLS_DIR/train.py" "$CONFIG" --launcher slurm "${@:4}"

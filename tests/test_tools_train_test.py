@@ -1,0 +1,146 @@
+"""End to end through the real command-line tools, on real video files."""
+import glob
+import json
+import os
+import os.path as osp
+import pickle
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from conftest import REPO, TINY_CONFIG, data_options, run_tool, tool_env
+
+from mmaction_aim.engine import safe_load
+
+PAUSE_CONFIG = osp.join(REPO, 'tests', 'configs', 'tiny_pause.py')
+OTHER_CONFIG = osp.join(REPO, 'tests', 'configs', 'tiny_other_arch.py')
+# Checkpoint every 2 iterations; 3 iterations per epoch, 2 epochs.
+ITER_CKPT = ['default_hooks.checkpoint.by_epoch=False',
+             'default_hooks.checkpoint.interval=2']
+
+
+def last_val_metrics(work_dir: str) -> dict:
+    """The last validation metrics a run logged."""
+    metrics = {}
+    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
+                                          'scalars.json'))):
+        with open(path) as f:
+            for line in f:
+                record = json.loads(line)
+                if 'acc/top1' in record:
+                    metrics = record
+    return {k: v for k, v in metrics.items() if k.startswith('acc/')}
+
+
+@pytest.fixture(scope='module')
+def trained(video_dataset, tmp_path_factory) -> str:
+    """Work dir of one uninterrupted tools/train.py run (iteration ckpts)."""
+    work_dir = str(tmp_path_factory.mktemp('uninterrupted'))
+    run_tool(['train.py', TINY_CONFIG, '--work-dir', work_dir,
+              '--cfg-options', *data_options(video_dataset), *ITER_CKPT])
+    return work_dir
+
+
+def test_train_then_test(trained, video_dataset, tmp_path):
+    assert osp.isfile(osp.join(trained, 'iter_6.pth'))
+    ckpt = safe_load(osp.join(trained, 'iter_6.pth'))
+    assert ckpt['meta']['iter'] == 6
+    assert ckpt['meta']['epoch'] == 1  # 0-based epoch of an iteration ckpt
+    assert any(k.startswith('backbone.') for k in ckpt['state_dict'])
+    assert last_val_metrics(trained), 'training logged no validation'
+
+    dump = str(tmp_path / 'preds.pkl')
+    proc = run_tool(['test.py', TINY_CONFIG, osp.join(trained, 'iter_6.pth'),
+                     '--work-dir', str(tmp_path / 'test'), '--dump', dump,
+                     '--cfg-options', *data_options(video_dataset)])
+    assert 'acc/top1' in proc.stdout + proc.stderr
+    with open(dump, 'rb') as f:
+        preds = pickle.load(f)  # our own file, written just now
+    assert len(preds) == 3  # one per validation video
+
+
+def test_kill_and_resume_matches_uninterrupted(trained, video_dataset,
+                                               tmp_path):
+    work_dir = str(tmp_path / 'killed')
+    options = ['--cfg-options', *data_options(video_dataset), *ITER_CKPT]
+    proc = subprocess.Popen(
+        [sys.executable, osp.join(REPO, 'tools', 'train.py'), PAUSE_CONFIG,
+         '--work-dir', work_dir, *options],
+        cwd=REPO, env=tool_env(), stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
+    marker = osp.join(work_dir, 'paused')
+    deadline = time.time() + 240
+    while not osp.exists(marker):
+        assert proc.poll() is None, f'training ended early: {proc.stderr.read()[-3000:]}'
+        assert time.time() < deadline, 'training never reached iteration 4'
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    assert osp.isfile(osp.join(work_dir, 'iter_4.pth'))
+    assert not osp.exists(osp.join(work_dir, 'iter_6.pth'))
+
+    out = run_tool(['train.py', TINY_CONFIG, '--work-dir', work_dir,
+                    '--resume', *options])
+    assert 'Resuming epoch 2 at batch 2 of 3' in out.stdout + out.stderr
+
+    resumed = safe_load(osp.join(work_dir, 'iter_6.pth'))
+    reference = safe_load(osp.join(trained, 'iter_6.pth'))
+    assert resumed['state_dict'].keys() == reference['state_dict'].keys()
+    for key, value in reference['state_dict'].items():
+        assert torch.equal(value, resumed['state_dict'][key]), key
+    ref_opt = reference['optimizer']['state']
+    res_opt = resumed['optimizer']['state']
+    for idx in ref_opt:
+        for name, value in ref_opt[idx].items():
+            assert torch.equal(torch.as_tensor(value),
+                               torch.as_tensor(res_opt[idx][name]))
+    assert last_val_metrics(work_dir) == last_val_metrics(trained)
+
+
+def test_checkpoint_of_another_architecture_is_refused(trained,
+                                                       video_dataset,
+                                                       tmp_path):
+    other = str(tmp_path / 'other')
+    run_tool(['train.py', OTHER_CONFIG, '--work-dir', other, '--cfg-options',
+              *data_options(video_dataset), 'train_cfg.max_epochs=1'])
+    proc = run_tool(['test.py', TINY_CONFIG, osp.join(other, 'epoch_1.pth'),
+                     '--work-dir', str(tmp_path / 't'), '--cfg-options',
+                     *data_options(video_dataset)], check=False)
+    assert proc.returncode != 0
+    assert 'CheckpointMismatchError' in proc.stderr
+    assert 'backbone.patch_embed.projection.weight' in proc.stderr
+    assert 'backbone.conv1.weight' in proc.stderr
+
+    # A classifier of another size: the shapes are named.
+    proc = run_tool(['test.py', TINY_CONFIG, osp.join(trained, 'iter_6.pth'),
+                     '--work-dir', str(tmp_path / 't2'), '--cfg-options',
+                     *data_options(video_dataset),
+                     'model.cls_head.num_classes=5'], check=False)
+    assert proc.returncode != 0
+    assert 'cls_head.fc_cls.weight: checkpoint [3, 32] vs model [5, 32]' \
+        in proc.stderr
+
+
+def test_dist_train_two_cpu_processes(video_dataset, tmp_path):
+    work_dir = str(tmp_path / 'dist')
+    env_port = str(29500 + os.getpid() % 1000)
+    os.environ['PORT'] = env_port
+    try:
+        proc = run_tool(['dist_train.sh', TINY_CONFIG, '2', '--work-dir',
+                         work_dir, '--cfg-options',
+                         *data_options(video_dataset),
+                         'train_cfg.max_epochs=1'], timeout=300)
+    finally:
+        del os.environ['PORT']
+    log = proc.stdout + proc.stderr
+    assert 'Distributed training: True' in log
+    assert sorted(os.listdir(work_dir)).count('epoch_1.pth') == 1
+    ckpt = safe_load(osp.join(work_dir, 'epoch_1.pth'))
+    # 6 videos over 2 ranks x batch 2: 2 iterations per epoch.
+    assert ckpt['meta']['iter'] == 2
