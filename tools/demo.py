@@ -58,6 +58,10 @@ def recognize(video: str, config: str, checkpoint: str,
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    # MMAction2's inference API reads the top-level ``test_pipeline``; use
+    # the one tools/test.py evaluates, which --cfg-options may have changed.
+    if cfg.get('test_dataloader'):
+        cfg.test_pipeline = cfg.test_dataloader.dataset.pipeline
     pretrained = cfg.model.get('backbone', {}).get('pretrained')
     # init_recognizer clears backbone.pretrained; a trainable-only checkpoint
     # needs it to find the frozen image model, so load the weights here.

@@ -158,6 +158,13 @@ def get_flops(config: str, shape: Optional[Sequence[int]] = None,
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    backbone = cfg.model.get('backbone', {})
+    if shape and 'num_frames' in backbone:
+        # A model with a temporal embedding is built for its frame count
+        # (and its positional embedding for its resolution).
+        backbone.num_frames = shape[0]
+        if shape[1] == shape[2]:
+            backbone.input_resolution = shape[1]
     model = build_model(cfg)
     shape = tuple(shape) if shape else default_input_shape(cfg, model)
     result = count_flops(model, shape)

@@ -1,0 +1,187 @@
+"""The benchmarking tools: FLOPs, log curves, model publishing, the demo.
+
+The paper's Kinetics-400 config (configs/aim_vitb_k400.py) is shrunk to a tiny
+architecture and fixture videos by ``--cfg-options`` alone, trained for one
+epoch on the CPU, and the tools run on what that produces.
+"""
+import glob
+import hashlib
+import importlib.util
+import json
+import os.path as osp
+
+import pytest
+import torch
+
+from conftest import REPO, data_options, run_tool
+
+K400 = 'configs/aim_vitb_k400.py'
+
+
+def _load_tool(name):
+    path = osp.join(REPO, 'tools', 'analysis', f'{name}.py')
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+get_flops = _load_tool('get_flops')
+analyze_logs = _load_tool('analyze_logs')
+publish_model = _load_tool('publish_model')
+
+
+def shrink_options(dataset: dict, frames: int = 2) -> list:
+    """--cfg-options turning the paper's K400 config into a CPU-sized one."""
+    opts = [
+        'model.backbone.arch._delete_=True',
+        'model.backbone.arch.patch_size=16', 'model.backbone.arch.width=32',
+        'model.backbone.arch.layers=2', 'model.backbone.arch.heads=2',
+        f'model.backbone.num_frames={frames}', 'model.backbone.pretrained=None',
+        'model.cls_head.in_channels=32', 'model.cls_head.num_classes=3',
+        'train_cfg.max_epochs=1', 'default_hooks.logger.interval=1',
+    ]
+    for split in ('train', 'val', 'test'):
+        opts += [
+            f'{split}_dataloader.dataset.pipeline.1.clip_len={frames}',
+            f'{split}_dataloader.batch_size=2',
+            f'{split}_dataloader.num_workers=0',
+            f'{split}_dataloader.persistent_workers=False',
+        ]
+    return opts + data_options(dataset)
+
+
+# ---------------------------------------------------------------- FLOPs
+@pytest.mark.parametrize('config,frames,published', [
+    (K400, 8, 202), ('configs/aim_vitb_k400_16f.py', 16, 404),
+    ('configs/aim_vitb_k400_32f.py', 32, 808)])
+def test_flops_of_the_paper_vitb16(config, frames, published):
+    """AIM ViT-B/16: 202 / 404 / 808 GFLOPs per view (MACs), within 1%."""
+    r = get_flops.get_flops(osp.join(REPO, config))
+    assert r['input_shape'] == [1, 3, frames, 224, 224]
+    assert abs(r['flops'] / 1e9 - published) / published < 0.01
+    # The attention matrix products are counted (bmm of q k^T and attn v).
+    assert r['by_operator']['aten.bmm'] > 0.05 * r['flops']
+    # Only the temporal embedding (T x 768) grows with the frames.
+    assert r['params'] == 96_764_560 + 768 * (frames - 8)
+    assert r['trainable_params'] == 10_966_672 + 768 * (frames - 8)
+
+
+def test_flops_formula_and_cpu_attention_counted():
+    """A plain tiny ViT: the count equals the closed form, on the meta device
+    and on real CPU tensors (where attention runs as one fused kernel)."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(REPO, K400))
+    cfg.model.backbone.update(
+        arch=dict(patch_size=16, width=64, layers=2, heads=4), num_frames=2,
+        adapters=(), temporal_embedding=False, input_resolution=64)
+    cfg.model.cls_head.update(in_channels=64, num_classes=10)
+    t, d, p, layers = 2, 64, 16, 2
+    n = (64 // p) ** 2 + 1
+    expected = t * (
+        (n - 1) * d * 3 * p * p  # conv1
+        + layers * (12 * n * d * d + 2 * n * n * d)  # blocks
+        + 5 * n * d * (2 * layers + 1) + 5 * d  # LayerNorms (fvcore)
+    ) + d * 10  # head
+    meta = get_flops.count_flops(get_flops.build_model(cfg), (t, 64, 64))
+    cpu = get_flops.count_flops(get_flops.build_model(cfg, 'cpu'),
+                                (t, 64, 64), device='cpu')
+    assert meta['flops'] == expected
+    assert cpu['flops'] == expected
+
+
+def test_get_flops_command_line():
+    # --shape rebuilds the model for that many frames.
+    proc = run_tool(['analysis/get_flops.py', K400, '--json', '--shape', '16',
+                     '224', '224'])
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result['input_shape'] == [1, 3, 16, 224, 224]
+    assert abs(result['flops'] / 1e9 - 404) < 4.04
+
+
+# ------------------------------------------------- training and its tools
+@pytest.fixture(scope='module')
+def trained(video_dataset, tmp_path_factory):
+    """One CPU epoch of the shrunk paper config via tools/train.py."""
+    work_dir = str(tmp_path_factory.mktemp('work'))
+    run_tool(['train.py', K400, '--work-dir', work_dir, '--cfg-options',
+              *shrink_options(video_dataset)], timeout=600)
+    checkpoints = glob.glob(osp.join(work_dir, 'epoch_1.pth'))
+    logs = glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
+    assert checkpoints and logs, work_dir
+    return dict(work_dir=work_dir, checkpoint=checkpoints[0], log=logs[0],
+                config=osp.join(work_dir, 'aim_vitb_k400.py'),
+                dataset=video_dataset)
+
+
+def test_analyze_logs_plots(trained, tmp_path):
+    train, val = analyze_logs.load_scalars(trained['log'])
+    assert {'loss', 'lr'} <= set(train) and 'acc/top1' in val
+    outs = analyze_logs.plot_curve([trained['log']], out_dir=str(tmp_path))
+    assert sorted(osp.basename(o) for o in outs) == [
+        'accuracy.png', 'loss.png', 'lr.png']
+    for out in outs:
+        with open(out, 'rb') as f:
+            assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+    proc = run_tool(['analysis/analyze_logs.py', 'plot_curve', trained['log'],
+                     '--keys', 'loss_cls', '--out', str(tmp_path / 'l.png')])
+    assert osp.isfile(tmp_path / 'l.png'), proc.stdout
+    assert analyze_logs.cal_train_time(trained['log'])['mean'] > 0
+
+
+def test_analyze_logs_reads_mmengine_lines(tmp_path):
+    log = tmp_path / 'scalars.json'
+    log.write_text(
+        '{"lr": 3e-05, "data_time": 0.1, "loss": 1.1, "loss_cls": 1.1, '
+        '"top1_acc": 0.5, "time": 0.5, "epoch": 1, "iter": 1, "memory": 1, '
+        '"step": 1}\n'
+        '{"lr": 6e-05, "loss": 0.9, "loss_cls": 0.9, "time": 0.4, '
+        '"epoch": 1, "iter": 2, "step": 2}\n'
+        '{"acc/top1": 0.25, "acc/top5": 1.0, "acc/mean1": 0.2, '
+        '"data_time": 0.1, "time": 0.2, "step": 1}\n')
+    train, val = analyze_logs.load_scalars(str(log))
+    assert train['loss'] == ([1.0, 2.0], [1.1, 0.9])
+    assert val['acc/top1'] == ([1.0], [0.25])
+    assert 'lr' not in val
+
+
+def test_publish_model(trained, tmp_path):
+    full = publish_model.publish(trained['checkpoint'],
+                                 str(tmp_path / 'aim.pth'))
+    ckpt = torch.load(full, map_location='cpu', weights_only=False)
+    assert set(ckpt) == {'state_dict', 'meta'}
+    sha = hashlib.sha256(open(full, 'rb').read()).hexdigest()
+    assert osp.basename(full) == f'aim-{sha[:8]}.pth'
+
+    proc = run_tool(['analysis/publish_model.py', trained['checkpoint'],
+                     str(tmp_path / 'adapters.pth'), '--trainable-only'])
+    [small] = glob.glob(str(tmp_path / 'adapters-*.pth'))
+    assert small in proc.stdout
+    state = torch.load(small, map_location='cpu',
+                       weights_only=False)['state_dict']
+    assert state and set(state) < set(ckpt['state_dict'])
+    assert any('adapter' in k for k in state)
+    assert 'cls_head.fc_cls.weight' in state
+    assert 'backbone.temporal_embedding' in state
+    assert not any(k.startswith('backbone.conv1') or '.attn.' in k
+                   for k in state)
+    for key, value in state.items():
+        assert torch.equal(value, ckpt['state_dict'][key])
+
+
+def test_demo_top5(trained):
+    video = osp.join(trained['dataset']['videos'], 'val_c1_0.mp4')
+    label_map = osp.join(trained['work_dir'], 'labels.txt')
+    with open(label_map, 'w') as f:
+        f.write('red square\ngreen square\nblue square\n')
+    proc = run_tool(['demo.py', video, trained['config'],
+                     trained['checkpoint'], '--label-map', label_map,
+                     '--device', 'cpu'])
+    lines = proc.stdout.strip().splitlines()
+    rows = [line.rsplit(': ', 1) for line in lines[-3:]]
+    assert lines[-4].startswith('Top-3')
+    assert sorted(name for name, _ in rows) == [
+        'blue square', 'green square', 'red square']
+    scores = [float(s) for _, s in rows]
+    assert scores == sorted(scores, reverse=True)
+    assert abs(sum(scores) - 1) < 1e-3  # probabilities averaged over clips
