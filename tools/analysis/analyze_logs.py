@@ -100,6 +100,7 @@ def plot_group(runs: Sequence[Tuple[str, Series, Series]], keys: list,
 
     fig, ax = plt.subplots(figsize=(8, 5))
     val_ax = None
+    colours = iter(plt.cm.tab10.colors * 10)  # one colour per curve
     for legend, train, val in runs:
         for split, key in keys:
             series = (train if split == 'train' else val).get(key)
@@ -108,10 +109,12 @@ def plot_group(runs: Sequence[Tuple[str, Series, Series]], keys: list,
             xs, ys = series
             label = f'{legend} {split} {key}' if legend else f'{split} {key}'
             if split == 'train':
-                ax.plot(xs, ys, label=label, linewidth=1)
+                ax.plot(xs, ys, label=label, linewidth=1,
+                        color=next(colours))
             else:
                 val_ax = val_ax or ax.twiny()
-                val_ax.plot(xs, ys, 'o--', label=label, linewidth=1)
+                val_ax.plot(xs, ys, 'o--', label=label, linewidth=1,
+                            color=next(colours))
     ax.set_xlabel('iteration')
     ax.set_ylabel(title)
     if title == 'lr':
