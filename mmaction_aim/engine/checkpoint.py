@@ -71,7 +71,8 @@ def _mmengine_globals() -> List[Any]:
 #: pickles by ``getattr``), numpy arrays, scalars and dtypes (logged values),
 #: and ``OrderedDict`` / ``defaultdict``.
 SAFE_CHECKPOINT_GLOBALS: List[Any] = [
-    OrderedDict, defaultdict, *_numpy_globals(), *_mmengine_globals()
+    OrderedDict, defaultdict,
+    *_numpy_globals(), *_mmengine_globals()
 ]
 
 
@@ -94,6 +95,19 @@ def _unsafe_globals(source: Any) -> List[str]:
         obj, name = entry if isinstance(entry, tuple) else (entry, None)
         allowed.add(name or f'{obj.__module__}.{obj.__qualname__}')
     return sorted(set(found) - allowed)
+
+
+def _unpickler_reason(message: str) -> str:
+    """The specific reason in torch's weights-only error message, without
+    torch's header, footer and advice to load unsafely."""
+    for line in message.splitlines():
+        line = line.replace('WeightsUnpickler error:', '').strip()
+        if not line or line.startswith(('Weights only load failed',
+                                        'Please file an issue',
+                                        'Check the documentation')):
+            continue
+        return line.split(' Please use')[0].split(' If you')[0].strip()
+    return ''
 
 
 def safe_load(source: Any, map_location: Any = None) -> Any:
@@ -121,12 +135,13 @@ def safe_load(source: Any, map_location: Any = None) -> Any:
         if hasattr(source, 'seek'):
             source.seek(0)
         culprits = _unsafe_globals(source)
-        detail = str(exc).strip().splitlines()
-        what = (', '.join(culprits) if culprits else
-                (detail[0] if detail else type(exc).__name__))
+        reason = _unpickler_reason(str(exc))
+        what = '; '.join(filter(None, [
+            ('not allowed: ' + ', '.join(culprits)) if culprits else '',
+            reason]))
         raise UnsafeCheckpointError(
             f'Refusing to load checkpoint {name}: it pickles objects that '
-            f'are neither tensors nor the types MMEngine/MMAction2 '
+            'are neither tensors nor the types MMEngine/MMAction2 '
             f'checkpoints contain ({what}). Nothing in it was run. Only load '
             'checkpoints you trust; a checkpoint from elsewhere can be '
             're-saved as a plain state dict of tensors.') from None
