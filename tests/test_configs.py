@@ -173,3 +173,30 @@ def test_pipeline_and_dataset_on_a_real_video(path, split, views,
     assert tuple(sample['inputs'].shape) == (views, 3, frames, size, size)
     assert sample['inputs'].dtype == torch.uint8
     assert int(sample['data_samples'].gt_label) == 1
+
+
+def test_metafile_lists_every_config_with_measured_figures():
+    """configs/metafile.yml names every model-zoo config, and its FLOPs and
+    parameters are what tools/analysis/get_flops.py measures now."""
+    import importlib.util
+
+    import yaml
+    spec = importlib.util.spec_from_file_location(
+        'get_flops', osp.join(REPO, 'tools', 'analysis', 'get_flops.py'))
+    get_flops = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(get_flops)
+    with open(osp.join(REPO, 'configs', 'metafile.yml')) as f:
+        meta = yaml.safe_load(f)
+    models = {m['Config']: m for m in meta['Models']}
+    assert sorted(models) == AIM_CONFIGS
+    for path in ('configs/aim_vitb_k400.py', 'configs/aim_vitb_ssv2.py',
+                 'configs/ablations/aim_vitb_k400_spatial.py'):
+        measured = get_flops.get_flops(osp.join(REPO, path))
+        entry = models[path]
+        assert entry['Name'] == osp.basename(path)[:-3]
+        assert entry['In Collection'] == 'AIM'
+        assert entry['Weights'] is None
+        assert entry['Metadata']['FLOPs'] == measured['flops']
+        assert entry['Metadata']['Parameters'] == measured['params']
+        assert entry['Metadata']['Trainable Parameters'] == \
+            measured['trainable_params']
