@@ -27,3 +27,6 @@ default_hooks = dict(
 # model, adapters and temporal embedding; the 400-way head is skipped for
 # its shape and re-initialised). No CLIP file is needed.
 load_from = 'checkpoints/aim/aim_vitb_k400.pth'
+# The new head's weights are not in that file: exempt them from the check
+# that the checkpoint fits the model (tools/train.py).
+checkpoint_ignore_keys = ['^cls_head\\.']

@@ -31,14 +31,14 @@ analyze_logs = _load_tool('analyze_logs')
 publish_model = _load_tool('publish_model')
 
 
-def shrink_options(dataset: dict, frames: int = 2) -> list:
-    """--cfg-options turning the paper's K400 config into a CPU-sized one."""
+def shrink_options(dataset: dict, frames: int = 2, classes: int = 3) -> list:
+    """--cfg-options turning a paper config into a CPU-sized one."""
     opts = [
         'model.backbone.arch._delete_=True',
         'model.backbone.arch.patch_size=16', 'model.backbone.arch.width=32',
         'model.backbone.arch.layers=2', 'model.backbone.arch.heads=2',
         f'model.backbone.num_frames={frames}', 'model.backbone.pretrained=None',
-        'model.cls_head.in_channels=32', 'model.cls_head.num_classes=3',
+        'model.cls_head.in_channels=32', f'model.cls_head.num_classes={classes}',
         'train_cfg.max_epochs=1', 'default_hooks.logger.interval=1',
     ]
     for split in ('train', 'val', 'test'):
@@ -185,3 +185,23 @@ def test_demo_top5(trained):
     scores = [float(s) for _, s in rows]
     assert scores == sorted(scores, reverse=True)
     assert abs(sum(scores) - 1) < 1e-3  # probabilities averaged over clips
+
+
+def test_finetune_from_the_k400_checkpoint(trained, tmp_path):
+    """The UCF101 config starts from a Kinetics-400 AIM checkpoint through
+    load_from, with a new head of its own class count."""
+    work_dir = str(tmp_path / 'ft')
+    run_tool(['train.py', 'configs/aim_vitb_k400-pre_ucf101.py', '--work-dir',
+              work_dir, '--cfg-options',
+              *shrink_options(trained['dataset'], classes=5),
+              f'load_from={trained["checkpoint"]}'], timeout=600)
+    k400 = torch.load(trained['checkpoint'], map_location='cpu',
+                      weights_only=False)['state_dict']
+    ucf = torch.load(osp.join(work_dir, 'epoch_1.pth'), map_location='cpu',
+                     weights_only=False)['state_dict']
+    assert ucf['cls_head.fc_cls.weight'].shape == (5, 32)
+    # The frozen image model is the Kinetics one (pretrained=None: without
+    # load_from it would be a fresh random initialisation).
+    for key in ('backbone.conv1.weight', 'backbone.positional_embedding',
+                'backbone.transformer.resblocks.1.attn.in_proj_weight'):
+        assert torch.equal(ucf[key], k400[key]), key
