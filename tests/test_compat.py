@@ -1,0 +1,85 @@
+"""The fixes for mmaction2 1.2.0 / mmengine 0.10.7 / torch >= 2.6."""
+import os.path as osp
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from conftest import REPO, TINY_CONFIG, tool_env
+
+import mmaction_aim  # noqa: F401
+from mmaction_aim import compat
+
+
+def run_python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, '-c', textwrap.dedent(code)],
+                          cwd=REPO, env=tool_env(), capture_output=True,
+                          text=True, timeout=240)
+
+
+def test_mmaction_models_import_without_drn():
+    import mmaction.models  # noqa: F401
+    from mmaction.models.localizers.drn.drn import DRN
+    with pytest.raises(ImportError, match='DRN'):
+        DRN()
+
+
+def test_package_lookup_matches_installed_layout():
+    import mmaction
+    mmaction_dir = osp.dirname(osp.abspath(mmaction.__file__))
+    assert compat.get_installed_path('mmaction2') == mmaction_dir
+    assert compat.get_installed_path('mmaction') == mmaction_dir
+    assert compat.package2module('mmaction2') == 'mmaction'
+    assert compat.is_installed('mmaction2') and compat.is_installed('mmengine')
+    assert not compat.is_installed('surely_not_a_package_xyz')
+    assert compat.get_installed_path('mmaction_aim') == osp.join(
+        REPO, 'mmaction_aim')
+
+
+def test_mmengine_uses_the_replacements():
+    import mmengine.config.config as config_module
+    import mmengine.utils as mmengine_utils
+    assert config_module.get_installed_path is compat.get_installed_path
+    assert config_module.is_installed is compat.is_installed
+    assert mmengine_utils.get_installed_path is compat.get_installed_path
+
+
+def test_mmaction_base_configs_without_pkg_resources():
+    """As with setuptools >= 82, where pkg_resources is gone."""
+    proc = run_python(f"""
+        import sys
+        sys.modules['pkg_resources'] = None  # import pkg_resources fails
+        import mmaction_aim
+        from mmengine.config import Config
+        cfg = Config.fromfile({TINY_CONFIG!r})
+        assert cfg.default_scope == 'mmaction', cfg.default_scope
+        assert cfg.default_hooks.timer.type == 'IterTimerHook'
+        print('ok')
+        """)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().endswith('ok')
+
+
+def test_torch_load_default_is_weights_only():
+    """The situation the checkpoint fixes are for (torch >= 2.6)."""
+    import inspect
+    from torch.serialization import _default_to_weights_only
+    assert _default_to_weights_only(None) is True
+    assert 'weights_only' in inspect.signature(torch.load).parameters
+
+
+def test_mmengine_local_loader_is_the_safe_one():
+    from mmengine.runner.checkpoint import CheckpointLoader
+    for prefix, loader in CheckpointLoader._schemes.items():
+        assert getattr(loader, '_aim_safe', False), prefix
+
+
+def test_cpu_ddp_gets_no_device_ids():
+    if torch.cuda.is_available():
+        pytest.skip('CPU-only behaviour')
+    from mmengine.dist import utils as dist_utils
+    from mmengine.model.wrappers import MMDistributedDataParallel
+    assert dist_utils._init_dist_pytorch._aim_patched
+    assert MMDistributedDataParallel.__init__._aim_patched

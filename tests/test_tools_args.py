@@ -1,0 +1,81 @@
+"""tools/train.py and tools/test.py command lines, without training."""
+import importlib.util
+import logging
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+from conftest import REPO, TINY_CONFIG
+
+
+def load_tool(name: str):
+    spec = importlib.util.spec_from_file_location(
+        f'aim_tool_{name}', osp.join(REPO, 'tools', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def train_tool():
+    return load_tool('train')
+
+
+@pytest.fixture(scope='module')
+def test_tool():
+    return load_tool('test')
+
+
+def merged(tool, argv):
+    args = tool.parse_args(argv)
+    return tool.merge_args(Config.fromfile(args.config), args)
+
+
+def test_amp_on_cpu_falls_back_to_float32_with_a_warning(train_tool):
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip('CPU-only behaviour')
+    from mmengine.logging import MMLogger
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        cfg = merged(train_tool, [TINY_CONFIG, '--amp'])
+    finally:
+        logger.removeHandler(handler)
+    assert cfg.optim_wrapper.type == 'OptimWrapper'
+    assert 'loss_scale' not in cfg.optim_wrapper
+    assert any('float32' in r.getMessage() and r.levelno == logging.WARNING
+               for r in records)
+
+
+def test_train_flags(train_tool):
+    cfg = merged(train_tool, [
+        TINY_CONFIG, '--work-dir', '/tmp/x', '--resume', '--no-validate',
+        '--launcher', 'pytorch', '--cfg-options', 'train_cfg.max_epochs=7'])
+    assert cfg.work_dir == '/tmp/x'
+    assert cfg.resume is True and cfg.load_from is None
+    assert cfg.val_dataloader is None and cfg.val_cfg is None
+    assert cfg.launcher == 'pytorch'
+    assert cfg.train_cfg.max_epochs == 7
+    # Epoch-based training resumes mid-epoch with our loop.
+    assert cfg.train_cfg.type == 'AIMEpochBasedTrainLoop'
+    assert cfg.env_cfg.dist_cfg.backend in ('gloo', 'nccl')
+
+    cfg = merged(train_tool, [TINY_CONFIG, '--resume', 'a.pth'])
+    assert cfg.resume is True and cfg.load_from == 'a.pth'
+    cfg = merged(train_tool, [TINY_CONFIG])
+    assert cfg.work_dir == osp.join('work_dirs', 'tiny_recognizer')
+
+
+def test_test_flags(test_tool):
+    cfg = merged(test_tool, [TINY_CONFIG, 'ckpt.pth', '--dump', 'out.pkl',
+                             '--work-dir', '/tmp/y'])
+    assert cfg.load_from == 'ckpt.pth' and cfg.work_dir == '/tmp/y'
+    assert cfg.test_evaluator[-1] == dict(type='DumpResults',
+                                          out_file_path='out.pkl')
+    with pytest.raises(ValueError, match='.pkl'):
+        merged(test_tool, [TINY_CONFIG, 'ckpt.pth', '--dump', 'out.json'])
