@@ -1,4 +1,4 @@
-"""Fixes for the published mmaction2 1.2.0 / mmengine 0.10.7, applied on import.
+"""Fixes for the published mmaction2 1.2.0 / mmengine 0.10.7, on import.
 
 Nothing here edits installed files: each fix is a small, idempotent patch of
 the running interpreter, applied by :func:`apply_all` when ``mmaction_aim`` is

@@ -75,7 +75,8 @@ def test_kill_and_resume_matches_uninterrupted(trained, video_dataset,
     marker = osp.join(work_dir, 'paused')
     deadline = time.time() + 240
     while not osp.exists(marker):
-        assert proc.poll() is None, f'training ended early: {proc.stderr.read()[-3000:]}'
+        assert proc.poll() is None, \
+            f'training ended early: {proc.stderr.read()[-3000:]}'
         assert time.time() < deadline, 'training never reached iteration 4'
         time.sleep(0.2)
     proc.send_signal(signal.SIGKILL)

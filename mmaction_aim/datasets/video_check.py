@@ -5,7 +5,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 
 def is_local_path(path: str) -> bool:
-    """Whether ``path`` is a plain file path (not ``s3://``, ``http://`` ...)."""
+    """Whether ``path`` is a plain file path (not ``s3://``, ``http://``)."""
     return '://' not in path
 
 

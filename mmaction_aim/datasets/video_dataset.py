@@ -42,7 +42,8 @@ class AIMVideoDataset(VideoDataset):
                  check_exists: bool = True, **kwargs) -> None:
         if on_bad_video not in ('error', 'skip'):
             raise ValueError(
-                f"on_bad_video must be 'error' or 'skip', got {on_bad_video!r}")
+                "on_bad_video must be 'error' or 'skip', got "
+                f'{on_bad_video!r}')
         self.on_bad_video = on_bad_video
         self.check_exists = check_exists
         self._reported: set = set()

@@ -29,15 +29,16 @@ def _numpy_globals() -> List[Any]:
         from numpy.core import multiarray
     objects: List[Any] = [np.ndarray, np.dtype, multiarray._reconstruct,
                           multiarray.scalar]
-    # numpy >= 1.25 pickles dtypes by their class (``numpy.dtypes.Float32DType``).
+    # numpy >= 1.25 pickles dtypes by class (``numpy.dtypes.Float32DType``).
     dtypes = getattr(np, 'dtypes', None)
     if dtypes is not None:
         objects += [getattr(dtypes, name) for name in dir(dtypes)
                     if name.endswith('DType')]
     # Pickles written under numpy 1.x name ``numpy.core.multiarray``; give the
     # same functions under that module name so they load under numpy 2 too.
-    objects += [(multiarray._reconstruct, 'numpy.core.multiarray._reconstruct'),
-                (multiarray.scalar, 'numpy.core.multiarray.scalar')]
+    objects += [
+        (multiarray._reconstruct, 'numpy.core.multiarray._reconstruct'),
+        (multiarray.scalar, 'numpy.core.multiarray.scalar')]
     return objects
 
 
@@ -260,7 +261,8 @@ def find_mismatches(model_state: Dict[str, Any], ckpt_state: Dict[str, Any],
     def ignored(key):
         return any(re.search(p, key) for p in ignore)
 
-    missing = [k for k in model_state if k not in ckpt_state and not ignored(k)]
+    missing = [k for k in model_state
+               if k not in ckpt_state and not ignored(k)]
     unexpected = [k for k in ckpt_state
                   if k not in model_state and not ignored(k)]
     shape = []

@@ -1,4 +1,4 @@
-"""Writing real encoded video files (test fixtures, the synthetic demo task)."""
+"""Writing real encoded video files (test fixtures, the synthetic demo)."""
 import os
 from typing import Iterable
 
@@ -35,7 +35,8 @@ def write_video(path: str, frames: Iterable[np.ndarray], fps: float = 10.0,
     writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*fourcc), fps,
                              (width, height))
     if not writer.isOpened():
-        raise RuntimeError(f'OpenCV cannot open a {fourcc!r} writer for {path!r}')
+        raise RuntimeError(
+            f'OpenCV cannot open a {fourcc!r} writer for {path!r}')
     try:
         for frame in frames:
             if frame.shape != (height, width, 3) or frame.dtype != np.uint8:
