@@ -37,8 +37,9 @@ def shrink_options(dataset: dict, frames: int = 2, classes: int = 3) -> list:
         'model.backbone.arch._delete_=True',
         'model.backbone.arch.patch_size=16', 'model.backbone.arch.width=32',
         'model.backbone.arch.layers=2', 'model.backbone.arch.heads=2',
-        f'model.backbone.num_frames={frames}', 'model.backbone.pretrained=None',
-        'model.cls_head.in_channels=32', f'model.cls_head.num_classes={classes}',
+        f'model.backbone.num_frames={frames}',
+        'model.backbone.pretrained=None', 'model.cls_head.in_channels=32',
+        f'model.cls_head.num_classes={classes}',
         'train_cfg.max_epochs=1', 'default_hooks.logger.interval=1',
     ]
     for split in ('train', 'val', 'test'):

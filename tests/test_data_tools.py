@@ -1,4 +1,5 @@
-"""tools/data/build_video_lists.py on small files in each dataset's real format."""
+"""tools/data/build_video_lists.py on small files in each dataset's real
+format."""
 import importlib.util
 import json
 import os.path as osp
@@ -179,11 +180,13 @@ def test_ucf101(tmp_path):
 
 
 HMDB = {
-    'brush_hair': ('April_09_brush_hair_u_nm_np1_ba_goo_0.avi 1 \n'
-                   'April_09_brush_hair_u_nm_np1_ba_goo_1.avi 2 \n'
-                   'Blonde_being_brushed_brush_hair_f_nm_np2_ri_med_0.avi 0 \n'),
-    'cartwheel': ('(Rad)Schlag_die_Bank!_cartwheel_f_cm_np1_le_med_0.avi 2 \n'
-                  'Acrobacias_de_un_fenomeno_cartwheel_f_cm_np1_ba_bad_8.avi 1 \n'),
+    'brush_hair': (
+        'April_09_brush_hair_u_nm_np1_ba_goo_0.avi 1 \n'
+        'April_09_brush_hair_u_nm_np1_ba_goo_1.avi 2 \n'
+        'Blonde_being_brushed_brush_hair_f_nm_np2_ri_med_0.avi 0 \n'),
+    'cartwheel': (
+        '(Rad)Schlag_die_Bank!_cartwheel_f_cm_np1_le_med_0.avi 2 \n'
+        'Acrobacias_de_un_fenomeno_cartwheel_f_cm_np1_ba_bad_8.avi 1 \n'),
 }
 
 
@@ -199,7 +202,8 @@ def test_hmdb51(tmp_path):
                                                          'cartwheel']
     assert _lines(tmp_path / 'hmdb51_train_split_1_videos.txt') == [
         'brush_hair/April_09_brush_hair_u_nm_np1_ba_goo_0.avi 0',
-        'cartwheel/Acrobacias_de_un_fenomeno_cartwheel_f_cm_np1_ba_bad_8.avi 1']
+        'cartwheel/'
+        'Acrobacias_de_un_fenomeno_cartwheel_f_cm_np1_ba_bad_8.avi 1']
     assert _lines(tmp_path / 'hmdb51_val_split_2_videos.txt') == [
         'brush_hair/April_09_brush_hair_u_nm_np1_ba_goo_1.avi 0',
         'cartwheel/(Rad)Schlag_die_Bank!_cartwheel_f_cm_np1_le_med_0.avi 1']

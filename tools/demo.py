@@ -73,7 +73,7 @@ def recognize(video: str, config: str, checkpoint: str,
     result = inference_recognizer(model, video)
     scores = result.pred_score.detach().float().cpu()
     values, labels = scores.topk(min(topk, scores.numel()))
-    return [(int(i), float(v)) for v, i in zip(values, labels)]
+    return [(int(i), float(v)) for v, i in zip(values, labels, strict=True)]
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:

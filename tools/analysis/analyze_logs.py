@@ -157,7 +157,8 @@ def plot_curve(logs: Sequence[str], keys: Optional[Sequence[str]] = None,
     if legend is None:
         legend = [osp.basename(osp.dirname(osp.dirname(p))) if len(logs) > 1
                   else '' for p in logs]
-    runs = [(name, *load_scalars(p)) for name, p in zip(legend, logs)]
+    runs = [(name, *load_scalars(p))
+            for name, p in zip(legend, logs, strict=True)]
     if keys:
         pairs = []
         for key in keys:

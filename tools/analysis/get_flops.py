@@ -3,7 +3,7 @@
 Usage::
 
     python tools/analysis/get_flops.py configs/aim_vitb_k400.py
-    python tools/analysis/get_flops.py configs/aim_vitb_k400.py --shape 16 224 224
+    python tools/analysis/get_flops.py CONFIG --shape 16 224 224  # T H W
     python tools/analysis/get_flops.py CONFIG --json          # one JSON line
 
 "FLOPs" are multiply-accumulate counts (MACs) for one view (one clip, one

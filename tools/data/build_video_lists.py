@@ -1,4 +1,4 @@
-"""Turn published video-dataset annotations into MMAction2 ``VideoDataset`` lists.
+"""MMAction2 ``VideoDataset`` lists from published dataset annotations.
 
 Each dataset's own annotation files (as distributed by its authors) become
 
@@ -104,7 +104,8 @@ def kinetics_folder_name(label: str) -> str:
     """The class folder of a Kinetics label, MMAction2's convention.
 
     MMAction2's download scripts replace spaces by underscores in the class
-    folder names (``petting animal (not cat)`` -> ``petting_animal_(not_cat)``).
+    folder names: ``petting animal (not cat)`` ->
+    ``petting_animal_(not_cat)``.
 
     Args:
         label (str): Class name as written in the CSV.
@@ -117,7 +118,9 @@ def kinetics_folder_name(label: str) -> str:
 
 def kinetics_video_name(youtube_id: str, time_start: float, time_end: float,
                         ext: str = '.mp4') -> str:
-    """File name of a trimmed Kinetics clip: ``<id>_<start:06d>_<end:06d>.mp4``.
+    """File name of a trimmed Kinetics clip.
+
+    ``<youtube_id>_<start:06d>_<end:06d>.mp4``, MMAction2's naming.
 
     Args:
         youtube_id (str): The 11-character YouTube id.
@@ -226,7 +229,8 @@ def sthv2_entries(items: Iterable[Dict], labels: Dict[str, str],
     """``VideoDataset`` entries of an SSv2 split.
 
     Args:
-        items (Iterable[Dict]): ``something-something-v2-{train,validation}.json``:
+        items (Iterable[Dict]): ``something-something-v2-train.json`` or
+            ``-validation.json``:
             ``{"id": "78687", "label": "...", "template": "Holding [something]
             next to [something]", "placeholders": [...]}``.
         labels (Dict[str, str]): The labels JSON (template -> index string).
@@ -285,7 +289,7 @@ def diving48_entries(items: Iterable[Dict], ext: str = '.mp4') -> List[Entry]:
 # UCF101
 # --------------------------------------------------------------------------
 def ucf101_classes(class_ind: str) -> List[str]:
-    """Class names from ``classInd.txt`` (``"1 ApplyEyeMakeup"`` lines, 1-based).
+    """Class names from ``classInd.txt`` (``"1 ApplyEyeMakeup"``, 1-based).
 
     Args:
         class_ind (str): The file's text.
@@ -430,9 +434,12 @@ def build_kinetics(args: argparse.Namespace) -> None:
 def build_sthv2(args: argparse.Namespace) -> None:
     """Something-Something v2 lists from the official JSON files."""
     labels = _read_json(args.labels)
-    lists = {'train_list': sthv2_entries(_read_json(args.train), labels, args.ext)}
+    lists = {
+        'train_list': sthv2_entries(_read_json(args.train), labels, args.ext)
+    }
     if args.val:
-        lists['val_list'] = sthv2_entries(_read_json(args.val), labels, args.ext)
+        lists['val_list'] = sthv2_entries(_read_json(args.val), labels,
+                                          args.ext)
     _finish(args.out_dir, args.name, lists, sthv2_classes(labels),
             args.video_root)
 
@@ -449,7 +456,8 @@ def build_diving48(args: argparse.Namespace) -> None:
 
 def build_ucf101(args: argparse.Namespace) -> None:
     """UCF101 lists of the three official splits."""
-    classes = ucf101_classes(_read_text(osp.join(args.ann_dir, 'classInd.txt')))
+    classes = ucf101_classes(
+        _read_text(osp.join(args.ann_dir, 'classInd.txt')))
     lists = {}
     for split in args.splits:
         for kind, prefix in (('train', 'trainlist'), ('val', 'testlist')):

@@ -1,5 +1,6 @@
-# HMDB51 videos (split 1; set the ann files for splits 2 and 3), 8 frames by uniform
-# segment sampling (the clips are short); 3 clips x 1 centre crop at test (lists: see docs/data_preparation.md).
+# HMDB51 videos (split 1; set the ann files for splits 2 and 3), 8 frames
+# by uniform segment sampling (the clips are short); 3 clips x 1 centre crop
+# at test (lists: see docs/data_preparation.md).
 dataset_type = 'VideoDataset'
 data_root = 'data/hmdb51/videos'
 data_root_val = 'data/hmdb51/videos'

@@ -1,5 +1,6 @@
-# Kinetics-400 videos, 16 frames every 8 (SampleFrames 16x8x1), AIM augmentation,
-# 3 clips x 1 centre crop at test (lists: see docs/data_preparation.md).
+# Kinetics-400 videos, 16 frames every 8 (SampleFrames 16x8x1),
+# AIM augmentation, 3 clips x 1 centre crop at test (lists: see
+# docs/data_preparation.md).
 dataset_type = 'VideoDataset'
 data_root = 'data/kinetics400/videos_train'
 data_root_val = 'data/kinetics400/videos_val'

@@ -1,5 +1,6 @@
-# Kinetics-400 videos, 8 frames every 16 (SampleFrames 8x16x1), AIM augmentation,
-# 3 clips x 1 centre crop at test (lists: see docs/data_preparation.md).
+# Kinetics-400 videos, 8 frames every 16 (SampleFrames 8x16x1),
+# AIM augmentation, 3 clips x 1 centre crop at test (lists: see
+# docs/data_preparation.md).
 dataset_type = 'VideoDataset'
 data_root = 'data/kinetics400/videos_train'
 data_root_val = 'data/kinetics400/videos_val'
