@@ -20,7 +20,7 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = sorted(
     osp.relpath(p, REPO)
     for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
-    if '_base_' not in p)
+    if '_base_' not in p and not osp.basename(p).startswith('_'))
 AIM_CONFIGS = [c for c in CONFIGS if not c.startswith('configs/demo/')]
 
 # Published views per setting: (clips, crops) of the test pipeline.
