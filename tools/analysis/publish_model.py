@@ -158,8 +158,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
     final = publish(args.in_file, args.out_file, args.trainable_only,
                     args.config)
-    n = len(torch.load(final, map_location='cpu',
-                       weights_only=True)['state_dict'])
+    n = len(load_checkpoint_file(final)['state_dict'])
     print(f'{final}: {n} tensors, {os.path.getsize(final) / 2**20:.1f} MiB')
 
 
