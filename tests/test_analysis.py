@@ -206,3 +206,33 @@ def test_finetune_from_the_k400_checkpoint(trained, tmp_path):
     for key in ('backbone.conv1.weight', 'backbone.positional_embedding',
                 'backbone.transformer.resblocks.1.attn.in_proj_weight'):
         assert torch.equal(ucf[key], k400[key]), key
+
+
+def test_trainable_only_checkpoint_predicts_like_the_full_one(trained,
+                                                             tmp_path):
+    """publish_model --trainable-only + the image model = the full model."""
+    spec = importlib.util.spec_from_file_location(
+        'demo', osp.join(REPO, 'tools', 'demo.py'))
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    full = torch.load(trained['checkpoint'], map_location='cpu',
+                      weights_only=False)['state_dict']
+    small = publish_model.publish(trained['checkpoint'],
+                                  str(tmp_path / 'adapters.pth'),
+                                  trainable_only=True)
+    # The "image model" file: the CLIP part of the backbone, CLIP's names.
+    image_model = str(tmp_path / 'image_model.pth')
+    torch.save({k[len('backbone.'):]: v for k, v in full.items()
+                if k.startswith('backbone.') and 'adapter' not in k
+                and 'temporal_embedding' not in k}, image_model)
+    video = osp.join(trained['dataset']['videos'], 'val_c0_0.mp4')
+    opts = {'model.backbone.pretrained': image_model}
+    from_full = demo.recognize(video, trained['config'],
+                               trained['checkpoint'], topk=3,
+                               cfg_options=opts)
+    from_small = demo.recognize(video, trained['config'], small, topk=3,
+                                cfg_options=opts)
+    assert [label for label, _ in from_full] == \
+        [label for label, _ in from_small]
+    for (_, a), (_, b) in zip(from_full, from_small, strict=True):
+        assert abs(a - b) < 1e-6
