@@ -3,6 +3,8 @@ import torch
 from torch import nn
 from torch.nn.init import trunc_normal_
 
+from .frozen_ops import adapter_mlp
+
 
 class Adapter(nn.Module):
     """Bottleneck adapter ``fc1 -> GELU -> fc2``, optionally with a skip.
@@ -43,7 +45,8 @@ class Adapter(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the adapter to the last dimension of ``x`` ([..., D])."""
-        out = self.fc2(self.act(self.fc1(x)))
+        # fc2(act(fc1(x))), keeping only x and fc1(x) for the backward pass.
+        out = adapter_mlp(x, self.fc1, self.fc2)
         return x + out if self.skip_connect else out
 
     def extra_repr(self) -> str:

@@ -87,15 +87,47 @@ class AIMBlock(nn.Module):
             x (torch.Tensor): Tokens ``[B*T, N, D]``.
 
         Returns:
-            torch.Tensor: ``[B*T, N, D]``.
+            torch.Tensor: ``[B, N, T, D]``, time next to the width: every
+            token position's sequence of ``T`` frames, contiguous.
         """
         bt, n, d = x.shape
-        h = self.ln_1(x).view(bt // self.num_frames, self.num_frames, n, d)
+        # [B*T, N, D] -> a [B, N, T, D] view; ln_1 writes its output
+        # contiguous in that order, so the attention along T below needs
+        # neither copies nor the slow 5-D path of the attention kernel.
+        h = self.ln_1(x.reshape(bt // self.num_frames, self.num_frames, n,
+                             d).transpose(1, 2))  # [B, N, T, D]
         if self.temporal_adapter_in is not None:
             h = self.temporal_adapter_in(h)
-        # Attend along T for every token position: [B, T, N, D].
-        h = self.attn(h, seq_dim=1)
-        return self.temporal_adapter(h).reshape(bt, n, d)
+        h = self.attn(h)  # along T, for every (clip, position)
+        return self.temporal_adapter(h)  # [B, N, T, D]
+
+    def _add_temporal(self, x: torch.Tensor,
+                      x_t: torch.Tensor) -> torch.Tensor:
+        """``x + DropPath(x_t)`` with ``x_t`` in the temporal layout.
+
+        Draws exactly the per-frame mask that ``DropPath`` draws for a
+        ``[B*T, N, D]`` tensor, and adds without regrouping ``x_t`` first.
+
+        Args:
+            x (torch.Tensor): ``[B*T, N, D]``.
+            x_t (torch.Tensor): ``[B, N, T, D]``.
+
+        Returns:
+            torch.Tensor: ``[B*T, N, D]``, laid out as ``x``.
+        """
+        bt, n, d = x.shape
+        b = bt // self.num_frames
+        x_t = x_t.transpose(1, 2)  # [B, T, N, D], a view
+        drop = self.drop_path
+        if isinstance(drop, DropPath) and drop.training and \
+                drop.drop_prob > 0:
+            keep = 1 - drop.drop_prob
+            mask = x_t.new_empty(bt, 1, 1).bernoulli_(keep)  # as DropPath
+            if keep > 0 and drop.scale_by_keep:
+                mask.div_(keep)
+            x_t = x_t * mask.view(b, self.num_frames, 1, 1)
+        # The sum takes the layout of its first operand: [B, T, N, D].
+        return (x.reshape(b, self.num_frames, n, d) + x_t).view(bt, n, d)
 
     def spatial_adaptation(self, x: torch.Tensor) -> torch.Tensor:
         """The spatial branch: attention over the N tokens of each frame."""
@@ -115,7 +147,7 @@ class AIMBlock(nn.Module):
             torch.Tensor: ``[B*T, N, D]``.
         """
         if self.temporal_adapter is not None:
-            x = x + self.drop_path(self.temporal_adaptation(x))
+            x = self._add_temporal(x, self.temporal_adaptation(x))
         x = x + self.spatial_adaptation(x)
         h = self.ln_2(x)
         if self.joint_adapter is None:

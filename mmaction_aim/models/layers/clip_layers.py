@@ -11,12 +11,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .frozen_ops import frozen_mlp, quick_gelu
+
 
 class QuickGELU(nn.Module):
-    """CLIP's GELU approximation ``x * sigmoid(1.702 x)``."""
+    """CLIP's GELU approximation ``x * sigmoid(1.702 x)``.
+
+    Keeps only its input for the backward pass (:func:`quick_gelu`), not
+    the input and the sigmoid as the plain expression does.
+    """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * torch.sigmoid(1.702 * x)
+        return quick_gelu(x)
 
 
 class CLIPMLP(nn.Sequential):
@@ -33,6 +39,17 @@ class CLIPMLP(nn.Sequential):
         self.c_fc = nn.Linear(embed_dims, hidden_dims)
         self.gelu = QuickGELU()
         self.c_proj = nn.Linear(hidden_dims, embed_dims)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``c_proj(gelu(c_fc(x)))`` on ``[..., D]``.
+
+        Frozen, it keeps only ``x`` for the backward pass and recomputes
+        ``c_fc(x)`` there (:class:`~.frozen_ops.FrozenMLPFunction`).
+        """
+        out = frozen_mlp(x, self.c_fc, self.c_proj)
+        if out is None:
+            out = self.c_proj(self.gelu(self.c_fc(x)))
+        return out
 
 
 class CLIPAttention(nn.Module):
@@ -83,13 +100,21 @@ class CLIPAttention(nn.Module):
             torch.Tensor: Same shape as ``x``.
         """
         seq_dim = seq_dim % x.dim()
+        if seq_dim != x.dim() - 2:
+            x = x.movedim(seq_dim, -2)
+        *batch, length, dims = x.shape
         qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)
-        # [..., L, ..., 3, H, Dh] -> move L next to Dh: [..., H, L, Dh]
-        qkv = qkv.unflatten(-1, (3, self.num_heads, self.head_dims))
-        qkv = qkv.movedim(seq_dim, -2).movedim(-4, 0)  # [3, *b, H, L, Dh]
-        q, k, v = qkv.unbind(0)
-        out = F.scaled_dot_product_attention(q, k, v)  # [*b, H, L, Dh]
-        # [*b, H, L, Dh] -> [*b, L, D], with L back at seq_dim
-        out = out.movedim(-3, -2).flatten(-2)
-        out = out.movedim(-2, seq_dim)
-        return self.out_proj(out)
+        # A 4-D layout, so that the fused (flash) kernel runs: the math
+        # fallback taken for more batch dimensions is slower and keeps more
+        # for the backward pass. All views of the projection's output:
+        # [*b, L, 3D] -> [b, L, 3, H, Dh] -> 3 x [b, H, L, Dh]
+        qkv = qkv.reshape(-1, length, 3, self.num_heads, self.head_dims)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        out = F.scaled_dot_product_attention(q, k, v)  # [b, H, L, Dh]
+        # The kernel lays its output out as [b, L, H, Dh]: merging the heads
+        # is a view, not a copy.
+        out = out.transpose(1, 2).reshape(*batch, length, dims)
+        out = self.out_proj(out)  # [*b, L, D]
+        if seq_dim != x.dim() - 2:
+            out = out.movedim(-2, seq_dim)
+        return out

@@ -1,0 +1,489 @@
+"""Speed and memory of AIM against full fine-tuning and a frozen linear probe.
+
+Usage::
+
+    python tools/analysis/benchmark.py configs/aim_vitb_k400.py
+    python tools/analysis/benchmark.py configs/aim_vitb_k400.py \\
+        --batch-size 2 --repeats 5 --warmup 2 --with-cp --out bench.json
+    python tools/analysis/benchmark.py CONFIG --variants aim full \\
+        --cfg-options model.backbone.num_frames=16
+
+For one config, in one run and side by side, it measures
+
+* the machine's matrix-product throughput: the median time of square
+  ``n x n`` matrix products, ``n`` = 4 x the backbone's width by default
+  (the widest product of a ViT, its MLP), float32 on the CPU, bfloat16 on a
+  GPU (the precision the model then runs in);
+* for each variant, inference clips per second (``mode='tensor'`` forward
+  under ``torch.no_grad``, eval mode), training seconds per step (forward in
+  ``mode='loss'``, backward, AdamW step over the trainable parameters, train
+  mode), and the peak memory of each;
+* the FLOPs of one inference forward and one training step, counted with
+  :class:`torch.utils.flop_counter.FlopCounterMode` on the very computation
+  that runs (its backward holds only the matrix products autograd really
+  executes: frozen weights get no weight-gradient product), and the achieved
+  FLOP/s as a fraction of the measured matrix-product throughput. FLOPs are
+  2 x MACs on both sides of that ratio. Only matrix products (linear layers,
+  convolutions, attention's two batched products; for the fused attention
+  kernels forward 2 and backward 4 products, as PyTorch counts them, without
+  the recomputation the kernels do) are counted; element-wise work is not.
+
+The variants, built from the config with ``model.backbone.pretrained=None``:
+
+* ``aim``: the config as it is;
+* ``full``: full fine-tuning of the same image model
+  (``adapters=(), freeze_image_model=False``);
+* ``linear``: the frozen image model with a linear head
+  (``adapters=(), temporal_embedding=False, freeze_ln_post=True``).
+
+Every (variant, inference or training) is measured in its own process, so
+that one's memory does not colour another's. Peak memory:
+
+* CPU: the process's peak resident set size (``VmHWM``, reset through
+  ``/proc/self/clear_refs`` once the model and its inputs exist; where that
+  is not allowed, ``ru_maxrss``) minus the resident set size at that moment,
+  i.e. everything the steps add to the built model: activations, gradients,
+  optimizer state, workspace;
+* CUDA: ``torch.cuda.max_memory_allocated()`` minus the memory allocated
+  once the model and its inputs exist.
+
+Timings are medians over ``--repeats`` runs after ``--warmup`` runs; on CUDA
+each is bracketed by ``torch.cuda.synchronize()``, and the forward runs under
+bfloat16 autocast (the weights stay float32, as with MMEngine's
+``AmpOptimWrapper``). Results are printed as a table and, with ``--out``,
+written as JSON.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional, Sequence
+
+import torch
+from mmengine.config import Config, DictAction
+
+VARIANTS: Dict[str, dict] = {
+    'aim': {},
+    'full': dict(adapters=(), freeze_image_model=False),
+    'linear': dict(adapters=(), temporal_embedding=False,
+                   freeze_ln_post=True),
+}
+
+# ------------------------------------------------------------------ FLOPs
+
+
+def _sdpa_flops(query_shape, key_shape, value_shape, *args, **kwargs) -> int:
+    """Forward FLOPs (2 x MACs) of ``softmax(q k^T) v``: two products."""
+    *batch, lq, e = query_shape
+    lk, ev = key_shape[-2], value_shape[-1]
+    b = 1
+    for d in batch:
+        b *= d
+    return 2 * b * lq * lk * (e + ev)
+
+
+def _sdpa_backward_flops(grad_shape, query_shape, key_shape, value_shape,
+                         *args, **kwargs) -> int:
+    """Backward FLOPs of fused attention: four products (dV, dP, dQ, dK),
+    as PyTorch counts its CUDA kernels, without the recomputation of
+    ``q k^T``."""
+    return 2 * _sdpa_flops(query_shape, key_shape, value_shape)
+
+
+def flop_mapping() -> dict:
+    """FLOP formulas for the fused CPU attention kernels, which
+    :class:`FlopCounterMode` does not know by itself."""
+    aten = torch.ops.aten
+    mapping = {}
+    for name, fn in (
+            ('_scaled_dot_product_flash_attention_for_cpu', _sdpa_flops),
+            ('_scaled_dot_product_flash_attention_for_cpu_backward',
+             _sdpa_backward_flops)):
+        op = getattr(aten, name, None)
+        if op is not None:
+            mapping[op] = fn
+    return mapping
+
+
+def count_flops(fn) -> int:
+    """FLOPs (2 x MACs) of the matrix products ``fn()`` runs, backward
+    included."""
+    from torch.utils.flop_counter import FlopCounterMode
+    counter = FlopCounterMode(display=False, custom_mapping=flop_mapping())
+    with counter:
+        fn()
+    return int(counter.get_total_flops())
+
+
+# ----------------------------------------------------------------- memory
+
+
+def _rss_bytes() -> int:
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+
+
+class PeakMemory:
+    """Peak memory added after :meth:`start`, on the CPU or one GPU."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.method = ''
+        self.baseline = 0
+
+    def start(self) -> None:
+        """Take the baseline and reset the high-water mark."""
+        if self.device.type == 'cuda':
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self.baseline = torch.cuda.memory_allocated(self.device)
+            self.method = 'torch.cuda.max_memory_allocated - allocated before'
+            return
+        try:
+            with open('/proc/self/clear_refs', 'w') as f:
+                f.write('5')  # reset VmHWM to the current RSS
+            self.method = 'VmHWM (reset via clear_refs) - RSS before'
+        except OSError:
+            self.method = 'ru_maxrss - RSS before (upper bound)'
+        self.baseline = _rss_bytes()
+
+    def peak(self) -> int:
+        """Peak bytes above the baseline since :meth:`start`."""
+        if self.device.type == 'cuda':
+            torch.cuda.synchronize(self.device)
+            return torch.cuda.max_memory_allocated(self.device) - \
+                self.baseline
+        if self.method.startswith('VmHWM'):
+            with open('/proc/self/status') as f:
+                for line in f:
+                    if line.startswith('VmHWM:'):
+                        return int(line.split()[1]) * 1024 - self.baseline
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        return peak - self.baseline
+
+
+# --------------------------------------------------------------- building
+
+
+def load_config(config: str, cfg_options: Optional[dict] = None) -> Config:
+    """The config with overrides applied and pre-training switched off."""
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    cfg.model.backbone.pretrained = None
+    return cfg
+
+
+def build_variant(cfg: Config, variant: str, with_cp: bool,
+                  device: torch.device) -> torch.nn.Module:
+    """Build ``cfg.model`` changed into ``variant`` through MMEngine."""
+    from mmengine.registry import init_default_scope
+    from mmengine.utils import import_modules_from_strings
+
+    from mmaction.registry import MODELS
+    init_default_scope('mmaction')
+    if cfg.get('custom_imports'):
+        import_modules_from_strings(**cfg.custom_imports)
+    model_cfg = cfg.model.copy()
+    model_cfg.backbone.update(VARIANTS[variant])
+    if with_cp:
+        model_cfg.backbone.with_cp = True
+    model = MODELS.build(model_cfg)
+    model.init_weights()
+    return model.to(device)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def _timed(fn, device: torch.device) -> float:
+    _sync(device)
+    start = time.perf_counter()
+    fn()
+    _sync(device)
+    return time.perf_counter() - start
+
+
+def matmul_throughput(size: int, device: torch.device, repeats: int,
+                      warmup: int) -> Dict[str, float]:
+    """Median FLOP/s of ``size x size`` matrix products.
+
+    float32 on the CPU, bfloat16 on CUDA (the precision of autocast).
+    """
+    dtype = torch.bfloat16 if device.type == 'cuda' else torch.float32
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+    # Enough products per timing to last a while even on a fast GPU.
+    inner = 1 if device.type == 'cpu' else 20
+    out = torch.empty(size, size, device=device, dtype=dtype)
+
+    def run() -> None:
+        for _ in range(inner):
+            torch.mm(a, b, out=out)
+
+    for _ in range(warmup):
+        run()
+    times = [_timed(run, device) for _ in range(max(repeats, 3))]
+    flops = 2 * size**3 * inner
+    return dict(size=size, dtype=str(dtype).replace('torch.', ''),
+                flops_per_s=flops / statistics.median(times),
+                times_s=times)
+
+
+def measure(config: str, variant: str, mode: str, batch_size: int,
+            repeats: int, warmup: int, with_cp: bool, device: str,
+            cfg_options: Optional[dict] = None) -> dict:
+    """Time, FLOPs and peak memory of one variant in one mode, in this
+    process.
+
+    Args:
+        config (str): Config path.
+        variant (str): A key of :data:`VARIANTS`.
+        mode (str): ``'inference'`` or ``'train'``.
+        batch_size (int): Clips per step.
+        repeats (int): Timed runs (median reported).
+        warmup (int): Untimed runs first.
+        with_cp (bool): Activation checkpointing of the backbone.
+        device (str): ``'cpu'`` or ``'cuda'``.
+        cfg_options (dict, optional): Config overrides.
+
+    Returns:
+        dict: ``times_s``, ``median_s``, ``flops``, ``peak_memory_bytes``,
+        ``memory_method``, parameter counts.
+    """
+    from mmaction.structures import ActionDataSample
+    dev = torch.device(device)
+    torch.manual_seed(0)
+    cfg = load_config(config, cfg_options)
+    model = build_variant(cfg, variant, with_cp, dev)
+    backbone = model.backbone
+    t = backbone.num_frames
+    size = backbone.input_resolution
+    num_classes = model.cls_head.num_classes
+    inputs = torch.randn(batch_size, 1, 3, t, size, size,
+                         device=dev)  # [B, V, C, T, H, W]
+    samples = [
+        ActionDataSample().set_gt_label(i % num_classes)
+        for i in range(batch_size)
+    ]
+    autocast = torch.autocast('cuda', dtype=torch.bfloat16,
+                              enabled=dev.type == 'cuda')
+    params = [p for p in model.parameters() if p.requires_grad]
+
+    if mode == 'inference':
+        model.eval()
+
+        def step() -> None:
+            with torch.no_grad(), autocast:
+                model(inputs, mode='tensor')
+    elif mode == 'train':
+        model.train()
+        optimizer = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.05)
+
+        def step() -> None:
+            with autocast:
+                losses = model(inputs, samples, mode='loss')
+            loss = sum(v for k, v in losses.items() if 'loss' in k)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+    else:
+        raise ValueError(f'unknown mode {mode!r}')
+
+    memory = PeakMemory(dev)
+    memory.start()
+    for _ in range(warmup):
+        step()
+    times = [_timed(step, dev) for _ in range(repeats)]
+    peak = memory.peak()
+    flops = count_flops(step)
+    return dict(
+        variant=variant, mode=mode, batch_size=batch_size, with_cp=with_cp,
+        times_s=times, median_s=statistics.median(times), flops=flops,
+        peak_memory_bytes=peak, memory_method=memory.method,
+        params=sum(p.numel() for p in model.parameters()),
+        trainable_params=sum(p.numel() for p in params))
+
+
+def run_in_subprocess(args: argparse.Namespace, variant: str,
+                      mode: str) -> dict:
+    """:func:`measure` in a fresh Python process; its JSON result."""
+    cmd = [sys.executable, osp.abspath(__file__), args.config,
+           '--worker', variant, mode, '--batch-size', str(args.batch_size),
+           '--repeats', str(args.repeats), '--warmup', str(args.warmup),
+           '--device', args.device]
+    if args.with_cp:
+        cmd.append('--with-cp')
+    if args.cfg_options:
+        cmd += ['--cfg-options-json', json.dumps(args.cfg_options)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(f'{variant}/{mode} failed:\n{proc.stderr[-4000:]}')
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------- report
+
+
+def summarise(results: List[dict], matmul: Dict[str, float],
+              batch_size: int) -> Dict[str, dict]:
+    """Per-variant figures and the ratios to full fine-tuning."""
+    peak_flops = matmul['flops_per_s']
+    table: Dict[str, dict] = {}
+    for r in results:
+        row = table.setdefault(r['variant'], {})
+        rate = r['flops'] / r['median_s']
+        prefix = 'inference' if r['mode'] == 'inference' else 'train'
+        row[f'{prefix}_s'] = r['median_s']
+        row[f'{prefix}_flops'] = r['flops']
+        row[f'{prefix}_flops_per_s'] = rate
+        row[f'{prefix}_matmul_fraction'] = rate / peak_flops
+        row[f'{prefix}_peak_memory_bytes'] = r['peak_memory_bytes']
+        row['trainable_params'] = r['trainable_params']
+        row['params'] = r['params']
+        if r['mode'] == 'inference':
+            row['inference_clips_per_s'] = batch_size / r['median_s']
+    full = table.get('full')
+    for row in table.values():
+        if full and 'train_peak_memory_bytes' in row and \
+                'train_peak_memory_bytes' in full:
+            row['train_memory_vs_full'] = (row['train_peak_memory_bytes'] /
+                                           full['train_peak_memory_bytes'])
+            row['train_time_vs_full'] = row['train_s'] / full['train_s']
+    return table
+
+
+def format_table(table: Dict[str, dict], matmul: Dict[str, float]) -> str:
+    """A plain-text table of :func:`summarise`'s figures."""
+    gb = 1024**3
+    lines = [
+        f'matmul {matmul["size"]}x{matmul["size"]} {matmul["dtype"]}: '
+        f'{matmul["flops_per_s"] / 1e9:.1f} GFLOP/s (median)',
+        f'{"variant":<8} {"trainable":>10} {"clips/s":>8} {"inf GFLOP":>10}'
+        f' {"inf %mm":>8} {"inf GB":>7} {"s/step":>8} {"train GFLOP":>12}'
+        f' {"train %mm":>9} {"train GB":>9} {"mem/full":>8}'
+    ]
+    for name, r in table.items():
+        lines.append(
+            f'{name:<8} {r["trainable_params"] / 1e6:>9.2f}M'
+            f' {r.get("inference_clips_per_s", float("nan")):>8.3f}'
+            f' {r.get("inference_flops", 0) / 1e9:>10.1f}'
+            f' {100 * r.get("inference_matmul_fraction", float("nan")):>7.1f}%'
+            f' {r.get("inference_peak_memory_bytes", 0) / gb:>7.2f}'
+            f' {r.get("train_s", float("nan")):>8.2f}'
+            f' {r.get("train_flops", 0) / 1e9:>12.1f}'
+            f' {100 * r.get("train_matmul_fraction", float("nan")):>8.1f}%'
+            f' {r.get("train_peak_memory_bytes", 0) / gb:>9.2f}'
+            f' {r.get("train_memory_vs_full", float("nan")):>8.2f}')
+    return '\n'.join(lines)
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """Command-line arguments."""
+    parser = argparse.ArgumentParser(
+        description='Speed and memory of AIM, full fine-tuning and a linear '
+        'probe, side by side')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('--batch-size', type=int, default=2,
+                        help='clips per step (default 2)')
+    parser.add_argument('--repeats', type=int, default=5,
+                        help='timed runs; the median is reported (default 5)')
+    parser.add_argument('--warmup', type=int, default=1,
+                        help='untimed runs before timing (default 1)')
+    parser.add_argument('--variants', nargs='+', default=list(VARIANTS),
+                        choices=list(VARIANTS),
+                        help='what to measure (default: all)')
+    parser.add_argument('--modes', nargs='+',
+                        default=['inference', 'train'],
+                        choices=['inference', 'train'],
+                        help='what to measure (default: both)')
+    parser.add_argument('--with-cp', action='store_true',
+                        help='activation checkpointing of the backbone')
+    parser.add_argument('--matmul-size', type=int,
+                        help='side of the square matrix products '
+                        '(default: 4 x the backbone width)')
+    parser.add_argument('--device', default=None,
+                        help="'cpu' or 'cuda' (default: cuda if available)")
+    parser.add_argument('--out', help='write the results as JSON here')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value')
+    # Internal: one measurement in this process.
+    parser.add_argument('--worker', nargs=2, metavar=('VARIANT', 'MODE'),
+                        help=argparse.SUPPRESS)
+    parser.add_argument('--cfg-options-json', help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.device is None:
+        args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    if args.cfg_options_json:
+        args.cfg_options = json.loads(args.cfg_options_json)
+    return args
+
+
+def backbone_width(cfg: Config) -> int:
+    """The backbone's width, from its ``arch`` name or dict."""
+    arch = cfg.model.backbone.get('arch', 'ViT-B/16')
+    if isinstance(arch, str):
+        import mmaction_aim  # noqa: F401
+        from mmaction_aim.models import AIMViT
+        return AIMViT.arch_zoo[arch]['width']
+    return int(arch['width'])
+
+
+def main(argv: Optional[Sequence[str]] = None) -> dict:
+    """Entry point; returns what it writes to ``--out``."""
+    args = parse_args(argv)
+    if args.worker:
+        variant, mode = args.worker
+        print(json.dumps(
+            measure(args.config, variant, mode, args.batch_size,
+                    args.repeats, args.warmup, args.with_cp, args.device,
+                    args.cfg_options)))
+        return {}
+    cfg = load_config(args.config, args.cfg_options)
+    device = torch.device(args.device)
+    size = args.matmul_size or 4 * backbone_width(cfg)
+    matmul = matmul_throughput(size, device, args.repeats, args.warmup)
+    results = []
+    for variant in args.variants:
+        for mode in args.modes:
+            r = run_in_subprocess(args, variant, mode)
+            results.append(r)
+            print(f'{variant:<7} {mode:<9} median {r["median_s"]:.3f} s '
+                  f'({", ".join(f"{t:.3f}" for t in r["times_s"])}), '
+                  f'{r["flops"] / 1e9:.1f} GFLOP, peak '
+                  f'{r["peak_memory_bytes"] / 1024**3:.2f} GB', flush=True)
+    # Measured again at the end and pooled: the load of a shared machine
+    # drifts during a long run.
+    after = matmul_throughput(size, device, args.repeats, 0)
+    matmul['times_s'] += after['times_s']
+    matmul['flops_per_s'] = 2 * size**3 * (
+        1 if device.type == 'cpu' else 20) / statistics.median(
+            matmul['times_s'])
+    table = summarise(results, matmul, args.batch_size)
+    print(format_table(table, matmul))
+    report = dict(
+        config=args.config, device=args.device,
+        device_name=(torch.cuda.get_device_name(device)
+                     if device.type == 'cuda' else 'cpu'),
+        threads=torch.get_num_threads(), torch=torch.__version__,
+        batch_size=args.batch_size, repeats=args.repeats,
+        warmup=args.warmup, with_cp=args.with_cp,
+        cfg_options=args.cfg_options, load_average=os.getloadavg(),
+        matmul=matmul, summary=table, runs=results,
+        memory_method=results[0]['memory_method'] if results else None)
+    if args.out:
+        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+        with open(args.out, 'w') as f:
+            json.dump(report, f, indent=2)
+    return report
+
+
+if __name__ == '__main__':
+    main()
