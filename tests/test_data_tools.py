@@ -88,6 +88,17 @@ def test_kinetics_video_root_drops_missing(tmp_path):
          str(tmp_path / 'videos_train'))
     assert _lines(tmp_path / 'k_train_list_videos.txt') == [
         'abseiling/---QUuC4vJs_000003_000013.mp4 0']
+    (tmp_path / 'validate.csv').write_text(K400_VAL)
+    val_videos = tmp_path / 'videos_val' / 'air_drumming'
+    val_videos.mkdir(parents=True)
+    (val_videos / '-VtLx-mcPds_000004_000014.mp4').write_bytes(b'')
+    _run('kinetics', '--train', str(tmp_path / 'train.csv'), '--val',
+         str(tmp_path / 'validate.csv'), '--out-dir', str(tmp_path), '--name',
+         'k', '--video-root', str(tmp_path / 'videos_train'),
+         '--val-video-root', str(tmp_path / 'videos_val'))
+    assert len(_lines(tmp_path / 'k_train_list_videos.txt')) == 1
+    assert _lines(tmp_path / 'k_val_list_videos.txt') == [
+        'air_drumming/-VtLx-mcPds_000004_000014.mp4 1']
 
 
 SSV2_LABELS = {

@@ -404,13 +404,17 @@ def _read_text(path: str) -> str:
 
 
 def _finish(out_dir: str, name: str, lists: Dict[str, List[Entry]],
-            classes: Sequence[str], video_root: Optional[str]) -> None:
+            classes: Sequence[str], video_root: Optional[str],
+            val_video_root: Optional[str] = None) -> None:
     for suffix, entries in lists.items():
-        if video_root is not None:
+        root = video_root
+        if suffix.startswith('val') and val_video_root is not None:
+            root = val_video_root
+        if root is not None:
             before = len(entries)
-            entries = keep_existing(entries, video_root)
+            entries = keep_existing(entries, root)
             print(f'{suffix}: {before - len(entries)} of {before} videos '
-                  f'missing under {video_root}, left out')
+                  f'missing under {root}, left out')
         path = osp.join(out_dir, f'{name}_{suffix}_videos.txt')
         print(f'{path}: {write_list(entries, path)} videos')
     path = osp.join(out_dir, f'label_map_{name}.txt')
@@ -428,7 +432,8 @@ def build_kinetics(args: argparse.Namespace) -> None:
         f'{split}_list': kinetics_entries(r, classes, args.layout, args.ext)
         for split, r in rows.items()
     }
-    _finish(args.out_dir, args.name, lists, classes, args.video_root)
+    _finish(args.out_dir, args.name, lists, classes, args.video_root,
+            args.val_video_root)
 
 
 def build_sthv2(args: argparse.Namespace) -> None:
@@ -441,7 +446,8 @@ def build_sthv2(args: argparse.Namespace) -> None:
         lists['val_list'] = sthv2_entries(_read_json(args.val), labels,
                                           args.ext)
     _finish(args.out_dir, args.name, lists, sthv2_classes(labels),
-            args.video_root)
+            args.video_root,
+            args.val_video_root)
 
 
 def build_diving48(args: argparse.Namespace) -> None:
@@ -451,7 +457,8 @@ def build_diving48(args: argparse.Namespace) -> None:
     if args.val:
         lists['val_list'] = diving48_entries(_read_json(args.val), args.ext)
     _finish(args.out_dir, args.name, lists, diving48_classes(vocab),
-            args.video_root)
+            args.video_root,
+            args.val_video_root)
 
 
 def build_ucf101(args: argparse.Namespace) -> None:
@@ -463,7 +470,8 @@ def build_ucf101(args: argparse.Namespace) -> None:
         for kind, prefix in (('train', 'trainlist'), ('val', 'testlist')):
             text = _read_text(osp.join(args.ann_dir, f'{prefix}0{split}.txt'))
             lists[f'{kind}_split_{split}'] = ucf101_entries(text, classes)
-    _finish(args.out_dir, args.name, lists, classes, args.video_root)
+    _finish(args.out_dir, args.name, lists, classes, args.video_root,
+            args.val_video_root)
 
 
 def build_hmdb51(args: argparse.Namespace) -> None:
@@ -485,7 +493,8 @@ def build_hmdb51(args: argparse.Namespace) -> None:
             test += te
         lists[f'train_split_{split}'] = train
         lists[f'val_split_{split}'] = test
-    _finish(args.out_dir, args.name, lists, classes or [], args.video_root)
+    _finish(args.out_dir, args.name, lists, classes or [], args.video_root,
+            args.val_video_root)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -502,6 +511,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                        help=f'list file prefix (default {default_name})')
         p.add_argument('--video-root', default=None,
                        help='if given, leave out videos missing under it')
+        p.add_argument('--val-video-root', default=None,
+                       help='the same for the val lists, when their videos '
+                       'are in another folder (Kinetics: videos_val)')
         if ext is not None:
             p.add_argument('--ext', default=ext,
                            help=f'video file extension (default {ext})')
