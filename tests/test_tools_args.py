@@ -79,3 +79,34 @@ def test_test_flags(test_tool):
                                           out_file_path='out.pkl')
     with pytest.raises(ValueError, match='.pkl'):
         merged(test_tool, [TINY_CONFIG, 'ckpt.pth', '--dump', 'out.json'])
+
+
+def test_mmengine_loops_swapped_for_resumable_ones():
+    from mmaction_aim.engine.runner_setup import use_resumable_loop
+    cases = [
+        (dict(type='EpochBasedTrainLoop', max_epochs=2),
+         dict(type='AIMEpochBasedTrainLoop', max_epochs=2)),
+        (dict(by_epoch=True, max_epochs=2),
+         dict(type='AIMEpochBasedTrainLoop', max_epochs=2)),
+        (dict(by_epoch=False, max_iters=5),
+         dict(type='AIMIterBasedTrainLoop', max_iters=5)),
+        (dict(type='MyLoop', max_iters=5), dict(type='MyLoop', max_iters=5)),
+    ]
+    for given, expected in cases:
+        cfg = Config(dict(train_cfg=given))
+        assert use_resumable_loop(cfg).train_cfg.to_dict() == expected
+
+
+def test_iteration_seeds_depend_only_on_seed_and_iteration():
+    """Same iteration number, same random state before its batch."""
+    import numpy as np
+    import torch
+
+    from mmaction_aim.engine.loops import iteration_seed, seed_everything
+    seed_everything(iteration_seed(0, 7))
+    first = np.random.rand(), torch.rand(1).item()
+    np.random.rand(5)
+    seed_everything(iteration_seed(0, 7))
+    assert (np.random.rand(), torch.rand(1).item()) == first
+    assert iteration_seed(0, 7) != iteration_seed(0, 8)
+    assert iteration_seed(0, 7) != iteration_seed(1, 7)

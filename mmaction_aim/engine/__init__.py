@@ -8,6 +8,6 @@ __all__ = [
     'UnsafeCheckpointError', 'check_checkpoint_matches', 'find_mismatches',
     'install_safe_loaders', 'safe_load'
 ]
-from .loops import AIMEpochBasedTrainLoop  # noqa: E402
+from .loops import AIMEpochBasedTrainLoop, AIMIterBasedTrainLoop  # noqa
 
-__all__ += ['AIMEpochBasedTrainLoop']
+__all__ += ['AIMEpochBasedTrainLoop', 'AIMIterBasedTrainLoop']

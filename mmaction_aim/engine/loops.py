@@ -1,11 +1,11 @@
-"""An epoch-based training loop that resumes exactly, even mid-epoch."""
+"""Training loops that resume exactly, even from a mid-epoch checkpoint."""
 import random
 from typing import Optional
 
 import numpy as np
 import torch
 from mmengine.logging import print_log
-from mmengine.runner import EpochBasedTrainLoop
+from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 
 from mmaction.registry import LOOPS
 
@@ -78,3 +78,43 @@ class AIMEpochBasedTrainLoop(EpochBasedTrainLoop):
             self.run_iter(idx, data_batch)
         self.runner.call_hook('after_train_epoch')
         self._epoch += 1
+
+
+class _SeededIterator:
+    """Seeds the global generators from the loop's iteration before each
+    batch is fetched; otherwise the wrapped iterator."""
+
+    def __init__(self, loop: 'AIMIterBasedTrainLoop', iterator) -> None:
+        self._loop = loop
+        self._iterator = iterator
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        seed = getattr(self._loop.runner, 'seed', None)
+        if seed is not None:
+            seed_everything(iteration_seed(seed, self._loop.iter))
+        return next(self._iterator)
+
+    def __getattr__(self, name):
+        return getattr(self._iterator, name)
+
+
+@LOOPS.register_module()
+class AIMIterBasedTrainLoop(IterBasedTrainLoop):
+    """``IterBasedTrainLoop`` with the per-iteration seeding of
+    :class:`AIMEpochBasedTrainLoop`.
+
+    MMEngine's loop already skips the batches trained on before a resume;
+    seeding every iteration from the run's seed and the iteration number
+    makes the resumed run draw the same random numbers as an uninterrupted
+    one (same conditions as :class:`AIMEpochBasedTrainLoop`).
+
+    Args: as ``mmengine.runner.IterBasedTrainLoop``.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.dataloader_iterator = _SeededIterator(self,
+                                                   self.dataloader_iterator)

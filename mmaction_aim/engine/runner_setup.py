@@ -54,10 +54,11 @@ def adapt_to_cpu(cfg: Config) -> Config:
 
 
 def use_resumable_loop(cfg: Config) -> Config:
-    """Train epoch-based configs with :class:`AIMEpochBasedTrainLoop`.
+    """Train with :class:`AIMEpochBasedTrainLoop` / ``AIMIterBasedTrainLoop``.
 
-    MMEngine's ``EpochBasedTrainLoop`` cannot resume mid-epoch; ours can, and
-    is otherwise the same.
+    MMEngine's ``EpochBasedTrainLoop`` cannot resume mid-epoch, and neither
+    of its loops restores random state on resume; ours do, and are otherwise
+    the same.
 
     Args:
         cfg (Config): Modified in place.
@@ -69,10 +70,11 @@ def use_resumable_loop(cfg: Config) -> Config:
     if not train_cfg:
         return cfg
     loop_type = train_cfg.get('type')
-    if loop_type == 'EpochBasedTrainLoop' or (
-            loop_type is None and train_cfg.get('by_epoch', False)):
-        train_cfg.pop('by_epoch', None)
-        train_cfg['type'] = 'AIMEpochBasedTrainLoop'
+    if loop_type is None and 'by_epoch' in train_cfg:
+        loop_type = ('EpochBasedTrainLoop' if train_cfg.pop('by_epoch') else
+                     'IterBasedTrainLoop')
+    if loop_type in ('EpochBasedTrainLoop', 'IterBasedTrainLoop'):
+        train_cfg['type'] = 'AIM' + loop_type
     return cfg
 
 
