@@ -18,6 +18,8 @@ from mmaction_aim.engine import safe_load
 
 PAUSE_CONFIG = osp.join(REPO, 'tests', 'configs', 'tiny_pause.py')
 OTHER_CONFIG = osp.join(REPO, 'tests', 'configs', 'tiny_other_arch.py')
+ITER_CONFIG = osp.join(REPO, 'tests', 'configs', 'tiny_iter.py')
+ITER_PAUSE_CONFIG = osp.join(REPO, 'tests', 'configs', 'tiny_iter_pause.py')
 # Checkpoint every 2 iterations; 3 iterations per epoch, 2 epochs.
 ITER_CKPT = ['default_hooks.checkpoint.by_epoch=False',
              'default_hooks.checkpoint.interval=2']
@@ -63,45 +65,72 @@ def test_train_then_test(trained, video_dataset, tmp_path):
     assert len(preds) == 3  # one per validation video
 
 
-def test_kill_and_resume_matches_uninterrupted(trained, video_dataset,
-                                               tmp_path):
-    work_dir = str(tmp_path / 'killed')
-    options = ['--cfg-options', *data_options(video_dataset), *ITER_CKPT]
+def kill_after_iter_4_and_resume(pause_config: str, config: str,
+                                 work_dir: str, options: list) -> str:
+    """Train ``pause_config`` until it holds still after iteration 4,
+    SIGKILL it, then ``--resume`` with ``config``. Returns the resume log."""
     proc = subprocess.Popen(
-        [sys.executable, osp.join(REPO, 'tools', 'train.py'), PAUSE_CONFIG,
+        [sys.executable, osp.join(REPO, 'tools', 'train.py'), pause_config,
          '--work-dir', work_dir, *options],
         cwd=REPO, env=tool_env(), stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, text=True)
     marker = osp.join(work_dir, 'paused')
     deadline = time.time() + 240
-    while not osp.exists(marker):
-        assert proc.poll() is None, \
-            f'training ended early: {proc.stderr.read()[-3000:]}'
-        assert time.time() < deadline, 'training never reached iteration 4'
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=60)
-    proc.stderr.close()
+    try:
+        while not osp.exists(marker):
+            assert proc.poll() is None, \
+                f'training ended early: {proc.stderr.read()[-3000:]}'
+            assert time.time() < deadline, 'training never reached iter 4'
+            time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL
     assert osp.isfile(osp.join(work_dir, 'iter_4.pth'))
     assert not osp.exists(osp.join(work_dir, 'iter_6.pth'))
+    out = run_tool(['train.py', config, '--work-dir', work_dir, '--resume',
+                    *options])
+    return out.stdout + out.stderr
 
-    out = run_tool(['train.py', TINY_CONFIG, '--work-dir', work_dir,
-                    '--resume', *options])
-    assert 'Resuming epoch 2 at batch 2 of 3' in out.stdout + out.stderr
 
+def assert_same_final_state(work_dir: str, reference_dir: str) -> None:
+    """Bitwise-equal weights and optimizer state, equal final metrics."""
     resumed = safe_load(osp.join(work_dir, 'iter_6.pth'))
-    reference = safe_load(osp.join(trained, 'iter_6.pth'))
+    reference = safe_load(osp.join(reference_dir, 'iter_6.pth'))
     assert resumed['state_dict'].keys() == reference['state_dict'].keys()
     for key, value in reference['state_dict'].items():
         assert torch.equal(value, resumed['state_dict'][key]), key
     ref_opt = reference['optimizer']['state']
     res_opt = resumed['optimizer']['state']
+    assert ref_opt.keys() == res_opt.keys()
     for idx in ref_opt:
         for name, value in ref_opt[idx].items():
             assert torch.equal(torch.as_tensor(value),
                                torch.as_tensor(res_opt[idx][name]))
-    assert last_val_metrics(work_dir) == last_val_metrics(trained)
+    assert last_val_metrics(work_dir)
+    assert last_val_metrics(work_dir) == last_val_metrics(reference_dir)
+
+
+def test_kill_and_resume_matches_uninterrupted(trained, video_dataset,
+                                               tmp_path):
+    """Epoch-based: killed in the middle of epoch 2."""
+    options = ['--cfg-options', *data_options(video_dataset), *ITER_CKPT]
+    work_dir = str(tmp_path / 'killed')
+    log = kill_after_iter_4_and_resume(PAUSE_CONFIG, TINY_CONFIG, work_dir,
+                                       options)
+    assert 'Resuming epoch 2 at batch 2 of 3' in log
+    assert_same_final_state(work_dir, trained)
+
+
+def test_kill_and_resume_iteration_based(video_dataset, tmp_path):
+    options = ['--cfg-options', *data_options(video_dataset)]
+    reference = str(tmp_path / 'uninterrupted')
+    run_tool(['train.py', ITER_CONFIG, '--work-dir', reference, *options])
+    work_dir = str(tmp_path / 'killed')
+    kill_after_iter_4_and_resume(ITER_PAUSE_CONFIG, ITER_CONFIG, work_dir,
+                                 options)
+    assert_same_final_state(work_dir, reference)
 
 
 def test_checkpoint_of_another_architecture_is_refused(trained,
