@@ -61,8 +61,9 @@ def test_flops_of_the_paper_vitb16(config, frames, published):
     r = get_flops.get_flops(osp.join(REPO, config))
     assert r['input_shape'] == [1, 3, frames, 224, 224]
     assert abs(r['flops'] / 1e9 - published) / published < 0.01
-    # The attention matrix products are counted (bmm of q k^T and attn v).
-    assert r['by_operator']['aten.bmm'] > 0.05 * r['flops']
+    # (That the attention matrix products are in the count, whichever ATen
+    # operators the model's attention lowers to, is checked exactly against
+    # the closed form by test_flops_formula_and_cpu_attention_counted.)
     # Only the temporal embedding (T x 768) grows with the frames.
     assert r['params'] == 96_764_560 + 768 * (frames - 8)
     assert r['trainable_params'] == 10_966_672 + 768 * (frames - 8)
