@@ -237,3 +237,21 @@ def test_trainable_only_checkpoint_predicts_like_the_full_one(trained,
         [label for label, _ in from_small]
     for (_, a), (_, b) in zip(from_full, from_small, strict=True):
         assert abs(a - b) < 1e-6
+
+
+def test_flops_same_on_cpu_and_meta_with_every_adapter():
+    """The temporal attention is counted whether it runs as decomposed
+    matrix products (meta) or as a fused CPU kernel."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(REPO, 'configs/aim_vitb_ssv2.py'))
+    cfg.model.backbone.update(
+        arch=dict(patch_size=16, width=64, layers=2, heads=4), num_frames=4,
+        input_resolution=64)
+    cfg.model.cls_head.update(in_channels=64, num_classes=10)
+    meta = get_flops.count_flops(get_flops.build_model(cfg), (4, 64, 64))
+    cpu = get_flops.count_flops(get_flops.build_model(cfg, 'cpu'),
+                                (4, 64, 64), device='cpu')
+    assert meta['flops'] == cpu['flops']
+    # Temporal attention over T=4 tokens for each of the N=17 positions.
+    t, n, d = 4, 17, 64
+    assert meta['flops'] > 2 * 2 * (2 * t * t * d * n)
