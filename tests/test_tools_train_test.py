@@ -157,7 +157,7 @@ def test_checkpoint_of_another_architecture_is_refused(trained,
         in proc.stderr
 
 
-def test_dist_train_two_cpu_processes(video_dataset, tmp_path):
+def test_dist_train_and_test_two_cpu_processes(video_dataset, tmp_path):
     work_dir = str(tmp_path / 'dist')
     env_port = str(29500 + os.getpid() % 1000)
     os.environ['PORT'] = env_port
@@ -174,3 +174,14 @@ def test_dist_train_two_cpu_processes(video_dataset, tmp_path):
     ckpt = safe_load(osp.join(work_dir, 'epoch_1.pth'))
     # 6 videos over 2 ranks x batch 2: 2 iterations per epoch.
     assert ckpt['meta']['iter'] == 2
+
+    os.environ['PORT'] = str(int(env_port) + 1)
+    try:
+        proc = run_tool(['dist_test.sh', TINY_CONFIG,
+                         osp.join(work_dir, 'epoch_1.pth'), '2',
+                         '--work-dir', str(tmp_path / 'dist_test'),
+                         '--cfg-options', *data_options(video_dataset)],
+                        timeout=300)
+    finally:
+        del os.environ['PORT']
+    assert 'acc/top1' in proc.stdout + proc.stderr
