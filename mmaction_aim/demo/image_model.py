@@ -1,0 +1,142 @@
+"""Pre-training the demo's image model: a tiny ViT in CLIP's architecture.
+
+The model learns *what* is in a still image (the shape and colour of an
+object, :func:`mmaction_aim.demo.synthetic.make_image_batch`) and is saved in
+OpenAI CLIP's key layout (``visual.conv1.weight``, ...,
+``visual.transformer.resblocks.N.attn.in_proj_weight``, ..., ``visual.proj``),
+so the demo loads it through the same ``pretrained=`` path as real CLIP
+weights. It never sees a video, so it knows nothing about time.
+"""
+import time
+from typing import Callable, Dict, Optional
+
+import numpy as np
+import torch
+from torch import nn
+
+from .synthetic import COLOURS, SHAPES, image_classes, make_image_batch
+
+# The demo's image model: CLIP ViT with patch 8, width 64, 4 blocks, 4 heads
+# on 32x32 images (16 patches + the class token), projection to 64.
+DEMO_ARCH = dict(patch_size=8, width=64, layers=4, heads=4)
+DEMO_INPUT_RESOLUTION = 32
+DEMO_EMBED_DIM = 64
+# CLIP's normalisation on the 0-255 scale (as in the demo configs).
+CLIP_MEAN = (122.769, 116.74, 104.04)
+CLIP_STD = (68.493, 66.63, 70.321)
+
+
+def build_image_encoder(arch: Optional[Dict] = None,
+                        input_resolution: int = DEMO_INPUT_RESOLUTION
+                        ) -> nn.Module:
+    """A plain CLIP image encoder (AIMViT without adapters, one frame)."""
+    from mmaction_aim.models import AIMViT
+
+    return AIMViT(arch=dict(arch or DEMO_ARCH),
+                  input_resolution=input_resolution, num_frames=1,
+                  adapters=(), temporal_embedding=False,
+                  freeze_image_model=False)
+
+
+class ImageClassifier(nn.Module):
+    """CLIP image tower (encoder + ``proj``) with a linear classifier."""
+
+    def __init__(self, encoder: nn.Module, width: int, embed_dim: int,
+                 num_classes: int) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.proj = nn.Parameter(width**-0.5 * torch.randn(width, embed_dim))
+        self.fc = nn.Linear(embed_dim, num_classes)
+        self.register_buffer('mean', torch.tensor(CLIP_MEAN).view(1, 3, 1, 1))
+        self.register_buffer('std', torch.tensor(CLIP_STD).view(1, 3, 1, 1))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """``uint8`` images ``[B, H, W, 3]`` -> logits ``[B, num_classes]``."""
+        x = (images.permute(0, 3, 1, 2).float() - self.mean) / self.std
+        feats = self.encoder(x.unsqueeze(2))  # [B, D, 1] (one frame)
+        feats = feats.reshape(feats.shape[0], -1)  # [B, D]
+        return self.fc(feats @ self.proj)
+
+    def clip_state_dict(self) -> Dict[str, torch.Tensor]:
+        """The image tower in OpenAI CLIP's layout (``visual.*`` keys)."""
+        state = {
+            f'visual.{k}': v.detach().clone().contiguous()
+            for k, v in self.encoder.state_dict().items()
+        }
+        state['visual.proj'] = self.proj.detach().clone().contiguous()
+        return state
+
+
+def pretrain_image_model(steps: int = 1500, batch_size: int = 64,
+                         lr: float = 1e-3, seed: int = 0,
+                         eval_images: int = 1024,
+                         encoder_builder: Callable[[], nn.Module] = None,
+                         log: Callable[[str], None] = print) -> Dict:
+    """Train the image model on freshly rendered still images.
+
+    Single-threaded, seeded and with deterministic algorithms, so a seed
+    gives the same weights on a given machine and PyTorch build.
+
+    Args:
+        steps (int): Optimisation steps (every batch is new images).
+        batch_size (int): Images per step.
+        lr (float): Peak AdamW learning rate (warm-up, then cosine).
+        seed (int): Seed of the images and of the initial weights.
+        eval_images (int): Held-out images for the reported accuracy.
+        encoder_builder (callable, optional): Returns the encoder; defaults
+            to :func:`build_image_encoder`.
+        log (callable): Progress printer.
+
+    Returns:
+        dict: ``state_dict`` (CLIP layout), ``accuracy`` (held out),
+        ``classes`` and ``seconds``.
+    """
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    encoder = (encoder_builder or build_image_encoder)()
+    num_classes = len(SHAPES) * len(COLOURS)
+    model = ImageClassifier(encoder, DEMO_ARCH['width'], DEMO_EMBED_DIM,
+                            num_classes)
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (no_decay if p.ndim < 2 or 'embedding' in name else decay).append(p)
+    optim = torch.optim.AdamW([dict(params=decay, weight_decay=0.05),
+                               dict(params=no_decay, weight_decay=0.)], lr=lr)
+    warmup = max(steps // 20, 1)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        optim, lambda s: min((s + 1) / warmup, 0.5 * (1 + np.cos(
+            np.pi * min(s, steps) / steps))))
+    eval_x, eval_y = make_image_batch(np.random.default_rng(seed + 10**6),
+                                      eval_images)
+    eval_x, eval_y = torch.from_numpy(eval_x), torch.from_numpy(eval_y)
+
+    def evaluate() -> float:
+        model.eval()
+        with torch.no_grad():
+            pred = torch.cat([model(eval_x[i:i + 256]).argmax(1)
+                              for i in range(0, len(eval_x), 256)])
+        model.train()
+        return (pred == eval_y).float().mean().item()
+
+    start = time.time()
+    model.train()
+    for step in range(1, steps + 1):
+        x, y = make_image_batch(rng, batch_size)
+        loss = nn.functional.cross_entropy(model(torch.from_numpy(x)),
+                                           torch.from_numpy(y))
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+        sched.step()
+        if step % 100 == 0 or step == steps:
+            log(f'step {step}/{steps}  loss {loss.item():.4f}  '
+                f'lr {sched.get_last_lr()[0]:.2e}  '
+                f'{time.time() - start:.0f}s')
+    accuracy = evaluate()
+    log(f'held-out accuracy on {eval_images} images '
+        f'({num_classes} shape x colour classes): {accuracy:.4f}')
+    return dict(state_dict=model.clip_state_dict(), accuracy=accuracy,
+                classes=image_classes(),
+                seconds=time.time() - start)

@@ -1,0 +1,3 @@
+from .twin_metric import TwinPairAccuracy
+
+__all__ = ['TwinPairAccuracy']
