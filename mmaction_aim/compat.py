@@ -212,7 +212,10 @@ def patch_cpu_distributed() -> None:
         original_init = dist_utils._init_dist_pytorch
 
         def _init_dist_pytorch(backend, init_backend='torch', **kwargs):
-            if torch.cuda.is_available():
+            from mmengine.device import (is_mlu_available, is_musa_available,
+                                         is_npu_available)
+            if (torch.cuda.is_available() or is_npu_available()
+                    or is_mlu_available() or is_musa_available()):
                 return original_init(backend, init_backend, **kwargs)
             import torch.distributed as torch_dist
             if backend in ('nccl', None):
