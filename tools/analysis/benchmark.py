@@ -43,7 +43,13 @@ that one's memory does not colour another's. Peak memory:
   ``/proc/self/clear_refs`` once the model and its inputs exist; where that
   is not allowed, ``ru_maxrss``) minus the resident set size at that moment,
   i.e. everything the steps add to the built model: activations, gradients,
-  optimizer state, workspace;
+  optimizer state, workspace. Measured in a second process (one warm-up
+  step and one measured step) run with ``MALLOC_MMAP_THRESHOLD_=65536``, so
+  that freed buffers go back to the system and the resident set follows the
+  live tensors; with glibc's default, adaptive threshold its heap keeps
+  freed buffers, and the peak depends on the order of allocations more than
+  on what the model needs (that figure, from the timing process, is
+  reported too, as ``peak_rss_timing_bytes``);
 * CUDA: ``torch.cuda.max_memory_allocated()`` minus the memory allocated
   once the model and its inputs exist.
 
@@ -239,7 +245,8 @@ def matmul_throughput(size: int, device: torch.device, repeats: int,
 
 def measure(config: str, variant: str, mode: str, batch_size: int,
             repeats: int, warmup: int, with_cp: bool, device: str,
-            cfg_options: Optional[dict] = None) -> dict:
+            cfg_options: Optional[dict] = None,
+            memory_only: bool = False) -> dict:
     """Time, FLOPs and peak memory of one variant in one mode, in this
     process.
 
@@ -253,6 +260,7 @@ def measure(config: str, variant: str, mode: str, batch_size: int,
         with_cp (bool): Activation checkpointing of the backbone.
         device (str): ``'cpu'`` or ``'cuda'``.
         cfg_options (dict, optional): Config overrides.
+        memory_only (bool): Skip counting FLOPs. Defaults to False.
 
     Returns:
         dict: ``times_s``, ``median_s``, ``flops``, ``peak_memory_bytes``,
@@ -303,7 +311,7 @@ def measure(config: str, variant: str, mode: str, batch_size: int,
         step()
     times = [_timed(step, dev) for _ in range(repeats)]
     peak = memory.peak()
-    flops = count_flops(step)
+    flops = 0 if memory_only else count_flops(step)
     return dict(
         variant=variant, mode=mode, batch_size=batch_size, with_cp=with_cp,
         times_s=times, median_s=statistics.median(times), flops=flops,
@@ -312,21 +320,48 @@ def measure(config: str, variant: str, mode: str, batch_size: int,
         trainable_params=sum(p.numel() for p in params))
 
 
-def run_in_subprocess(args: argparse.Namespace, variant: str,
-                      mode: str) -> dict:
-    """:func:`measure` in a fresh Python process; its JSON result."""
+def _worker(args: argparse.Namespace, variant: str, mode: str,
+            memory_only: bool) -> dict:
     cmd = [sys.executable, osp.abspath(__file__), args.config,
            '--worker', variant, mode, '--batch-size', str(args.batch_size),
-           '--repeats', str(args.repeats), '--warmup', str(args.warmup),
+           '--repeats', '1' if memory_only else str(args.repeats),
+           '--warmup', '1' if memory_only else str(args.warmup),
            '--device', args.device]
+    env = dict(os.environ)
+    if memory_only:
+        cmd.append('--memory-only')
+        # A fixed threshold: every buffer of 64 KiB or more gets its own
+        # mapping, returned to the system when freed, so that the resident
+        # set follows the live tensors instead of what glibc's heap keeps.
+        env['MALLOC_MMAP_THRESHOLD_'] = str(64 * 1024)
     if args.with_cp:
         cmd.append('--with-cp')
     if args.cfg_options:
         cmd += ['--cfg-options-json', json.dumps(args.cfg_options)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode:
         raise RuntimeError(f'{variant}/{mode} failed:\n{proc.stderr[-4000:]}')
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run_in_subprocess(args: argparse.Namespace, variant: str,
+                      mode: str) -> dict:
+    """:func:`measure` in fresh Python processes; the JSON result.
+
+    On the CPU, timings come from one process and the peak memory from a
+    second one whose allocator returns freed buffers to the system (see
+    :func:`_worker`); the timing process's own peak resident set, which
+    includes what glibc's heap holds on to, is kept as
+    ``peak_rss_timing_bytes``.
+    """
+    result = _worker(args, variant, mode, memory_only=False)
+    if args.device == 'cpu':
+        memory = _worker(args, variant, mode, memory_only=True)
+        result['peak_rss_timing_bytes'] = result['peak_memory_bytes']
+        result['peak_memory_bytes'] = memory['peak_memory_bytes']
+        result['memory_method'] = memory['memory_method'] + \
+            ', MALLOC_MMAP_THRESHOLD_=65536, separate process'
+    return result
 
 
 # ---------------------------------------------------------------- report
@@ -346,6 +381,9 @@ def summarise(results: List[dict], matmul: Dict[str, float],
         row[f'{prefix}_flops_per_s'] = rate
         row[f'{prefix}_matmul_fraction'] = rate / peak_flops
         row[f'{prefix}_peak_memory_bytes'] = r['peak_memory_bytes']
+        if 'peak_rss_timing_bytes' in r:
+            row[f'{prefix}_peak_rss_timing_bytes'] = \
+                r['peak_rss_timing_bytes']
         row['trainable_params'] = r['trainable_params']
         row['params'] = r['params']
         if r['mode'] == 'inference':
@@ -418,6 +456,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--worker', nargs=2, metavar=('VARIANT', 'MODE'),
                         help=argparse.SUPPRESS)
     parser.add_argument('--cfg-options-json', help=argparse.SUPPRESS)
+    parser.add_argument('--memory-only', action='store_true',
+                        help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.device is None:
         args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
@@ -444,7 +484,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         print(json.dumps(
             measure(args.config, variant, mode, args.batch_size,
                     args.repeats, args.warmup, args.with_cp, args.device,
-                    args.cfg_options)))
+                    args.cfg_options, args.memory_only)))
         return {}
     cfg = load_config(args.config, args.cfg_options)
     device = torch.device(args.device)
@@ -458,7 +498,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             print(f'{variant:<7} {mode:<9} median {r["median_s"]:.3f} s '
                   f'({", ".join(f"{t:.3f}" for t in r["times_s"])}), '
                   f'{r["flops"] / 1e9:.1f} GFLOP, peak '
-                  f'{r["peak_memory_bytes"] / 1024**3:.2f} GB', flush=True)
+                  f'{r["peak_memory_bytes"] / 1024**3:.2f} GB (timing '
+                  f'process: {r.get("peak_rss_timing_bytes", 0) / 1024**3:.2f}'
+                  ' GB)', flush=True)
     # Measured again at the end and pooled: the load of a shared machine
     # drifts during a long run.
     after = matmul_throughput(size, device, args.repeats, 0)
