@@ -157,6 +157,49 @@ def test_checkpoint_of_another_architecture_is_refused(trained,
         in proc.stderr
 
 
+def _test_scores(config, checkpoint, video_dataset, work_dir, *options):
+    """Per-video class scores of a tools/test.py run (through --dump)."""
+    dump = osp.join(work_dir, 'preds.pkl')
+    run_tool(['test.py', config, checkpoint, '--work-dir', work_dir,
+              '--dump', dump, '--cfg-options', *data_options(video_dataset),
+              *options])
+    with open(dump, 'rb') as f:
+        preds = pickle.load(f)  # our own file, written just now
+    return torch.stack([torch.as_tensor(p['pred_score']) for p in preds])
+
+
+def test_checkpoints_the_model_adapts_are_accepted(trained, video_dataset,
+                                                   tmp_path):
+    """What AIM itself adapts on load passes the fit check: a 4-frame
+    checkpoint tested at 8 frames (temporal embedding interpolated), and a
+    trainable-only checkpoint merged onto its image model."""
+    full = osp.join(trained, 'iter_6.pth')
+    proc = run_tool(['test.py', TINY_CONFIG, full, '--work-dir',
+                     str(tmp_path / 'f8'), '--cfg-options',
+                     *data_options(video_dataset),
+                     'model.backbone.num_frames=8',
+                     'test_dataloader.dataset.pipeline.1.clip_len=8'])
+    assert 'acc/top1' in proc.stdout + proc.stderr
+
+    state = safe_load(full)['state_dict']
+    image_model = str(tmp_path / 'image_model.pth')
+    torch.save({k[len('backbone.'):]: v for k, v in state.items()
+                if k.startswith('backbone.') and 'adapter' not in k
+                and k != 'backbone.temporal_embedding'}, image_model)
+    trainable = {k: v for k, v in state.items()
+                 if 'adapter' in k or k.startswith(
+                     ('cls_head.', 'backbone.ln_post.',
+                      'backbone.temporal_embedding'))}
+    small = str(tmp_path / 'trainable.pth')
+    torch.save(dict(state_dict=trainable, meta={}), small)
+    pretrained = f'model.backbone.pretrained={image_model}'
+    torch.testing.assert_close(
+        _test_scores(TINY_CONFIG, small, video_dataset,
+                     str(tmp_path / 'small'), pretrained),
+        _test_scores(TINY_CONFIG, full, video_dataset,
+                     str(tmp_path / 'full'), pretrained))
+
+
 def test_dist_train_and_test_two_cpu_processes(video_dataset, tmp_path):
     work_dir = str(tmp_path / 'dist')
     env_port = str(29500 + os.getpid() % 1000)

@@ -243,12 +243,25 @@ def state_dict_of(checkpoint: Any) -> Dict[str, Any]:
     return {re.sub(r'^module\.', '', k): v for k, v in state.items()}
 
 
-def find_mismatches(model_state: Dict[str, Any], ckpt_state: Dict[str, Any],
+_SIZE_MISMATCH = re.compile(r'size mismatch for (\S+): copying a param with '
+                            r'shape (\S+(?: \S+)*?) from checkpoint, the shape '
+                            r'in current model is (.+?)\.$')
+
+
+def find_mismatches(model: torch.nn.Module, ckpt_state: Dict[str, Any],
                     ignore: Sequence[str] = ()) -> Dict[str, List[str]]:
-    """Keys and shapes that differ between a model and a checkpoint.
+    """Keys and shapes of a checkpoint that the model cannot take.
+
+    The checkpoint is loaded into ``model`` non-strictly, through each
+    module's own ``_load_from_state_dict``, so that whatever a model accepts
+    on load counts as fitting: AIM resizes positional and temporal
+    embeddings (an 8-frame checkpoint tested at 16 frames) and merges a
+    trainable-only checkpoint onto its pre-trained image model. The model's
+    weights are overwritten with the checkpoint's, as the load that follows
+    would do anyway.
 
     Args:
-        model_state (dict): ``model.state_dict()``.
+        model (torch.nn.Module): The model (not a DDP wrapper).
         ckpt_state (dict): The checkpoint's state dict.
         ignore (Sequence[str]): Regular expressions (``re.search``) of keys
             allowed to be missing, unexpected or of another shape (a new
@@ -261,18 +274,40 @@ def find_mismatches(model_state: Dict[str, Any], ckpt_state: Dict[str, Any],
     def ignored(key):
         return any(re.search(p, key) for p in ignore)
 
-    missing = [k for k in model_state
-               if k not in ckpt_state and not ignored(k)]
-    unexpected = [k for k in ckpt_state
-                  if k not in model_state and not ignored(k)]
+    missing: List[str] = []
+    unexpected: List[str] = []
+    errors: List[str] = []
+
+    def load(module, state, prefix=''):
+        module._load_from_state_dict(state, prefix, {}, True, missing,
+                                     unexpected, errors)
+        for name, child in module._modules.items():
+            if child is not None:
+                child_prefix = f'{prefix}{name}.'
+                load(child, {k: v for k, v in state.items()
+                             if k.startswith(child_prefix)}, child_prefix)
+
+    with torch.no_grad():
+        load(model, dict(ckpt_state))
     shape = []
-    for key, value in ckpt_state.items():
-        if key in model_state and not ignored(key) and hasattr(value, 'shape'):
-            model_shape = tuple(model_state[key].shape)
-            if tuple(value.shape) != model_shape:
-                shape.append(f'{key}: checkpoint {list(value.shape)} vs '
-                             f'model {list(model_shape)}')
-    return dict(missing=missing, unexpected=unexpected, shape=shape)
+    for error in errors:
+        match = _SIZE_MISMATCH.search(error.strip())
+        if match is None:
+            shape.append(error.strip())
+            continue
+        key, theirs, ours = match.groups()
+        if not ignored(key):
+            shape.append(f'{key}: checkpoint {_dims(theirs)} vs model '
+                         f'{_dims(ours)}')
+    return dict(missing=[k for k in missing if not ignored(k)],
+                unexpected=[k for k in unexpected if not ignored(k)],
+                shape=shape)
+
+
+def _dims(torch_size: str) -> str:
+    """``'torch.Size([3, 32])'`` -> ``'[3, 32]'``."""
+    match = re.search(r'\[.*\]', torch_size)
+    return match.group(0) if match else torch_size
 
 
 def _listing(title: str, items: Iterable[str], limit: int = 15) -> str:
@@ -287,7 +322,8 @@ def _listing(title: str, items: Iterable[str], limit: int = 15) -> str:
 def check_checkpoint_matches(model: torch.nn.Module, checkpoint: Any,
                              name: str = 'checkpoint',
                              ignore: Sequence[str] = ()) -> None:
-    """Raise unless a checkpoint has exactly the model's keys and shapes.
+    """Raise unless the model can take a checkpoint: same keys and shapes,
+    up to what the model itself adapts on load (see :func:`find_mismatches`).
 
     Args:
         model (torch.nn.Module): The model (a DDP wrapper is looked through).
@@ -301,8 +337,7 @@ def check_checkpoint_matches(model: torch.nn.Module, checkpoint: Any,
             the shapes that differ.
     """
     model = getattr(model, 'module', model)
-    problems = find_mismatches(model.state_dict(), state_dict_of(checkpoint),
-                               ignore)
+    problems = find_mismatches(model, state_dict_of(checkpoint), ignore)
     if not any(problems.values()):
         return
     parts = [f'{name} does not fit {type(model).__name__}; was it saved '

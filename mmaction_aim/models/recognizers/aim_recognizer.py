@@ -100,17 +100,17 @@ class AIMRecognizer(Recognizer3D):
             dict(state_dict=self.trainable_state_dict(),
                  meta=dict(meta or {}, trainable_only=True)), path)
 
-    def _frozen_keys(self):
-        return [n for n, p in self.named_parameters() if not p.requires_grad]
-
     def _load_from_state_dict(self, state_dict, prefix, local_metadata,
                               strict, missing_keys, unexpected_keys,
                               error_msgs) -> None:
-        frozen = self._frozen_keys()
-        trainable = [n for n, p in self.named_parameters() if p.requires_grad]
-        is_adapter_only = frozen and not any(
-            prefix + k in state_dict for k in frozen) and any(
-                prefix + k in state_dict for k in trainable)
+        # A trainable-only file: nothing but this model's trainable
+        # parameters, none of its frozen ones.
+        trainable = {prefix + n for n, p in self.named_parameters()
+                     if p.requires_grad}
+        keys = [k for k in state_dict if k.startswith(prefix)]
+        is_adapter_only = bool(keys) and len(trainable) < len(
+            list(self.parameters())) and set(keys) <= trainable and any(
+                k.startswith(prefix + 'backbone.') for k in keys)
         if is_adapter_only:
             self._merge_onto_image_model(state_dict, prefix)
         super()._load_from_state_dict(state_dict, prefix, local_metadata,
