@@ -1,6 +1,6 @@
 # Diving-48 (V2 labels) videos, 32 frames by uniform segment sampling;
 # 1 clip x 1 centre crop at test (lists: see docs/data_preparation.md).
-dataset_type = 'VideoDataset'
+dataset_type = 'AIMVideoDataset'  # VideoDataset that names bad videos
 data_root = 'data/diving48/videos'
 data_root_val = 'data/diving48/videos'
 ann_file_train = 'data/diving48/diving48_train_list_videos.txt'

@@ -1,7 +1,7 @@
 # Kinetics-400 videos, 16 frames every 8 (SampleFrames 16x8x1),
 # AIM augmentation, 3 clips x 1 centre crop at test (lists: see
 # docs/data_preparation.md).
-dataset_type = 'VideoDataset'
+dataset_type = 'AIMVideoDataset'  # VideoDataset that names bad videos
 data_root = 'data/kinetics400/videos_train'
 data_root_val = 'data/kinetics400/videos_val'
 ann_file_train = 'data/kinetics400/kinetics400_train_list_videos.txt'

@@ -1,7 +1,7 @@
 # Kinetics-700 videos, 32 frames every 4 (SampleFrames 32x4x1),
 # AIM augmentation, 3 clips x 1 centre crop at test (lists: see
 # docs/data_preparation.md).
-dataset_type = 'VideoDataset'
+dataset_type = 'AIMVideoDataset'  # VideoDataset that names bad videos
 data_root = 'data/kinetics700/videos_train'
 data_root_val = 'data/kinetics700/videos_val'
 ann_file_train = 'data/kinetics700/kinetics700_train_list_videos.txt'

@@ -1,7 +1,7 @@
 # Something-Something v2 videos, 16 frames by uniform segment sampling, no flip
 # (labels are direction-sensitive), RandAugment n=4 m=7, random erasing 0.25;
 # 1 clip x 3 crops at test (lists: see docs/data_preparation.md).
-dataset_type = 'VideoDataset'
+dataset_type = 'AIMVideoDataset'  # VideoDataset that names bad videos
 data_root = 'data/sthv2/videos'
 data_root_val = 'data/sthv2/videos'
 ann_file_train = 'data/sthv2/sthv2_train_list_videos.txt'

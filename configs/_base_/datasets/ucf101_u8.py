@@ -1,7 +1,7 @@
 # UCF101 videos (split 1; set the ann files for splits 2 and 3), 8 frames
 # by uniform segment sampling (the clips are short); 3 clips x 1 centre crop
 # at test (lists: see docs/data_preparation.md).
-dataset_type = 'VideoDataset'
+dataset_type = 'AIMVideoDataset'  # VideoDataset that names bad videos
 data_root = 'data/ucf101/videos'
 data_root_val = 'data/ucf101/videos'
 ann_file_train = 'data/ucf101/ucf101_train_split_1_videos.txt'
