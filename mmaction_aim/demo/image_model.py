@@ -67,11 +67,11 @@ class ImageClassifier(nn.Module):
         return state
 
 
-def pretrain_image_model(steps: int = 1500, batch_size: int = 64,
-                         lr: float = 1e-3, seed: int = 0,
-                         eval_images: int = 1024,
-                         encoder_builder: Callable[[], nn.Module] = None,
-                         log: Callable[[str], None] = print) -> Dict:
+def pretrain_image_model(
+        steps: int = 1500, batch_size: int = 64, lr: float = 1e-3,
+        seed: int = 0, eval_images: int = 1024,
+        encoder_builder: Optional[Callable[[], nn.Module]] = None,
+        log: Callable[[str], None] = print) -> Dict:
     """Train the image model on freshly rendered still images.
 
     Single-threaded, seeded and with deterministic algorithms, so a seed

@@ -88,8 +88,8 @@ def run_row(name, config, work_dir, cfg_options, twin_pairs):
 
 def table(results):
     lines = [
-        '| Row | Top-1 (all) | Top-1 on time-reversed twins | '
-        'Trainable params | Training time |',
+        ('| Row | Top-1 (all) | Top-1 on time-reversed twins | '
+         'Trainable params | Training time |'),
         '|---|---:|---:|---:|---:|',
     ]
     for desc, r in results:
