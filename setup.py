@@ -28,7 +28,7 @@ INSTALL_REQUIRES = [
 ]
 
 EXTRAS_REQUIRE = {
-    'tests': ['pytest>=7', 'open_clip_torch>=2.20'],
+    'tests': ['pytest>=7', 'open_clip_torch>=2.20', 'ruff>=0.5'],
 }
 
 
@@ -48,7 +48,7 @@ setup(
     long_description=readme(),
     long_description_content_type='text/markdown',
     packages=find_packages(include=['mmaction_aim', 'mmaction_aim.*']),
-    python_requires='>=3.9',
+    python_requires='>=3.10',
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,
     license='Apache-2.0',

@@ -91,7 +91,7 @@ def check_video_list(ann_file: str, data_prefix: str = '',
                                     [decode] * len(paths), chunksize=16))
     else:
         reasons = [check_video(path, decode) for path in paths]
-    return [(path, reason) for path, reason in zip(paths, reasons)
+    return [(path, reason) for path, reason in zip(paths, reasons, strict=True)
             if reason is not None]
 
 

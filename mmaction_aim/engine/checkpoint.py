@@ -243,9 +243,9 @@ def state_dict_of(checkpoint: Any) -> Dict[str, Any]:
     return {re.sub(r'^module\.', '', k): v for k, v in state.items()}
 
 
-_SIZE_MISMATCH = re.compile(r'size mismatch for (\S+): copying a param with '
-                            r'shape (\S+(?: \S+)*?) from checkpoint, the shape '
-                            r'in current model is (.+?)\.$')
+_SIZE_MISMATCH = re.compile(
+    r'size mismatch for (\S+): copying a param with shape (\S+(?: \S+)*?) '
+    r'from checkpoint, the shape in current model is (.+?)\.$')
 
 
 def find_mismatches(model: torch.nn.Module, ckpt_state: Dict[str, Any],

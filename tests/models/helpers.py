@@ -16,7 +16,8 @@ def build_recognizer(arch=TINY_ARCH, input_resolution=16, num_frames=4,
                     input_resolution=input_resolution, num_frames=num_frames)
     backbone.update(backbone_extra or {})
     from mmaction_aim.models import AIMViT
-    width = (arch if isinstance(arch, dict) else AIMViT.arch_zoo[arch])['width']
+    width = (arch if isinstance(arch, dict) else
+             AIMViT.arch_zoo[arch])['width']
     cfg = dict(type='AIMRecognizer', backbone=backbone,
                cls_head=dict(type='AIMHead', num_classes=num_classes,
                              in_channels=width, average_clips='prob'))

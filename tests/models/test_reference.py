@@ -75,5 +75,5 @@ def test_official_key_lists_map_onto_our_model():
                 num_classes=400,
                 backbone_extra=dict(num_tadapter=tadapter))
         ours = {k: str(list(v.shape)) for k, v in model.state_dict().items()}
-        theirs = dict(zip(converted, shapes.values()))
+        theirs = dict(zip(converted, shapes.values(), strict=True))
         assert ours == theirs, name

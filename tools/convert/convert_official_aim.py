@@ -35,7 +35,7 @@ def main():
     checkpoint = torch.load(args.src, map_location='cpu', weights_only=True)
     state_dict = checkpoint.get('state_dict', checkpoint)
     converted = convert_official_aim(state_dict)
-    renamed = sum(a != b for a, b in zip(state_dict, converted))
+    renamed = sum(a != b for a, b in zip(state_dict, converted, strict=True))
     os.makedirs(os.path.dirname(os.path.abspath(args.dst)), exist_ok=True)
     meta = dict(checkpoint.get('meta') or {}) if isinstance(
         checkpoint.get('meta'), dict) else {}

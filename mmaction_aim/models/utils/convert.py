@@ -77,14 +77,12 @@ def clip_to_aim(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
     Raises:
         KeyError: If no CLIP visual tower is found.
     """
-    keys = [k[len('module.'):] if k.startswith('module.') else k
-            for k in state_dict]
-    values = list(state_dict.values())
+    items = [(k[len('module.'):] if k.startswith('module.') else k, v)
+             for k, v in state_dict.items()]
+    keys = [k for k, _ in items]
     if any(k.startswith('visual.') for k in keys):
-        items = [(k[len('visual.'):], v) for k, v in zip(keys, values)
+        items = [(k[len('visual.'):], v) for k, v in items
                  if k.startswith('visual.')]
-    else:
-        items = list(zip(keys, values))
     visual = {}
     for key, value in items:
         if key in _UNUSED_CLIP_VISUAL_KEYS:
