@@ -121,7 +121,7 @@ def test_adapter_function_equals_plain(input_grad):
     y, saved = _saved_bytes(lambda: adapter_mlp(x * 1, fc1, fc2))
     g = torch.autograd.grad(y, inputs, grad)
     assert torch.equal(y, y_plain)
-    for a, b in zip(g, g_plain):
+    for a, b in zip(g, g_plain, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
     assert saved < saved_plain
 
