@@ -132,12 +132,14 @@ class AIMViT(BaseModule):
 
         # Linearly rising drop-path rates (plain Python: works on 'meta').
         dpr = [drop_path_rate * i / max(layers - 1, 1) for i in range(layers)]
+        def has(adaptation: str, i: int) -> bool:
+            return adaptation in adapters and i in self.adapter_layers
+
         self.transformer = nn.Module()
         self.transformer.resblocks = nn.Sequential(*[
             AIMBlock(width, self.heads, num_frames,
-                     temporal='temporal' in adapters and i in self.adapter_layers,
-                     spatial='spatial' in adapters and i in self.adapter_layers,
-                     joint='joint' in adapters and i in self.adapter_layers,
+                     temporal=has('temporal', i), spatial=has('spatial', i),
+                     joint=has('joint', i),
                      num_tadapter=num_tadapter, adapter_scale=adapter_scale,
                      adapter_mlp_ratio=adapter_mlp_ratio, drop_path=dpr[i])
             for i in range(layers)

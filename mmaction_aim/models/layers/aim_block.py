@@ -57,7 +57,8 @@ class AIMBlock(nn.Module):
                  drop_path: float = 0.) -> None:
         super().__init__()
         if num_tadapter not in (1, 2):
-            raise ValueError(f'num_tadapter must be 1 or 2, got {num_tadapter}')
+            raise ValueError(
+                f'num_tadapter must be 1 or 2, got {num_tadapter}')
         self.num_frames = num_frames
         self.adapter_scale = adapter_scale
 
