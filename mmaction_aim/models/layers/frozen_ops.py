@@ -11,13 +11,39 @@ Measured, not assumed (see ``docs/benchmark.md``): a frozen ``nn.Linear``
 needs no such function, since PyTorch already saves the input of a matrix
 product only when the other operand requires a gradient.
 """
-from typing import Optional
+import contextlib
+from typing import Iterator, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 QUICK_GELU_ALPHA = 1.702
+
+
+def _autocast_state(x: Tensor) -> Tuple[str, Optional[torch.dtype]]:
+    """The autocast dtype the forward pass runs under, for ``x``'s device."""
+    device = x.device.type
+    if torch.is_autocast_enabled(device):
+        return device, torch.get_autocast_dtype(device)
+    return device, None
+
+
+@contextlib.contextmanager
+def _autocast_as(state: Tuple[str, Optional[torch.dtype]]) -> Iterator:
+    """Run a backward pass under the forward pass's autocast state.
+
+    Autograd runs backward functions outside autocast; without this, the
+    recomputations and products below would mix bf16/fp16 activations with
+    float32 weights under mixed precision.
+    """
+    device, dtype = state
+    if dtype is None:
+        with torch.autocast(device, enabled=False):
+            yield
+    else:
+        with torch.autocast(device, dtype=dtype):
+            yield
 
 
 def _quick_gelu(x: Tensor) -> Tensor:
@@ -42,6 +68,7 @@ class QuickGELUFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: Tensor) -> Tensor:
         x, = ctx.saved_tensors
+        grad = grad.to(x.dtype)
         sig = torch.sigmoid(QUICK_GELU_ALPHA * x)
         # d/dx [x * s(a x)] = s(a x) + a * x * s'(a x): the two branches of
         # the product, in autograd's order.
@@ -85,17 +112,20 @@ class FrozenMLPFunction(torch.autograd.Function):
     def forward(ctx, x: Tensor, fc_weight: Tensor, fc_bias: Tensor,
                 proj_weight: Tensor, proj_bias: Tensor) -> Tensor:
         ctx.save_for_backward(x, fc_weight, fc_bias, proj_weight)
+        ctx.autocast = _autocast_state(x)
         hidden = _quick_gelu(F.linear(x, fc_weight, fc_bias))
         return F.linear(hidden, proj_weight, proj_bias)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
         x, fc_weight, fc_bias, proj_weight = ctx.saved_tensors
-        grad_hidden = grad.matmul(proj_weight)  # [..., 4D]
-        pre = F.linear(x, fc_weight, fc_bias)  # recomputed c_fc output
-        grad_pre = _quick_gelu_backward(grad_hidden, pre)
-        del pre, grad_hidden
-        return grad_pre.matmul(fc_weight), None, None, None, None
+        with _autocast_as(ctx.autocast):
+            grad_hidden = grad.matmul(proj_weight)  # [..., 4D]
+            pre = F.linear(x, fc_weight, fc_bias)  # recomputed c_fc output
+            grad_pre = _quick_gelu_backward(grad_hidden.to(pre.dtype), pre)
+            del pre, grad_hidden
+            grad_x = grad_pre.matmul(fc_weight)
+        return grad_x, None, None, None, None
 
 
 def frozen_mlp(x: Tensor, fc: torch.nn.Linear,
@@ -130,28 +160,31 @@ class AdapterFunction(torch.autograd.Function):
                 b2: Tensor) -> Tensor:
         pre = F.linear(x, w1, b1)
         ctx.save_for_backward(x, pre, w1, w2)
+        ctx.autocast = _autocast_state(x)
         return F.linear(F.gelu(pre), w2, b2)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
         x, pre, w1, w2 = ctx.saved_tensors
         need = ctx.needs_input_grad
-        grad_2d = grad.reshape(-1, grad.shape[-1])  # [M, D]
-        grad_w2 = grad_b2 = grad_w1 = grad_b1 = grad_x = None
-        if need[3]:
-            hidden = F.gelu(pre)
-            grad_w2 = grad_2d.t().mm(hidden.reshape(-1, hidden.shape[-1]))
-            del hidden
-        if need[4]:
-            grad_b2 = grad_2d.sum(0)
-        grad_pre = torch.ops.aten.gelu_backward(grad.matmul(w2), pre)
-        grad_pre_2d = grad_pre.reshape(-1, grad_pre.shape[-1])
-        if need[1]:
-            grad_w1 = grad_pre_2d.t().mm(x.reshape(-1, x.shape[-1]))
-        if need[2]:
-            grad_b1 = grad_pre_2d.sum(0)
-        if need[0]:
-            grad_x = grad_pre.matmul(w1)
+        with _autocast_as(ctx.autocast):
+            grad_2d = grad.reshape(-1, grad.shape[-1])  # [M, D]
+            grad_w2 = grad_b2 = grad_w1 = grad_b1 = grad_x = None
+            if need[3]:
+                hidden = F.gelu(pre)
+                hidden = hidden.reshape(-1, hidden.shape[-1])
+                grad_w2 = grad_2d.t().mm(hidden)
+                del hidden
+            if need[4]:
+                grad_b2 = grad_2d.sum(0)
+            grad_pre = torch.ops.aten.gelu_backward(grad.matmul(w2), pre)
+            grad_pre_2d = grad_pre.reshape(-1, grad_pre.shape[-1])
+            if need[1]:
+                grad_w1 = grad_pre_2d.t().mm(x.reshape(-1, x.shape[-1]))
+            if need[2]:
+                grad_b1 = grad_pre_2d.sum(0)
+            if need[0]:
+                grad_x = grad_pre.matmul(w1)
         return grad_x, grad_w1, grad_b1, grad_w2, grad_b2
 
 
