@@ -104,10 +104,11 @@ def test_get_flops_command_line():
 # ------------------------------------------------- training and its tools
 @pytest.fixture(scope='module')
 def trained(video_dataset, tmp_path_factory):
-    """One CPU epoch of the shrunk paper config via tools/train.py."""
+    """One CPU epoch of the shrunk paper config, as the README trains it:
+    ``tools/dist_train.sh configs/aim_vitb_k400.py 2`` (two CPU processes)."""
     work_dir = str(tmp_path_factory.mktemp('work'))
-    run_tool(['train.py', K400, '--work-dir', work_dir, '--cfg-options',
-              *shrink_options(video_dataset)], timeout=600)
+    run_tool(['dist_train.sh', K400, '2', '--work-dir', work_dir,
+              '--cfg-options', *shrink_options(video_dataset)], timeout=600)
     checkpoints = glob.glob(osp.join(work_dir, 'epoch_1.pth'))
     logs = glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
     assert checkpoints and logs, work_dir
