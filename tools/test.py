@@ -21,7 +21,8 @@ from mmengine.runner import Runner  # noqa: E402
 
 from mmaction.registry import RUNNERS  # noqa: E402
 from mmaction_aim.engine.runner_setup import (  # noqa: E402
-    adapt_to_cpu, default_work_dir, verify_checkpoint_fits)
+    adapt_to_cpu, default_work_dir, finish_distributed,
+    verify_checkpoint_fits)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -90,6 +91,7 @@ def main(argv=None) -> None:
               RUNNERS.build(cfg))
     verify_checkpoint_fits(runner)
     runner.test()
+    finish_distributed()
 
 
 if __name__ == '__main__':

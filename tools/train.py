@@ -23,7 +23,7 @@ from mmengine.runner import Runner  # noqa: E402
 
 from mmaction.registry import RUNNERS  # noqa: E402
 from mmaction_aim.engine.runner_setup import (  # noqa: E402
-    adapt_to_cpu, default_work_dir, use_resumable_loop,
+    adapt_to_cpu, default_work_dir, finish_distributed, use_resumable_loop,
     verify_checkpoint_fits)
 
 
@@ -101,6 +101,7 @@ def main(argv=None) -> None:
               RUNNERS.build(cfg))
     verify_checkpoint_fits(runner)
     runner.train()
+    finish_distributed()
 
 
 if __name__ == '__main__':

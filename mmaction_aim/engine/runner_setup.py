@@ -120,3 +120,16 @@ def verify_checkpoint_fits(runner) -> None:
     checkpoint = safe_load(path, map_location='cpu')
     check_checkpoint_matches(runner.model, checkpoint, name=path,
                              ignore=ignore)
+
+
+def finish_distributed() -> None:
+    """Tear the process group down before the interpreter exits.
+
+    Left to interpreter shutdown, gloo's threads can be destroyed while
+    still joinable, and a rank that finished its work aborts ("terminate
+    called without an active exception"), failing the whole torchrun job.
+    """
+    if torch.distributed.is_available() and \
+            torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
