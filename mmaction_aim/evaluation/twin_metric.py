@@ -46,7 +46,7 @@ def twin_pair_accuracy(scores: np.ndarray, labels: np.ndarray,
 
 @METRICS.register_module()
 class TwinPairAccuracy(BaseMetric):
-    """Top-1 between time-reversed twin classes (see :func:`twin_pair_accuracy`).
+    """Top-1 between time-reversed twin classes (:func:`twin_pair_accuracy`).
 
     Args:
         twin_pairs (Sequence[Sequence[int]]): Pairs of class indices whose
