@@ -110,3 +110,26 @@ def test_iteration_seeds_depend_only_on_seed_and_iteration():
     assert (np.random.rand(), torch.rand(1).item()) == first
     assert iteration_seed(0, 7) != iteration_seed(0, 8)
     assert iteration_seed(0, 7) != iteration_seed(1, 7)
+
+
+def test_top_level_variable_override_warns(test_tool):
+    """``data_root=...`` changes that variable only; say so, name the keys."""
+    from mmengine.logging import MMLogger
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        cfg = merged(test_tool, [
+            TINY_CONFIG, 'ckpt.pth', '--cfg-options', 'data_root=/elsewhere',
+            'test_dataloader.dataset.ann_file=/elsewhere/val.txt'])
+    finally:
+        logger.removeHandler(handler)
+    assert cfg.data_root == '/elsewhere'
+    assert cfg.test_dataloader.dataset.ann_file == '/elsewhere/val.txt'
+    warnings = [r.getMessage() for r in records
+                if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert 'data_root' in warnings[0] and \
+        'train_dataloader.dataset.ann_file' in warnings[0]

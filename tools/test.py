@@ -21,7 +21,7 @@ from mmengine.runner import Runner  # noqa: E402
 
 from mmaction.registry import RUNNERS  # noqa: E402
 from mmaction_aim.engine.runner_setup import (  # noqa: E402
-    adapt_to_cpu, default_work_dir, finish_distributed,
+    adapt_to_cpu, default_work_dir, finish_distributed, merge_cfg_options,
     verify_checkpoint_fits)
 
 
@@ -75,7 +75,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             evaluators, (list, tuple)) else [evaluators, dump]
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+        merge_cfg_options(cfg, args.cfg_options)
     default_work_dir(cfg, args.config, args.work_dir)
     cfg.load_from = args.checkpoint
     cfg.resume = False

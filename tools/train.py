@@ -23,8 +23,8 @@ from mmengine.runner import Runner  # noqa: E402
 
 from mmaction.registry import RUNNERS  # noqa: E402
 from mmaction_aim.engine.runner_setup import (  # noqa: E402
-    adapt_to_cpu, default_work_dir, finish_distributed, use_resumable_loop,
-    verify_checkpoint_fits)
+    adapt_to_cpu, default_work_dir, finish_distributed, merge_cfg_options,
+    use_resumable_loop, verify_checkpoint_fits)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -87,7 +87,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     elif args.seed is not None:
         cfg.randomness.seed = args.seed
     if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+        merge_cfg_options(cfg, args.cfg_options)
     adapt_to_cpu(cfg)
     use_resumable_loop(cfg)
     return cfg

@@ -133,3 +133,34 @@ def finish_distributed() -> None:
             torch.distributed.is_initialized():
         torch.distributed.barrier()
         torch.distributed.destroy_process_group()
+
+
+def merge_cfg_options(cfg: Config, options: Optional[dict]) -> Config:
+    """``cfg.merge_from_dict(options)``, warning about top-level variables.
+
+    A config's top-level variables (``data_root``, ``num_classes``, ...) are
+    read when the file is parsed: setting one with ``--cfg-options`` changes
+    that variable alone, not the dataset paths or head sizes computed from
+    it. Such an option is still applied, with a warning that names the
+    nested keys to set instead.
+
+    Args:
+        cfg (Config): Modified in place.
+        options (dict, optional): Parsed ``--cfg-options``.
+
+    Returns:
+        Config: ``cfg``.
+    """
+    if not options:
+        return cfg
+    for key in options:
+        if '.' not in key and key in cfg and not isinstance(
+                cfg[key], dict):
+            _warn(f'--cfg-options {key}=...: `{key}` is a top-level variable '
+                  'of the config; fields computed from it when the file was '
+                  'read keep their values. Set the nested keys instead, e.g. '
+                  'train_dataloader.dataset.ann_file=..., '
+                  'train_dataloader.dataset.data_prefix.video=..., '
+                  'model.cls_head.num_classes=...')
+    cfg.merge_from_dict(options)
+    return cfg
