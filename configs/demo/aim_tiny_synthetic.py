@@ -116,8 +116,8 @@ test_evaluator = val_evaluator
 
 # ---- schedule: AdamW, warm-up then cosine; weight decay off for norms and
 # embeddings (the AIM recipe), lr raised for a tiny model and few steps ----
-max_epochs = 20
-base_lr = 3e-3
+max_epochs = 30
+base_lr = 1e-2
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs,
                  val_begin=1, val_interval=max_epochs)
 val_cfg = dict(type='ValLoop')
