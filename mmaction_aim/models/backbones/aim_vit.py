@@ -254,8 +254,12 @@ class AIMViT(BaseModule):
                 or any key is unexpected.
         """
         state_dict = load_clip_visual_state_dict(path)
-        new_keys = {name for name, _ in self.named_parameters()
-                    if self._is_new_parameter(name)}
+        new_params = set()
+        for new in self.new_modules():
+            new_params.update(map(id, new.parameters()) if isinstance(
+                new, nn.Module) else [id(new)])
+        new_keys = {name for name, param in self.named_parameters()
+                    if id(param) in new_params}
         incompatible = self.load_state_dict(state_dict, strict=False)
         missing = sorted(set(incompatible.missing_keys) - new_keys)
         unexpected = sorted(incompatible.unexpected_keys)
@@ -268,12 +272,6 @@ class AIMViT(BaseModule):
             f'AIMViT: loaded the image model from {path} '
             f'({len(state_dict)} tensors; new, not in the file: '
             f'{len(incompatible.missing_keys)})')
-
-    def _is_new_parameter(self, name: str) -> bool:
-        return name == 'temporal_embedding' or any(
-            f'.{a}.' in name for a in ('temporal_adapter_in',
-                                       'temporal_adapter', 'spatial_adapter',
-                                       'joint_adapter'))
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata,
                               strict, missing_keys, unexpected_keys,
