@@ -65,6 +65,14 @@ class AIMViT(BaseModule):
             open_clip state dict, or a visual-only file. Defaults to None.
         with_cp (bool): Activation checkpointing of every block while
             training. Defaults to False.
+        recompute_frozen_attention (Sequence[str]): Attention branches, any
+            of ``('temporal', 'spatial')``, whose frozen part (``ln_1``,
+            ``in_proj``, the attention) is recomputed in the backward pass
+            rather than kept: 4 token tensors less per branch and block, for
+            one more ``in_proj`` product each (see :class:`AIMBlock` and
+            ``docs/benchmark.md``). Applies only while ``ln_1`` and ``attn``
+            are frozen, and not under ``with_cp``. Defaults to
+            ``('temporal', 'spatial')``.
         init_cfg (dict, optional): MMEngine initialisation config. Defaults
             to None.
     """
@@ -95,6 +103,8 @@ class AIMViT(BaseModule):
                  freeze_ln_post: bool = False,
                  pretrained: Optional[str] = None,
                  with_cp: bool = False,
+                 recompute_frozen_attention: Sequence[str] = ('temporal',
+                                                              'spatial'),
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         arch = self._parse_arch(arch)
@@ -141,7 +151,8 @@ class AIMViT(BaseModule):
                      temporal=has('temporal', i), spatial=has('spatial', i),
                      joint=has('joint', i),
                      num_tadapter=num_tadapter, adapter_scale=adapter_scale,
-                     adapter_mlp_ratio=adapter_mlp_ratio, drop_path=dpr[i])
+                     adapter_mlp_ratio=adapter_mlp_ratio, drop_path=dpr[i],
+                     recompute=recompute_frozen_attention)
             for i in range(layers)
         ])
         self.ln_post = nn.LayerNorm(width)
@@ -322,7 +333,9 @@ class AIMViT(BaseModule):
         """Run the transformer blocks on tokens ``[B*T, N, D]``."""
         for block in self.transformer.resblocks:
             if self.with_cp and self.training and torch.is_grad_enabled():
-                x = cp.checkpoint(block, x, use_reentrant=False)
+                # The whole block is recomputed: no selective recompute
+                # inside it.
+                x = cp.checkpoint(block, x, False, use_reentrant=False)
             else:
                 x = block(x)
         return x

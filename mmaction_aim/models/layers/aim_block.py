@@ -1,7 +1,9 @@
 """CLIP's residual attention block with AIM's three adaptations."""
-from typing import Optional
+import itertools
+from typing import Callable, Optional, Sequence
 
 import torch
+import torch.utils.checkpoint as cp
 from timm.layers import DropPath
 from torch import nn
 
@@ -27,6 +29,15 @@ class AIMBlock(nn.Module):
     is skipped. With every adapter freshly initialised (zero ``fc2``), the
     block equals the CLIP block.
 
+    Memory: each attention branch keeps, for the backward pass, its input
+    (for ``ln_1``), q, k, v and the attention output (for the fused
+    kernel): five token tensors. With the frozen ``ln_1`` and ``attn``, the
+    branches named in ``recompute`` keep only their input and recompute the
+    rest (``ln_1``, ``in_proj``, the attention) in the backward pass
+    (:func:`torch.utils.checkpoint.checkpoint`): 4 token tensors less per
+    branch, for one more ``in_proj`` product and attention forward. Outputs
+    and gradients are unchanged.
+
     Args:
         embed_dims (int): Width ``D``.
         num_heads (int): Attention heads.
@@ -42,6 +53,9 @@ class AIMBlock(nn.Module):
             Defaults to 0.25.
         drop_path (float): Drop-path rate of the temporal and joint branches.
             Defaults to 0.
+        recompute (Sequence[str]): Attention branches, any of
+            ``('temporal', 'spatial')``, whose frozen part is recomputed in
+            the backward pass instead of kept. Defaults to ``()``.
     """
 
     def __init__(self,
@@ -54,11 +68,17 @@ class AIMBlock(nn.Module):
                  num_tadapter: int = 1,
                  adapter_scale: float = 0.5,
                  adapter_mlp_ratio: float = 0.25,
-                 drop_path: float = 0.) -> None:
+                 drop_path: float = 0.,
+                 recompute: Sequence[str] = ()) -> None:
         super().__init__()
         if num_tadapter not in (1, 2):
             raise ValueError(
                 f'num_tadapter must be 1 or 2, got {num_tadapter}')
+        unknown = set(recompute) - {'temporal', 'spatial'}
+        if unknown:
+            raise ValueError(f'recompute takes attention branches '
+                             f"'temporal' and 'spatial', got {sorted(unknown)}")
+        self.recompute = frozenset(recompute)
         self.num_frames = num_frames
         self.adapter_scale = adapter_scale
 
@@ -81,16 +101,26 @@ class AIMBlock(nn.Module):
         self.drop_path = DropPath(drop_path) if drop_path > 0 else \
             nn.Identity()
 
-    def temporal_adaptation(self, x: torch.Tensor) -> torch.Tensor:
-        """The temporal branch, before drop-path.
+    def _attend(self, branch: str, fn: Callable[[torch.Tensor],
+                                                torch.Tensor],
+                x: torch.Tensor, recompute: bool) -> torch.Tensor:
+        """``fn(x)``, recomputed in the backward pass where configured.
 
-        Args:
-            x (torch.Tensor): Tokens ``[B*T, N, D]``.
-
-        Returns:
-            torch.Tensor: ``[B, N, T, D]``, time next to the width: every
-            token position's sequence of ``T`` frames, contiguous.
+        Only while a gradient is being recorded and ``ln_1`` and ``attn``
+        are frozen: then recomputing costs forward products alone (trained
+        weights would need their activations in any case).
         """
+        if recompute and branch in self.recompute and \
+                torch.is_grad_enabled() and not any(
+                    p.requires_grad for p in itertools.chain(
+                        self.ln_1.parameters(), self.attn.parameters())):
+            # No random operation runs in fn: no RNG state to replay.
+            return cp.checkpoint(fn, x, use_reentrant=False,
+                                 preserve_rng_state=False)
+        return fn(x)
+
+    def _temporal_attend(self, x: torch.Tensor) -> torch.Tensor:
+        """``attend(ln_1(x))`` along T: ``[B*T, N, D]`` -> ``[B, N, T, D]``."""
         bt, n, d = x.shape
         # [B*T, N, D] -> a [B, N, T, D] view; ln_1 writes its output
         # contiguous in that order, so the attention along T below needs
@@ -99,8 +129,23 @@ class AIMBlock(nn.Module):
                              d).transpose(1, 2))  # [B, N, T, D]
         if self.temporal_adapter_in is not None:
             h = self.temporal_adapter_in(h)
-        h = self.attn(h)  # along T, for every (clip, position)
-        return self.temporal_adapter(h)  # [B, N, T, D]
+        return self.attn.attend(h)  # along T, for every (clip, position)
+
+    def temporal_adaptation(self, x: torch.Tensor,
+                            recompute: bool = True) -> torch.Tensor:
+        """The temporal branch, before drop-path.
+
+        Args:
+            x (torch.Tensor): Tokens ``[B*T, N, D]``.
+            recompute (bool): Allow the configured recomputation.
+                Defaults to True.
+
+        Returns:
+            torch.Tensor: ``[B, N, T, D]``, time next to the width: every
+            token position's sequence of ``T`` frames, contiguous.
+        """
+        h = self._attend('temporal', self._temporal_attend, x, recompute)
+        return self.temporal_adapter(self.attn.out_proj(h))  # [B, N, T, D]
 
     def _add_temporal(self, x: torch.Tensor,
                       x_t: torch.Tensor) -> torch.Tensor:
@@ -130,26 +175,45 @@ class AIMBlock(nn.Module):
         # The sum takes the layout of its first operand: [B, T, N, D].
         return (x.reshape(b, self.num_frames, n, d) + x_t).view(bt, n, d)
 
-    def spatial_adaptation(self, x: torch.Tensor) -> torch.Tensor:
-        """The spatial branch: attention over the N tokens of each frame."""
-        h = self.attn(self.ln_1(x))  # [B*T, N, D]
+    def _spatial_attend(self, x: torch.Tensor) -> torch.Tensor:
+        """``attend(ln_1(x))`` over the N tokens of each frame."""
+        return self.attn.attend(self.ln_1(x))
+
+    def spatial_adaptation(self, x: torch.Tensor,
+                           recompute: bool = True) -> torch.Tensor:
+        """The spatial branch: attention over the N tokens of each frame.
+
+        Args:
+            x (torch.Tensor): Tokens ``[B*T, N, D]``.
+            recompute (bool): Allow the configured recomputation.
+                Defaults to True.
+
+        Returns:
+            torch.Tensor: ``[B*T, N, D]``.
+        """
+        h = self._attend('spatial', self._spatial_attend, x, recompute)
+        h = self.attn.out_proj(h)
         if self.spatial_adapter is not None:
             h = self.spatial_adapter(h)
         return h
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor,
+                recompute: bool = True) -> torch.Tensor:
         """Run the block.
 
         Args:
             x (torch.Tensor): Tokens ``[B*T, N, D]``, frames of a clip
                 consecutive.
+            recompute (bool): Allow the recomputation configured by
+                ``recompute`` (False when the whole block is checkpointed,
+                which recomputes everything anyway). Defaults to True.
 
         Returns:
             torch.Tensor: ``[B*T, N, D]``.
         """
         if self.temporal_adapter is not None:
-            x = self._add_temporal(x, self.temporal_adaptation(x))
-        x = x + self.spatial_adaptation(x)
+            x = self._add_temporal(x, self.temporal_adaptation(x, recompute))
+        x = x + self.spatial_adaptation(x, recompute)
         h = self.ln_2(x)
         if self.joint_adapter is None:
             return x + self.mlp(h)

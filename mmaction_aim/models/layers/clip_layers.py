@@ -11,14 +11,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .frozen_ops import frozen_mlp, quick_gelu
+from .frozen_ops import clip_mlp, quick_gelu
 
 
 class QuickGELU(nn.Module):
     """CLIP's GELU approximation ``x * sigmoid(1.702 x)``.
 
-    Keeps only its input for the backward pass (:func:`quick_gelu`), not
-    the input and the sigmoid as the plain expression does.
+    Computed as ``silu(1.702 x) / 1.702`` (:func:`~.frozen_ops.quick_gelu`):
+    one fused kernel, and only one tensor kept for the backward pass.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -43,13 +43,12 @@ class CLIPMLP(nn.Sequential):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``c_proj(gelu(c_fc(x)))`` on ``[..., D]``.
 
-        Frozen, it keeps only ``x`` for the backward pass and recomputes
-        ``c_fc(x)`` there (:class:`~.frozen_ops.FrozenMLPFunction`).
+        The three modules are applied by :func:`~.frozen_ops.clip_mlp`,
+        which folds QuickGELU's scale into the two products (one fused
+        element-wise pass) and, frozen, keeps only ``x`` for the backward
+        pass (:class:`~.frozen_ops.FrozenMLPFunction`).
         """
-        out = frozen_mlp(x, self.c_fc, self.c_proj)
-        if out is None:
-            out = self.c_proj(self.gelu(self.c_fc(x)))
-        return out
+        return clip_mlp(x, self.c_fc, self.c_proj)
 
 
 class CLIPAttention(nn.Module):
@@ -87,6 +86,28 @@ class CLIPAttention(nn.Module):
         nn.init.kaiming_uniform_(self.out_proj.weight, a=math.sqrt(5))
         nn.init.zeros_(self.out_proj.bias)
 
+    def attend(self, x: torch.Tensor) -> torch.Tensor:
+        """Attention along ``L`` up to, not including, ``out_proj``.
+
+        Args:
+            x (torch.Tensor): ``[*batch, L, D]``, any strides.
+
+        Returns:
+            torch.Tensor: ``[*batch, L, D]``, the heads merged.
+        """
+        *batch, length, dims = x.shape
+        qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)
+        # A 4-D layout, so that the fused (flash) kernel runs: the math
+        # fallback taken for more batch dimensions is slower and keeps more
+        # for the backward pass. All views of the projection's output:
+        # [*b, L, 3D] -> [b, L, 3, H, Dh] -> 3 x [b, H, L, Dh]
+        qkv = qkv.reshape(-1, length, 3, self.num_heads, self.head_dims)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        out = F.scaled_dot_product_attention(q, k, v)  # [b, H, L, Dh]
+        # The kernel lays its output out as [b, L, H, Dh]: merging the heads
+        # is a view, not a copy.
+        return out.transpose(1, 2).reshape(*batch, length, dims)
+
     def forward(self, x: torch.Tensor, seq_dim: int = -2) -> torch.Tensor:
         """Self-attention along ``seq_dim`` of ``x``.
 
@@ -102,19 +123,7 @@ class CLIPAttention(nn.Module):
         seq_dim = seq_dim % x.dim()
         if seq_dim != x.dim() - 2:
             x = x.movedim(seq_dim, -2)
-        *batch, length, dims = x.shape
-        qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)
-        # A 4-D layout, so that the fused (flash) kernel runs: the math
-        # fallback taken for more batch dimensions is slower and keeps more
-        # for the backward pass. All views of the projection's output:
-        # [*b, L, 3D] -> [b, L, 3, H, Dh] -> 3 x [b, H, L, Dh]
-        qkv = qkv.reshape(-1, length, 3, self.num_heads, self.head_dims)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
-        out = F.scaled_dot_product_attention(q, k, v)  # [b, H, L, Dh]
-        # The kernel lays its output out as [b, L, H, Dh]: merging the heads
-        # is a view, not a copy.
-        out = out.transpose(1, 2).reshape(*batch, length, dims)
-        out = self.out_proj(out)  # [*b, L, D]
+        out = self.out_proj(self.attend(x))  # [*b, L, D]
         if seq_dim != x.dim() - 2:
             out = out.movedim(-2, seq_dim)
         return out

@@ -46,38 +46,24 @@ def _autocast_as(state: Tuple[str, Optional[torch.dtype]]) -> Iterator:
             yield
 
 
-def _quick_gelu(x: Tensor) -> Tensor:
-    return x * torch.sigmoid(QUICK_GELU_ALPHA * x)
+def _addmm(bias: Tensor, x: Tensor, weight: Tensor, beta: float = 1.,
+           alpha: float = 1.) -> Tensor:
+    """``beta * bias + alpha * x @ weight.T`` over the last dim of ``x``.
 
-
-class QuickGELUFunction(torch.autograd.Function):
-    """CLIP's ``x * sigmoid(1.702 x)``, saving only ``x``.
-
-    The plain expression keeps both ``x`` and ``sigmoid(1.702 x)`` (two
-    tensors of the MLP's hidden width, the largest activations of a ViT);
-    this keeps ``x`` alone and recomputes the sigmoid in the backward pass.
-    The input gradient is computed with the very operations autograd would
-    use, in the same order.
+    One BLAS call: the bias is written into the output and the product is
+    accumulated onto it, so the scales cost no pass of their own.
     """
-
-    @staticmethod
-    def forward(ctx, x: Tensor) -> Tensor:
-        ctx.save_for_backward(x)
-        return _quick_gelu(x)
-
-    @staticmethod
-    def backward(ctx, grad: Tensor) -> Tensor:
-        x, = ctx.saved_tensors
-        grad = grad.to(x.dtype)
-        sig = torch.sigmoid(QUICK_GELU_ALPHA * x)
-        # d/dx [x * s(a x)] = s(a x) + a * x * s'(a x): the two branches of
-        # the product, in autograd's order.
-        grad_sig = torch.ops.aten.sigmoid_backward(grad * x, sig)
-        return grad * sig + grad_sig * QUICK_GELU_ALPHA
+    out = torch.addmm(bias, x.reshape(-1, x.shape[-1]), weight.t(),
+                      beta=beta, alpha=alpha)
+    return out.view(*x.shape[:-1], weight.shape[0])
 
 
 def quick_gelu(x: Tensor) -> Tensor:
-    """``x * sigmoid(1.702 x)``; saves only ``x`` when a gradient is needed.
+    """CLIP's ``x * sigmoid(1.702 x)``, computed as ``silu(1.702 x) / 1.702``.
+
+    The same function (``silu(z) = z * sigmoid(z)``) through one fused
+    kernel; under autograd it keeps only ``1.702 x`` for the backward pass,
+    not ``x`` and the sigmoid as the plain expression does.
 
     Args:
         x (Tensor): Any shape.
@@ -85,27 +71,21 @@ def quick_gelu(x: Tensor) -> Tensor:
     Returns:
         Tensor: Same shape as ``x``.
     """
-    if torch.is_grad_enabled() and x.requires_grad:
-        return QuickGELUFunction.apply(x)
-    return _quick_gelu(x)
-
-
-def _quick_gelu_backward(grad: Tensor, x: Tensor) -> Tensor:
-    """Input gradient of :func:`_quick_gelu`, as autograd computes it."""
-    sig = torch.sigmoid(QUICK_GELU_ALPHA * x)
-    grad_sig = torch.ops.aten.sigmoid_backward(grad * x, sig)
-    return grad * sig + grad_sig * QUICK_GELU_ALPHA
+    return F.silu(x * QUICK_GELU_ALPHA) / QUICK_GELU_ALPHA
 
 
 class FrozenMLPFunction(torch.autograd.Function):
-    """``c_proj(quick_gelu(c_fc(x)))`` with frozen weights, saving only ``x``.
+    """CLIP's MLP with frozen weights, saving only its input ``x``.
 
-    With both layers frozen, only the input gradient is needed:
-    ``dx = (quick_gelu'(a) * (dy W2)) W1`` with ``a = c_fc(x)``. Rather than
-    keeping ``a`` (four times the width, the largest activation of a
+    Computes ``c_proj(quick_gelu(c_fc(x)))`` as
+    ``silu(z) @ (W2 / a).T + b2`` with ``z = a * (x @ W1.T + b1)``,
+    ``a = 1.702``: the scales ride on the two products (see
+    :func:`clip_mlp`). With both layers frozen, only the input gradient is
+    needed, ``dx = (silu'(z) * (dy @ W2)) @ W1`` (the scales cancel). Rather
+    than keeping ``z`` (four times the width, the largest activation of a
     block), the backward pass recomputes it from ``x`` -- which AIM's joint
-    adapter keeps anyway, so the MLP then costs no saved memory at all, for
-    one extra ``c_fc`` product in the backward pass.
+    adapter keeps anyway, so the MLP costs no saved memory at all, for one
+    extra ``c_fc`` product in the backward pass.
     """
 
     @staticmethod
@@ -113,24 +93,48 @@ class FrozenMLPFunction(torch.autograd.Function):
                 proj_weight: Tensor, proj_bias: Tensor) -> Tensor:
         ctx.save_for_backward(x, fc_weight, fc_bias, proj_weight)
         ctx.autocast = _autocast_state(x)
-        hidden = _quick_gelu(F.linear(x, fc_weight, fc_bias))
-        return F.linear(hidden, proj_weight, proj_bias)
+        return _mlp_no_grad(x, fc_weight, fc_bias, proj_weight, proj_bias)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
         x, fc_weight, fc_bias, proj_weight = ctx.saved_tensors
         with _autocast_as(ctx.autocast):
+            # Recompute z = a * c_fc(x); then one fused pass for silu'.
+            z = _addmm(fc_bias, x, fc_weight, QUICK_GELU_ALPHA,
+                       QUICK_GELU_ALPHA)
             grad_hidden = grad.matmul(proj_weight)  # [..., 4D]
-            pre = F.linear(x, fc_weight, fc_bias)  # recomputed c_fc output
-            grad_pre = _quick_gelu_backward(grad_hidden.to(pre.dtype), pre)
-            del pre, grad_hidden
-            grad_x = grad_pre.matmul(fc_weight)
+            grad_z = torch.ops.aten.silu_backward(grad_hidden.to(z.dtype), z)
+            del z, grad_hidden
+            grad_x = grad_z.matmul(fc_weight)
         return grad_x, None, None, None, None
 
 
-def frozen_mlp(x: Tensor, fc: torch.nn.Linear,
-               proj: torch.nn.Linear) -> Optional[Tensor]:
-    """CLIP's MLP through :class:`FrozenMLPFunction` where it applies.
+def _mlp_no_grad(x: Tensor, fc_weight: Tensor, fc_bias: Tensor,
+                 proj_weight: Tensor, proj_bias: Tensor) -> Tensor:
+    """The MLP's forward when nothing of it is kept: ``silu`` in place."""
+    z = _addmm(fc_bias, x, fc_weight, QUICK_GELU_ALPHA, QUICK_GELU_ALPHA)
+    F.silu(z, inplace=True)
+    return _addmm(proj_bias, z, proj_weight, alpha=1 / QUICK_GELU_ALPHA)
+
+
+def clip_mlp(x: Tensor, fc: torch.nn.Linear,
+             proj: torch.nn.Linear) -> Tensor:
+    """CLIP's MLP ``c_proj(quick_gelu(c_fc(x)))``, in as few passes as possible.
+
+    With ``a = 1.702``, ``quick_gelu(u) = silu(a u) / a``, so the MLP is
+    ``silu(z) @ W2.T / a + b2`` with ``z = a * x @ W1.T + a * b1``: both
+    scales are the ``alpha``/``beta`` of the two ``addmm`` calls, and the
+    activation is one fused ``silu`` pass (in place when no gradient is
+    needed) instead of three element-wise passes. The result equals the
+    plain expression up to float rounding.
+
+    Three paths, by what needs a gradient:
+
+    * nothing (inference): ``silu`` in place, no autograd;
+    * only ``x`` (frozen weights, AIM): :class:`FrozenMLPFunction`, which
+      keeps only ``x``;
+    * the weights (full fine-tuning): plain autograd, which keeps ``x``,
+      ``z`` and ``silu(z)``, as for any trained MLP.
 
     Args:
         x (Tensor): ``[..., D]``.
@@ -138,14 +142,19 @@ def frozen_mlp(x: Tensor, fc: torch.nn.Linear,
         proj (nn.Linear): ``c_proj``.
 
     Returns:
-        Tensor | None: ``[..., D]``; None when the plain layers are needed
-        (a weight trains, or no gradient is needed at all).
+        Tensor: ``[..., D]``.
     """
     params = (fc.weight, fc.bias, proj.weight, proj.bias)
-    if not (torch.is_grad_enabled() and x.requires_grad) or any(
-            p is None or p.requires_grad for p in params):
-        return None
-    return FrozenMLPFunction.apply(x, *params)
+    if any(p is None for p in params):
+        return proj(quick_gelu(fc(x)))
+    if not torch.is_grad_enabled() or not (x.requires_grad or any(
+            p.requires_grad for p in params)):
+        return _mlp_no_grad(x, *params)
+    if not any(p.requires_grad for p in params):
+        return FrozenMLPFunction.apply(x, *params)
+    z = _addmm(fc.bias, x, fc.weight, QUICK_GELU_ALPHA, QUICK_GELU_ALPHA)
+    return _addmm(proj.bias, F.silu(z), proj.weight,
+                  alpha=1 / QUICK_GELU_ALPHA)
 
 
 class AdapterFunction(torch.autograd.Function):
