@@ -61,6 +61,24 @@ def test_in_process_measurements_count_what_runs(benchmark):
         runs['full', 'train']['trainable_params']
     for r in runs.values():
         assert r['median_s'] > 0 and r['peak_memory_bytes'] >= 0
+
+    # Useful FLOPs: AIM's default step recomputes, per block, in_proj in
+    # both attention branches, the two attentions' forward and c_fc.
+    # Tokens: 1 clip x 2 frames x 5 = 10; width 32, 2 heads of 16.
+    d, tokens = 32, 10
+    recomputed = 2 * (2 * 2 * tokens * d * 3 * d  # in_proj, two branches
+                      + 4 * 2 * 2 * 5 * 5 * 16  # spatial: 2 frames, L=5
+                      + 4 * 5 * 2 * 2 * 2 * 16  # temporal: 5 tokens, L=2
+                      + 2 * tokens * d * 4 * d)  # c_fc
+    aim = runs['aim', 'train']
+    assert aim['flops'] - aim['useful_flops'] == recomputed
+    plain = benchmark.measure(
+        CONFIG, 'aim', 'train', batch_size=1, repeats=1, warmup=0,
+        with_cp=False, device='cpu',
+        cfg_options={**_options(), 'model.backbone.recompute_frozen': ()})
+    assert plain['flops'] == plain['useful_flops'] == aim['useful_flops']
+    assert runs['full', 'train']['useful_flops'] == \
+        runs['full', 'train']['flops']
     table = benchmark.summarise(
         list(runs.values()), dict(flops_per_s=1e9, size=128,
                                   dtype='float32'), batch_size=1)
@@ -84,6 +102,13 @@ def test_command_line_writes_json(benchmark, tmp_path):
     report = json.loads(out.read_text())
     aim = report['summary']['aim']
     assert aim['train_flops'] > 0 and aim['train_s'] > 0
-    assert 0 < aim['train_matmul_fraction']
+    assert 0 < aim['train_useful_matmul_fraction'] < \
+        aim['train_matmul_fraction']
     assert report['matmul']['size'] == 4 * 32
+    # The reference product is also timed between the steps, and each row
+    # is divided by its own.
+    run, = report['runs']
+    assert run['matmul']['size'] == 4 * 32 and len(
+        run['matmul']['times_s']) == 1
+    assert aim['train_matmul_flops_per_s'] == run['matmul']['flops_per_s']
     assert 'MALLOC_MMAP_THRESHOLD_' in report['memory_method']

@@ -75,29 +75,96 @@ def test_optimiser_steps_change_only_trainable_parameters():
         assert changed == param.requires_grad, name
 
 
-def test_activation_checkpointing_gives_identical_outputs_and_gradients():
-    results = []
-    reference = build_recognizer()
+def _train_step_results(backbone_extra, reference):
+    """Scores and gradients of one drop-path training forward/backward."""
+    model = build_recognizer(
+        backbone_extra=dict(drop_path_rate=0.2, **backbone_extra))
+    model.load_state_dict(reference.state_dict())
+    model.train()
+    torch.manual_seed(7)  # the same drop-path masks in every run
+    scores = model(_clips(), mode='tensor')
+    scores.square().sum().backward()
+    return scores.detach(), {
+        n: p.grad.clone()
+        for n, p in model.named_parameters() if p.grad is not None
+    }
+
+
+@pytest.mark.parametrize('memory_saving', [
+    dict(with_cp=True),
+    dict(with_cp=True, recompute_frozen=()),
+    dict(recompute_frozen=('spatial', )),
+    dict(recompute_frozen=('mlp', )),
+    dict(recompute_frozen=('temporal', 'spatial', 'mlp')),
+    dict(recompute_frozen=('temporal', 'spatial', 'mlp'), num_tadapter=2),
+])
+def test_recomputation_gives_identical_outputs_and_gradients(memory_saving):
+    """Block checkpointing and the recomputation of frozen parts change
+    nothing but memory."""
+    extra = dict(num_tadapter=memory_saving.get('num_tadapter', 1))
+    reference = build_recognizer(backbone_extra=extra)
     reference.init_weights()
     _randomise_adapters(reference)
-    for with_cp in (False, True):
-        model = build_recognizer(
-            backbone_extra=dict(with_cp=with_cp, drop_path_rate=0.2))
-        model.load_state_dict(reference.state_dict())
-        model.train()
-        torch.manual_seed(7)  # same drop-path masks in both runs
-        scores = model(_clips(), mode='tensor')
-        scores.square().sum().backward()
-        results.append((scores.detach(), {
-            n: p.grad.clone()
-            for n, p in model.named_parameters() if p.grad is not None
-        }))
-    (out_a, grads_a), (out_b, grads_b) = results
+    out_a, grads_a = _train_step_results(
+        dict(recompute_frozen=(), **extra), reference)
+    out_b, grads_b = _train_step_results(memory_saving, reference)
     torch.testing.assert_close(out_a, out_b, atol=0, rtol=0)
     assert grads_a.keys() == grads_b.keys()
     for name in grads_a:
         torch.testing.assert_close(grads_a[name], grads_b[name], atol=1e-6,
                                    rtol=1e-5)
+
+
+def _saved_bytes_of_forward(model):
+    """Distinct storages autograd keeps for one forward, parameters (and
+    views of them, such as a transposed weight) excluded."""
+    weights = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    storages = {}
+
+    def pack(t):
+        storage = t.untyped_storage()
+        if storage.data_ptr() not in weights:
+            storages[storage.data_ptr()] = storage.nbytes()
+        return t
+
+    model.train()
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(_clips(), mode='tensor')
+    return sum(storages.values())
+
+
+def test_recomputing_frozen_parts_keeps_four_token_tensors_less_each():
+    clips = _clips()
+    token_bytes = clips.shape[0] * clips.shape[3] * 5 * 32 * 4  # [B*T,N,D]
+    saved = {}
+    for parts in ((), ('spatial', ), ('temporal', 'spatial'),
+                  ('temporal', 'spatial', 'mlp')):
+        torch.manual_seed(0)
+        model = build_recognizer(backbone_extra=dict(recompute_frozen=parts))
+        saved[parts] = _saved_bytes_of_forward(model)
+    layers = TINY_ARCH['layers']
+    # Per branch and block: q, k, v and the attention output at least.
+    assert saved[()] - saved[('spatial', )] >= 4 * token_bytes * layers
+    assert saved[('spatial', )] - saved[('temporal', 'spatial')] >= \
+        4 * token_bytes * layers
+    # c_fc's output: four token tensors per block, exactly.
+    assert saved[('temporal', 'spatial')] - saved[
+        ('temporal', 'spatial', 'mlp')] == 4 * token_bytes * layers
+
+    # Trained weights keep their activations: no recomputation.
+    full = {}
+    for branches in ((), ('temporal', 'spatial', 'mlp')):
+        torch.manual_seed(0)
+        model = build_recognizer(backbone_extra=dict(
+            freeze_image_model=False, recompute_frozen=branches))
+        full[branches] = _saved_bytes_of_forward(model)
+    assert full[()] == full[('temporal', 'spatial', 'mlp')]
+
+
+def test_recompute_names_frozen_parts():
+    with pytest.raises(ValueError, match='joint'):
+        build_recognizer(
+            backbone_extra=dict(recompute_frozen=('joint', )))
 
 
 def test_model_is_the_image_model_at_init():

@@ -217,11 +217,9 @@ def _timed(fn, device: torch.device) -> float:
     return time.perf_counter() - start
 
 
-def matmul_throughput(size: int, device: torch.device, repeats: int,
-                      warmup: int) -> Dict[str, float]:
-    """Median FLOP/s of ``size x size`` matrix products.
-
-    float32 on the CPU, bfloat16 on CUDA (the precision of autocast).
+def _matmul_product(size: int, device: torch.device):
+    """``(run, flops, dtype)``: one timing's worth of ``size x size``
+    products, float32 on the CPU, bfloat16 on CUDA (autocast's precision).
     """
     dtype = torch.bfloat16 if device.type == 'cuda' else torch.float32
     a = torch.randn(size, size, device=device, dtype=dtype)
@@ -234,19 +232,62 @@ def matmul_throughput(size: int, device: torch.device, repeats: int,
         for _ in range(inner):
             torch.mm(a, b, out=out)
 
+    run()  # first-touch of the output, library initialisation
+    return run, 2 * size**3 * inner, str(dtype).replace('torch.', '')
+
+
+def matmul_throughput(size: int, device: torch.device, repeats: int,
+                      warmup: int) -> Dict[str, float]:
+    """Median FLOP/s of ``size x size`` matrix products.
+
+    float32 on the CPU, bfloat16 on CUDA (the precision of autocast).
+    """
+    run, flops, dtype = _matmul_product(size, device)
     for _ in range(warmup):
         run()
     times = [_timed(run, device) for _ in range(max(repeats, 3))]
-    flops = 2 * size**3 * inner
-    return dict(size=size, dtype=str(dtype).replace('torch.', ''),
+    return dict(size=size, dtype=dtype,
                 flops_per_s=flops / statistics.median(times),
                 times_s=times)
+
+
+def _recomputes(model: torch.nn.Module) -> bool:
+    """Whether a training step of ``model`` recomputes forward work."""
+    backbone = model.backbone
+    blocks = getattr(getattr(backbone, 'transformer', None), 'resblocks',
+                     ())
+    return bool(getattr(backbone, 'with_cp', False) or any(
+        getattr(block, 'recompute', None) for block in blocks))
+
+
+def _useful_step(config: str, variant: str, cfg_options: Optional[dict],
+                 device: torch.device, inputs: torch.Tensor,
+                 samples: list, autocast):
+    """A training step of the same model that recomputes nothing.
+
+    Its FLOPs are the *useful* work of a step (the forward pass and the
+    backward products the gradients need); what a recomputing step counts
+    beyond them is recomputation.
+    """
+    options = dict(cfg_options or {})
+    options['model.backbone.recompute_frozen'] = ()
+    options['model.backbone.with_cp'] = False
+    cfg = load_config(config, options)
+    model = build_variant(cfg, variant, False, device).train()
+
+    def step() -> None:
+        with autocast:
+            losses = model(inputs, samples, mode='loss')
+        sum(v for k, v in losses.items() if 'loss' in k).backward()
+
+    return step
 
 
 def measure(config: str, variant: str, mode: str, batch_size: int,
             repeats: int, warmup: int, with_cp: bool, device: str,
             cfg_options: Optional[dict] = None,
-            memory_only: bool = False) -> dict:
+            memory_only: bool = False,
+            matmul_size: Optional[int] = None) -> dict:
     """Time, FLOPs and peak memory of one variant in one mode, in this
     process.
 
@@ -261,9 +302,13 @@ def measure(config: str, variant: str, mode: str, batch_size: int,
         device (str): ``'cpu'`` or ``'cuda'``.
         cfg_options (dict, optional): Config overrides.
         memory_only (bool): Skip counting FLOPs. Defaults to False.
+        matmul_size (int, optional): Side of the reference matrix product,
+            timed once after every timed step (interleaved, so that it sees
+            the load the step saw). None: not timed.
 
     Returns:
-        dict: ``times_s``, ``median_s``, ``flops``, ``peak_memory_bytes``,
+        dict: ``times_s``, ``median_s``, ``flops``, ``useful_flops``,
+        ``matmul`` (the interleaved reference), ``peak_memory_bytes``,
         ``memory_method``, parameter counts.
     """
     from mmaction.structures import ActionDataSample
@@ -309,12 +354,32 @@ def measure(config: str, variant: str, mode: str, batch_size: int,
     memory.start()
     for _ in range(warmup):
         step()
-    times = [_timed(step, dev) for _ in range(repeats)]
+    times, matmul_times = [], []
+    product = None if memory_only or not matmul_size else \
+        _matmul_product(matmul_size, dev)
+    for _ in range(repeats):
+        times.append(_timed(step, dev))
+        if product is not None:
+            matmul_times.append(_timed(product[0], dev))
     peak = memory.peak()
-    flops = 0 if memory_only else count_flops(step)
+    flops = useful = 0
+    if not memory_only:
+        flops = count_flops(step)
+        useful = flops
+        if mode == 'train' and _recomputes(model):
+            useful = count_flops(
+                _useful_step(config, variant, cfg_options, dev, inputs,
+                             samples, autocast))
+    matmul = None
+    if matmul_times:
+        matmul = dict(size=matmul_size, dtype=product[2],
+                      times_s=matmul_times,
+                      flops_per_s=product[1] / statistics.median(
+                          matmul_times))
     return dict(
         variant=variant, mode=mode, batch_size=batch_size, with_cp=with_cp,
         times_s=times, median_s=statistics.median(times), flops=flops,
+        useful_flops=useful, matmul=matmul,
         peak_memory_bytes=peak, memory_method=memory.method,
         params=sum(p.numel() for p in model.parameters()),
         trainable_params=sum(p.numel() for p in params))
@@ -327,6 +392,8 @@ def _worker(args: argparse.Namespace, variant: str, mode: str,
            '--repeats', '1' if memory_only else str(args.repeats),
            '--warmup', '1' if memory_only else str(args.warmup),
            '--device', args.device]
+    if args.matmul_size:
+        cmd += ['--matmul-size', str(args.matmul_size)]
     env = dict(os.environ)
     if memory_only:
         cmd.append('--memory-only')
@@ -369,17 +436,29 @@ def run_in_subprocess(args: argparse.Namespace, variant: str,
 
 def summarise(results: List[dict], matmul: Dict[str, float],
               batch_size: int) -> Dict[str, dict]:
-    """Per-variant figures and the ratios to full fine-tuning."""
-    peak_flops = matmul['flops_per_s']
+    """Per-variant figures and the ratios to full fine-tuning.
+
+    Each achieved FLOP/s is divided by the matrix-product throughput timed
+    in the same process, interleaved with its steps (``matmul`` where a run
+    has none). ``*_matmul_fraction`` counts every product that runs
+    (recomputation included); ``train_useful_matmul_fraction`` only the
+    useful ones (see :func:`_useful_step`).
+    """
     table: Dict[str, dict] = {}
     for r in results:
         row = table.setdefault(r['variant'], {})
+        reference = (r.get('matmul') or matmul)['flops_per_s']
         rate = r['flops'] / r['median_s']
+        useful = r.get('useful_flops') or r['flops']
         prefix = 'inference' if r['mode'] == 'inference' else 'train'
         row[f'{prefix}_s'] = r['median_s']
         row[f'{prefix}_flops'] = r['flops']
+        row[f'{prefix}_useful_flops'] = useful
         row[f'{prefix}_flops_per_s'] = rate
-        row[f'{prefix}_matmul_fraction'] = rate / peak_flops
+        row[f'{prefix}_matmul_flops_per_s'] = reference
+        row[f'{prefix}_matmul_fraction'] = rate / reference
+        row[f'{prefix}_useful_matmul_fraction'] = (
+            useful / r['median_s'] / reference)
         row[f'{prefix}_peak_memory_bytes'] = r['peak_memory_bytes']
         if 'peak_rss_timing_bytes' in r:
             row[f'{prefix}_peak_rss_timing_bytes'] = \
@@ -403,10 +482,12 @@ def format_table(table: Dict[str, dict], matmul: Dict[str, float]) -> str:
     gb = 1024**3
     lines = [
         f'matmul {matmul["size"]}x{matmul["size"]} {matmul["dtype"]}: '
-        f'{matmul["flops_per_s"] / 1e9:.1f} GFLOP/s (median)',
+        f'{matmul["flops_per_s"] / 1e9:.1f} GFLOP/s (median; each row is '
+        'divided by the products timed between its own steps)',
         f'{"variant":<8} {"trainable":>10} {"clips/s":>8} {"inf GFLOP":>10}'
         f' {"inf %mm":>8} {"inf GB":>7} {"s/step":>8} {"train GFLOP":>12}'
-        f' {"train %mm":>9} {"train GB":>9} {"mem/full":>8}'
+        f' {"train %mm":>9} {"useful %mm":>10} {"train GB":>9}'
+        f' {"mem/full":>8}'
     ]
     for name, r in table.items():
         lines.append(
@@ -418,6 +499,7 @@ def format_table(table: Dict[str, dict], matmul: Dict[str, float]) -> str:
             f' {r.get("train_s", float("nan")):>8.2f}'
             f' {r.get("train_flops", 0) / 1e9:>12.1f}'
             f' {100 * r.get("train_matmul_fraction", float("nan")):>8.1f}%'
+            f' {100 * r.get("train_useful_matmul_fraction", float("nan")):>9.1f}%'
             f' {r.get("train_peak_memory_bytes", 0) / gb:>9.2f}'
             f' {r.get("train_memory_vs_full", float("nan")):>8.2f}')
     return '\n'.join(lines)
@@ -484,11 +566,11 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         print(json.dumps(
             measure(args.config, variant, mode, args.batch_size,
                     args.repeats, args.warmup, args.with_cp, args.device,
-                    args.cfg_options, args.memory_only)))
+                    args.cfg_options, args.memory_only, args.matmul_size)))
         return {}
     cfg = load_config(args.config, args.cfg_options)
     device = torch.device(args.device)
-    size = args.matmul_size or 4 * backbone_width(cfg)
+    size = args.matmul_size = args.matmul_size or 4 * backbone_width(cfg)
     matmul = matmul_throughput(size, device, args.repeats, args.warmup)
     results = []
     for variant in args.variants:

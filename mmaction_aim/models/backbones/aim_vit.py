@@ -9,6 +9,7 @@ from torch import nn
 
 from mmaction.registry import MODELS
 from ..layers import Adapter, AIMBlock
+from ..layers.aim_block import RECOMPUTABLE
 from ..utils.clip_checkpoint import load_clip_visual_state_dict
 from ..utils.convert import (resize_positional_embedding,
                              resize_temporal_embedding)
@@ -65,14 +66,14 @@ class AIMViT(BaseModule):
             open_clip state dict, or a visual-only file. Defaults to None.
         with_cp (bool): Activation checkpointing of every block while
             training. Defaults to False.
-        recompute_frozen_attention (Sequence[str]): Attention branches, any
-            of ``('temporal', 'spatial')``, whose frozen part (``ln_1``,
-            ``in_proj``, the attention) is recomputed in the backward pass
-            rather than kept: 4 token tensors less per branch and block, for
-            one more ``in_proj`` product each (see :class:`AIMBlock` and
-            ``docs/benchmark.md``). Applies only while ``ln_1`` and ``attn``
-            are frozen, and not under ``with_cp``. Defaults to
-            ``('temporal', 'spatial')``.
+        recompute_frozen (Sequence[str]): Frozen parts of every block,
+            any of ``('temporal', 'spatial', 'mlp')``, recomputed in the
+            backward pass rather than kept: the attention branches' ``ln_1``,
+            ``in_proj`` and attention, the MLP's ``c_fc`` output. Each saves
+            4 token tensors per block for one more forward product (see
+            :class:`AIMBlock` and ``docs/benchmark.md``); ``()`` is the
+            fastest, the default the leanest. Applies only to frozen parts,
+            and not under ``with_cp``. Defaults to all three.
         init_cfg (dict, optional): MMEngine initialisation config. Defaults
             to None.
     """
@@ -103,8 +104,7 @@ class AIMViT(BaseModule):
                  freeze_ln_post: bool = False,
                  pretrained: Optional[str] = None,
                  with_cp: bool = False,
-                 recompute_frozen_attention: Sequence[str] = ('temporal',
-                                                              'spatial'),
+                 recompute_frozen: Sequence[str] = RECOMPUTABLE,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         arch = self._parse_arch(arch)
@@ -152,7 +152,7 @@ class AIMViT(BaseModule):
                      joint=has('joint', i),
                      num_tadapter=num_tadapter, adapter_scale=adapter_scale,
                      adapter_mlp_ratio=adapter_mlp_ratio, drop_path=dpr[i],
-                     recompute=recompute_frozen_attention)
+                     recompute=recompute_frozen)
             for i in range(layers)
         ])
         self.ln_post = nn.LayerNorm(width)

@@ -10,6 +10,9 @@ from torch import nn
 from .adapter import Adapter
 from .clip_layers import CLIPAttention, CLIPMLP
 
+#: The frozen parts of a block that can be recomputed in the backward pass.
+RECOMPUTABLE = ('temporal', 'spatial', 'mlp')
+
 
 class AIMBlock(nn.Module):
     """A CLIP pre-norm block with temporal, spatial and joint adaptation.
@@ -31,12 +34,20 @@ class AIMBlock(nn.Module):
 
     Memory: each attention branch keeps, for the backward pass, its input
     (for ``ln_1``), q, k, v and the attention output (for the fused
-    kernel): five token tensors. With the frozen ``ln_1`` and ``attn``, the
-    branches named in ``recompute`` keep only their input and recompute the
-    rest (``ln_1``, ``in_proj``, the attention) in the backward pass
-    (:func:`torch.utils.checkpoint.checkpoint`): 4 token tensors less per
-    branch, for one more ``in_proj`` product and attention forward. Outputs
-    and gradients are unchanged.
+    kernel): five token tensors; the frozen MLP keeps ``c_fc``'s output,
+    four. Named in ``recompute``, and while frozen, these are recomputed in
+    the backward pass instead of kept:
+
+    * ``'temporal'``, ``'spatial'``: the branch keeps only its input and
+      recomputes ``ln_1``, ``in_proj`` and the attention
+      (:func:`torch.utils.checkpoint.checkpoint`): 4 token tensors less,
+      for one more ``in_proj`` product and attention forward;
+    * ``'mlp'``: ``c_fc``'s output is recomputed from the MLP's input, which
+      the joint adapter keeps anyway
+      (:class:`~.frozen_ops.FrozenMLPFunction`): 4 token tensors less, for
+      one more ``c_fc`` product.
+
+    Outputs and gradients are unchanged.
 
     Args:
         embed_dims (int): Width ``D``.
@@ -53,9 +64,9 @@ class AIMBlock(nn.Module):
             Defaults to 0.25.
         drop_path (float): Drop-path rate of the temporal and joint branches.
             Defaults to 0.
-        recompute (Sequence[str]): Attention branches, any of
-            ``('temporal', 'spatial')``, whose frozen part is recomputed in
-            the backward pass instead of kept. Defaults to ``()``.
+        recompute (Sequence[str]): Frozen parts, any of
+            ``('temporal', 'spatial', 'mlp')``, recomputed in the backward
+            pass instead of kept. Defaults to ``()``.
     """
 
     def __init__(self,
@@ -74,10 +85,10 @@ class AIMBlock(nn.Module):
         if num_tadapter not in (1, 2):
             raise ValueError(
                 f'num_tadapter must be 1 or 2, got {num_tadapter}')
-        unknown = set(recompute) - {'temporal', 'spatial'}
+        unknown = set(recompute) - set(RECOMPUTABLE)
         if unknown:
-            raise ValueError(f'recompute takes attention branches '
-                             f"'temporal' and 'spatial', got {sorted(unknown)}")
+            raise ValueError(f'recompute takes parts of {RECOMPUTABLE}, '
+                             f'got {sorted(unknown)}')
         self.recompute = frozenset(recompute)
         self.num_frames = num_frames
         self.adapter_scale = adapter_scale
@@ -215,7 +226,8 @@ class AIMBlock(nn.Module):
             x = self._add_temporal(x, self.temporal_adaptation(x, recompute))
         x = x + self.spatial_adaptation(x, recompute)
         h = self.ln_2(x)
+        mlp = self.mlp(h, recompute and 'mlp' in self.recompute)
         if self.joint_adapter is None:
-            return x + self.mlp(h)
-        return x + self.mlp(h) + self.drop_path(
+            return x + mlp
+        return x + mlp + self.drop_path(
             self.adapter_scale * self.joint_adapter(h))

@@ -40,15 +40,24 @@ class CLIPMLP(nn.Sequential):
         self.gelu = QuickGELU()
         self.c_proj = nn.Linear(hidden_dims, embed_dims)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor,
+                recompute: bool = True) -> torch.Tensor:
         """``c_proj(gelu(c_fc(x)))`` on ``[..., D]``.
 
         The three modules are applied by :func:`~.frozen_ops.clip_mlp`,
         which folds QuickGELU's scale into the two products (one fused
-        element-wise pass) and, frozen, keeps only ``x`` for the backward
-        pass (:class:`~.frozen_ops.FrozenMLPFunction`).
+        element-wise pass).
+
+        Args:
+            x (torch.Tensor): ``[..., D]``.
+            recompute (bool): Frozen, keep only ``x`` for the backward pass
+                and recompute ``c_fc(x)`` there
+                (:class:`~.frozen_ops.FrozenMLPFunction`). Defaults to True.
+
+        Returns:
+            torch.Tensor: ``[..., D]``.
         """
-        return clip_mlp(x, self.c_fc, self.c_proj)
+        return clip_mlp(x, self.c_fc, self.c_proj, recompute)
 
 
 class CLIPAttention(nn.Module):

@@ -117,8 +117,8 @@ def _mlp_no_grad(x: Tensor, fc_weight: Tensor, fc_bias: Tensor,
     return _addmm(proj_bias, z, proj_weight, alpha=1 / QUICK_GELU_ALPHA)
 
 
-def clip_mlp(x: Tensor, fc: torch.nn.Linear,
-             proj: torch.nn.Linear) -> Tensor:
+def clip_mlp(x: Tensor, fc: torch.nn.Linear, proj: torch.nn.Linear,
+             recompute: bool = True) -> Tensor:
     """CLIP's MLP ``c_proj(quick_gelu(c_fc(x)))``, in as few passes as possible.
 
     With ``a = 1.702``, ``quick_gelu(u) = silu(a u) / a``, so the MLP is
@@ -131,8 +131,9 @@ def clip_mlp(x: Tensor, fc: torch.nn.Linear,
     Three paths, by what needs a gradient:
 
     * nothing (inference): ``silu`` in place, no autograd;
-    * only ``x`` (frozen weights, AIM): :class:`FrozenMLPFunction`, which
-      keeps only ``x``;
+    * only ``x`` (frozen weights, AIM): with ``recompute``,
+      :class:`FrozenMLPFunction`, which keeps only ``x``; without, plain
+      autograd, which keeps ``z`` alone (frozen products keep nothing);
     * the weights (full fine-tuning): plain autograd, which keeps ``x``,
       ``z`` and ``silu(z)``, as for any trained MLP.
 
@@ -140,6 +141,8 @@ def clip_mlp(x: Tensor, fc: torch.nn.Linear,
         x (Tensor): ``[..., D]``.
         fc (nn.Linear): ``c_fc``.
         proj (nn.Linear): ``c_proj``.
+        recompute (bool): With frozen weights, recompute ``z`` in the
+            backward pass rather than keep it. Defaults to True.
 
     Returns:
         Tensor: ``[..., D]``.
@@ -150,7 +153,7 @@ def clip_mlp(x: Tensor, fc: torch.nn.Linear,
     if not torch.is_grad_enabled() or not (x.requires_grad or any(
             p.requires_grad for p in params)):
         return _mlp_no_grad(x, *params)
-    if not any(p.requires_grad for p in params):
+    if recompute and not any(p.requires_grad for p in params):
         return FrozenMLPFunction.apply(x, *params)
     z = _addmm(fc.bias, x, fc.weight, QUICK_GELU_ALPHA, QUICK_GELU_ALPHA)
     return _addmm(proj.bias, F.silu(z), proj.weight,
