@@ -78,6 +78,8 @@ VARIANTS: Dict[str, dict] = {
     'full': dict(adapters=(), freeze_image_model=False),
     'linear': dict(adapters=(), temporal_embedding=False,
                    freeze_ln_post=True),
+    # The same AIM model, computed the straightforward way (opt-in).
+    'plain': dict(type='PlainAIMViT'),
 }
 
 # ------------------------------------------------------------------ FLOPs

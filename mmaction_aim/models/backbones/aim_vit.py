@@ -78,6 +78,9 @@ class AIMViT(BaseModule):
             to None.
     """
 
+    #: The block class; :class:`PlainAIMViT` swaps in the plain one.
+    block_cls = AIMBlock
+
     arch_zoo: Dict[str, dict] = {
         'ViT-B/32': dict(patch_size=32, width=768, layers=12, heads=12,
                          input_resolution=224),
@@ -147,12 +150,13 @@ class AIMViT(BaseModule):
 
         self.transformer = nn.Module()
         self.transformer.resblocks = nn.Sequential(*[
-            AIMBlock(width, self.heads, num_frames,
-                     temporal=has('temporal', i), spatial=has('spatial', i),
-                     joint=has('joint', i),
-                     num_tadapter=num_tadapter, adapter_scale=adapter_scale,
-                     adapter_mlp_ratio=adapter_mlp_ratio, drop_path=dpr[i],
-                     recompute=recompute_frozen)
+            self.block_cls(width, self.heads, num_frames,
+                           temporal=has('temporal', i),
+                           spatial=has('spatial', i), joint=has('joint', i),
+                           num_tadapter=num_tadapter,
+                           adapter_scale=adapter_scale,
+                           adapter_mlp_ratio=adapter_mlp_ratio,
+                           drop_path=dpr[i], recompute=recompute_frozen)
             for i in range(layers)
         ])
         self.ln_post = nn.LayerNorm(width)

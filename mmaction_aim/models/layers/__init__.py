@@ -1,5 +1,9 @@
 from .adapter import Adapter
 from .aim_block import AIMBlock
 from .clip_layers import CLIPAttention, CLIPMLP, QuickGELU
+from .plain_aim_block import PlainAIMBlock
 
-__all__ = ['Adapter', 'AIMBlock', 'CLIPAttention', 'CLIPMLP', 'QuickGELU']
+__all__ = [
+    'Adapter', 'AIMBlock', 'CLIPAttention', 'CLIPMLP', 'PlainAIMBlock',
+    'QuickGELU'
+]
