@@ -41,7 +41,7 @@ def benchmark():
 
 def test_in_process_measurements_count_what_runs(benchmark):
     runs = {}
-    for variant in ('aim', 'full', 'linear'):
+    for variant in ('aim', 'full', 'linear', 'plain'):
         for mode in ('inference', 'train'):
             runs[variant, mode] = benchmark.measure(
                 CONFIG, variant, mode, batch_size=1, repeats=1, warmup=0,
@@ -79,11 +79,16 @@ def test_in_process_measurements_count_what_runs(benchmark):
     assert plain['flops'] == plain['useful_flops'] == aim['useful_flops']
     assert runs['full', 'train']['useful_flops'] == \
         runs['full', 'train']['flops']
+    # The straightforward implementation does the same useful work
+    # (nn.MultiheadAttention's fused inference path counted too).
+    assert runs['plain', 'inference']['flops'] == \
+        runs['aim', 'inference']['flops']
+    assert runs['plain', 'train']['flops'] == aim['useful_flops']
     table = benchmark.summarise(
         list(runs.values()), dict(flops_per_s=1e9, size=128,
                                   dtype='float32'), batch_size=1)
     assert table['full']['train_memory_vs_full'] == 1
-    assert set(table) == {'aim', 'full', 'linear'}
+    assert set(table) == {'aim', 'full', 'linear', 'plain'}
     assert 'aim' in benchmark.format_table(table, dict(
         flops_per_s=1e9, size=128, dtype='float32'))
 

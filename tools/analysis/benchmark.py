@@ -120,11 +120,21 @@ def flop_mapping() -> dict:
 
 def count_flops(fn) -> int:
     """FLOPs (2 x MACs) of the matrix products ``fn()`` runs, backward
-    included."""
+    included.
+
+    ``nn.MultiheadAttention``'s inference fast path (one fused native op,
+    which :class:`FlopCounterMode` cannot see into) is switched off while
+    counting, so that its products are counted like everyone else's.
+    """
     from torch.utils.flop_counter import FlopCounterMode
     counter = FlopCounterMode(display=False, custom_mapping=flop_mapping())
-    with counter:
-        fn()
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with counter:
+            fn()
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
     return int(counter.get_total_flops())
 
 
