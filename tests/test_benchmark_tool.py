@@ -77,6 +77,9 @@ def test_in_process_measurements_count_what_runs(benchmark):
         with_cp=False, device='cpu',
         cfg_options={**_options(), 'model.backbone.recompute_frozen': ()})
     assert plain['flops'] == plain['useful_flops'] == aim['useful_flops']
+    # ... and keeps 4 token tensors less per recomputed part and block.
+    assert plain['saved_activation_bytes'] - aim['saved_activation_bytes'] \
+        >= 3 * 4 * 4 * tokens * d * 2
     assert runs['full', 'train']['useful_flops'] == \
         runs['full', 'train']['flops']
     # The straightforward implementation does the same useful work
@@ -117,3 +120,23 @@ def test_command_line_writes_json(benchmark, tmp_path):
         run['matmul']['times_s']) == 1
     assert aim['train_matmul_flops_per_s'] == run['matmul']['flops_per_s']
     assert 'MALLOC_MMAP_THRESHOLD_' in report['memory_method']
+
+
+def test_compare_steps_interleaves_settings(tmp_path):
+    path = osp.join(REPO, 'tools', 'analysis', 'compare_steps.py')
+    spec = importlib.util.spec_from_file_location('compare_steps', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / 'steps.json'
+    shrink = json.dumps(_options())
+    plain = json.dumps({**_options(),
+                        'model.backbone.type': 'PlainAIMViT'})
+    report = module.main([
+        CONFIG, '--setting', f'ours={shrink}', '--setting', f'plain={plain}',
+        '--rounds', '3', '--batch-size', '1', '--out', str(out)])
+    assert set(report['times']) == {'ours', 'plain'}
+    assert all(len(t) == 3 and min(t) > 0 for t in report['times'].values())
+    assert json.loads(out.read_text())['settings']['plain'][
+        'model.backbone.type'] == 'PlainAIMViT'
+    with pytest.raises(SystemExit):
+        module.main([CONFIG, '--setting', 'no-json-here'])

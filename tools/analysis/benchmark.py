@@ -27,6 +27,13 @@ For one config, in one run and side by side, it measures
   convolutions, attention's two batched products; for the fused attention
   kernels forward 2 and backward 4 products, as PyTorch counts them, without
   the recomputation the kernels do) are counted; element-wise work is not.
+  The reference products are timed once more between the timed steps of
+  every variant, in its own process, and each row is divided by its own
+  median (the load of a shared machine drifts; this cancels it).
+* *useful* FLOPs: those of the same training step built without
+  recomputation (``recompute_frozen=()``, ``with_cp=False``). The counted
+  FLOPs of a recomputing step include the forward products it repeats;
+  both fractions are reported.
 
 The variants, built from the config with ``model.backbone.pretrained=None``:
 
@@ -34,7 +41,10 @@ The variants, built from the config with ``model.backbone.pretrained=None``:
 * ``full``: full fine-tuning of the same image model
   (``adapters=(), freeze_image_model=False``);
 * ``linear``: the frozen image model with a linear head
-  (``adapters=(), temporal_embedding=False, freeze_ln_post=True``).
+  (``adapters=(), temporal_embedding=False, freeze_ln_post=True``);
+* ``plain`` (only when asked for): the same AIM computed the straightforward
+  way, :class:`~mmaction_aim.models.PlainAIMViT`
+  (``nn.MultiheadAttention``, regrouping copies, plain autograd).
 
 Every (variant, inference or training) is measured in its own process, so
 that one's memory does not colour another's. Peak memory:
@@ -139,6 +149,29 @@ def count_flops(fn) -> int:
 
 
 # ----------------------------------------------------------------- memory
+
+
+def saved_activation_bytes(model: torch.nn.Module, forward) -> int:
+    """Bytes autograd keeps for the backward pass of ``forward()``.
+
+    Distinct storages packed by :func:`torch.autograd.graph.
+    saved_tensors_hooks`, the model's parameters (and views of them)
+    excluded: the activation memory of a training step, exactly and
+    independent of the allocator.
+    """
+    weights = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    storages: Dict[int, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        storage = t.untyped_storage()
+        if storage.data_ptr() not in weights:
+            storages[storage.data_ptr()] = storage.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = forward()
+    del out
+    return sum(storages.values())
 
 
 def _rss_bytes() -> int:
@@ -374,9 +407,13 @@ def measure(config: str, variant: str, mode: str, batch_size: int,
         if product is not None:
             matmul_times.append(_timed(product[0], dev))
     peak = memory.peak()
-    flops = useful = 0
+    flops = useful = saved = 0
     if not memory_only:
         flops = count_flops(step)
+        if mode == 'train':
+            with autocast:
+                saved = saved_activation_bytes(
+                    model, lambda: model(inputs, samples, mode='loss'))
         useful = flops
         if mode == 'train' and _recomputes(model):
             useful = count_flops(
@@ -391,7 +428,7 @@ def measure(config: str, variant: str, mode: str, batch_size: int,
     return dict(
         variant=variant, mode=mode, batch_size=batch_size, with_cp=with_cp,
         times_s=times, median_s=statistics.median(times), flops=flops,
-        useful_flops=useful, matmul=matmul,
+        useful_flops=useful, matmul=matmul, saved_activation_bytes=saved,
         peak_memory_bytes=peak, memory_method=memory.method,
         params=sum(p.numel() for p in model.parameters()),
         trainable_params=sum(p.numel() for p in params))
@@ -472,6 +509,8 @@ def summarise(results: List[dict], matmul: Dict[str, float],
         row[f'{prefix}_useful_matmul_fraction'] = (
             useful / r['median_s'] / reference)
         row[f'{prefix}_peak_memory_bytes'] = r['peak_memory_bytes']
+        if r.get('saved_activation_bytes'):
+            row['train_saved_activation_bytes'] = r['saved_activation_bytes']
         if 'peak_rss_timing_bytes' in r:
             row[f'{prefix}_peak_rss_timing_bytes'] = \
                 r['peak_rss_timing_bytes']
@@ -492,6 +531,7 @@ def summarise(results: List[dict], matmul: Dict[str, float],
 def format_table(table: Dict[str, dict], matmul: Dict[str, float]) -> str:
     """A plain-text table of :func:`summarise`'s figures."""
     gb = 1024**3
+    nan = float('nan')
     lines = [
         f'matmul {matmul["size"]}x{matmul["size"]} {matmul["dtype"]}: '
         f'{matmul["flops_per_s"] / 1e9:.1f} GFLOP/s (median; each row is '
@@ -511,7 +551,7 @@ def format_table(table: Dict[str, dict], matmul: Dict[str, float]) -> str:
             f' {r.get("train_s", float("nan")):>8.2f}'
             f' {r.get("train_flops", 0) / 1e9:>12.1f}'
             f' {100 * r.get("train_matmul_fraction", float("nan")):>8.1f}%'
-            f' {100 * r.get("train_useful_matmul_fraction", float("nan")):>9.1f}%'
+            f' {100 * r.get("train_useful_matmul_fraction", nan):>9.1f}%'
             f' {r.get("train_peak_memory_bytes", 0) / gb:>9.2f}'
             f' {r.get("train_memory_vs_full", float("nan")):>8.2f}')
     return '\n'.join(lines)
@@ -529,9 +569,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='timed runs; the median is reported (default 5)')
     parser.add_argument('--warmup', type=int, default=1,
                         help='untimed runs before timing (default 1)')
-    parser.add_argument('--variants', nargs='+', default=list(VARIANTS),
+    parser.add_argument('--variants', nargs='+',
+                        default=['aim', 'full', 'linear'],
                         choices=list(VARIANTS),
-                        help='what to measure (default: all)')
+                        help="what to measure (default: aim full linear; "
+                        "'plain' is AIM computed the straightforward way)")
     parser.add_argument('--modes', nargs='+',
                         default=['inference', 'train'],
                         choices=['inference', 'train'],

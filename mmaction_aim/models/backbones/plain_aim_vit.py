@@ -6,7 +6,8 @@ from .aim_vit import AIMViT
 
 @MODELS.register_module()
 class PlainAIMViT(AIMViT):
-    """:class:`AIMViT` built from :class:`~mmaction_aim.models.layers.plain_aim_block.PlainAIMBlock`.
+    """:class:`AIMViT` built from
+    :class:`~mmaction_aim.models.layers.PlainAIMBlock`.
 
     The same model, parameters and state-dict keys, computed the
     straightforward way (``nn.MultiheadAttention``, regrouping copies, plain

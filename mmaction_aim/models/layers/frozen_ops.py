@@ -119,7 +119,7 @@ def _mlp_no_grad(x: Tensor, fc_weight: Tensor, fc_bias: Tensor,
 
 def clip_mlp(x: Tensor, fc: torch.nn.Linear, proj: torch.nn.Linear,
              recompute: bool = True) -> Tensor:
-    """CLIP's MLP ``c_proj(quick_gelu(c_fc(x)))``, in as few passes as possible.
+    """CLIP's MLP ``c_proj(quick_gelu(c_fc(x)))`` in as few passes as can be.
 
     With ``a = 1.702``, ``quick_gelu(u) = silu(a u) / a``, so the MLP is
     ``silu(z) @ W2.T / a + b2`` with ``z = a * x @ W1.T + a * b1``: both
