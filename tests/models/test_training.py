@@ -161,6 +161,33 @@ def test_recomputing_frozen_parts_keeps_four_token_tensors_less_each():
     assert full[()] == full[('temporal', 'spatial', 'mlp')]
 
 
+def test_recomputation_only_where_a_gradient_flows(monkeypatch):
+    """No checkpoint for a linear probe (nothing in the blocks needs a
+    gradient) or in inference; one per attention branch and block for AIM.
+    """
+    import torch.utils.checkpoint as cp
+    calls = []
+    original = cp.checkpoint
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(cp, 'checkpoint', counting)
+    probe = build_recognizer(backbone_extra=dict(
+        adapters=(), temporal_embedding=False, freeze_ln_post=True))
+    probe.train()
+    probe(_clips(), mode='tensor').sum().backward()
+    assert not calls
+    aim = build_recognizer()
+    aim.train()
+    with torch.no_grad():
+        aim(_clips(), mode='tensor')
+    assert not calls
+    aim(_clips(), mode='tensor').sum().backward()
+    assert len(calls) == 2 * TINY_ARCH['layers']
+
+
 def test_recompute_names_frozen_parts():
     with pytest.raises(ValueError, match='joint'):
         build_recognizer(

@@ -395,13 +395,15 @@ def measure(config: str, variant: str, mode: str, batch_size: int,
     else:
         raise ValueError(f'unknown mode {mode!r}')
 
+    # The reference product's matrices exist before the peak is reset, so
+    # that they do not count as the model's memory.
+    product = None if memory_only or not matmul_size else \
+        _matmul_product(matmul_size, dev)
     memory = PeakMemory(dev)
     memory.start()
     for _ in range(warmup):
         step()
     times, matmul_times = [], []
-    product = None if memory_only or not matmul_size else \
-        _matmul_product(matmul_size, dev)
     for _ in range(repeats):
         times.append(_timed(step, dev))
         if product is not None:

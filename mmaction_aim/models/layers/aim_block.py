@@ -117,14 +117,19 @@ class AIMBlock(nn.Module):
                 x: torch.Tensor, recompute: bool) -> torch.Tensor:
         """``fn(x)``, recomputed in the backward pass where configured.
 
-        Only while a gradient is being recorded and ``ln_1`` and ``attn``
-        are frozen: then recomputing costs forward products alone (trained
-        weights would need their activations in any case).
+        Only while a gradient is being recorded through ``fn`` and
+        ``ln_1`` and ``attn`` are frozen: then recomputing costs forward
+        products alone (trained weights would need their activations in any
+        case), and where nothing in ``fn`` needs a gradient (a frozen model
+        under a linear probe) nothing is kept anyway.
         """
+        inner = self.temporal_adapter_in if branch == 'temporal' else None
         if recompute and branch in self.recompute and \
-                torch.is_grad_enabled() and not any(
-                    p.requires_grad for p in itertools.chain(
-                        self.ln_1.parameters(), self.attn.parameters())):
+                torch.is_grad_enabled() and (x.requires_grad or (
+                    inner is not None and any(
+                        p.requires_grad for p in inner.parameters()))) and \
+                not any(p.requires_grad for p in itertools.chain(
+                    self.ln_1.parameters(), self.attn.parameters())):
             # No random operation runs in fn: no RNG state to replay.
             return cp.checkpoint(fn, x, use_reentrant=False,
                                  preserve_rng_state=False)
