@@ -112,24 +112,29 @@ class AIMBlock(nn.Module):
         self.drop_path = DropPath(drop_path) if drop_path > 0 else \
             nn.Identity()
 
+    def _recomputes(self, branch: str, x: torch.Tensor) -> bool:
+        """Whether ``branch`` is recomputed for input ``x`` now.
+
+        Only while a gradient is recorded through the branch, and only while
+        ``ln_1`` and ``attn`` are frozen: then recomputing costs forward
+        products alone (trained weights keep their activations anyway).
+        Where nothing in the branch needs a gradient (a frozen model under a
+        linear probe), nothing is kept in any case.
+        """
+        if branch not in self.recompute or not torch.is_grad_enabled():
+            return False
+        if any(p.requires_grad for p in itertools.chain(
+                self.ln_1.parameters(), self.attn.parameters())):
+            return False
+        inner = self.temporal_adapter_in if branch == 'temporal' else None
+        return x.requires_grad or (inner is not None and any(
+            p.requires_grad for p in inner.parameters()))
+
     def _attend(self, branch: str, fn: Callable[[torch.Tensor],
                                                 torch.Tensor],
                 x: torch.Tensor, recompute: bool) -> torch.Tensor:
-        """``fn(x)``, recomputed in the backward pass where configured.
-
-        Only while a gradient is being recorded through ``fn`` and
-        ``ln_1`` and ``attn`` are frozen: then recomputing costs forward
-        products alone (trained weights would need their activations in any
-        case), and where nothing in ``fn`` needs a gradient (a frozen model
-        under a linear probe) nothing is kept anyway.
-        """
-        inner = self.temporal_adapter_in if branch == 'temporal' else None
-        if recompute and branch in self.recompute and \
-                torch.is_grad_enabled() and (x.requires_grad or (
-                    inner is not None and any(
-                        p.requires_grad for p in inner.parameters()))) and \
-                not any(p.requires_grad for p in itertools.chain(
-                    self.ln_1.parameters(), self.attn.parameters())):
+        """``fn(x)``, recomputed in the backward pass where configured."""
+        if recompute and self._recomputes(branch, x):
             # No random operation runs in fn: no RNG state to replay.
             return cp.checkpoint(fn, x, use_reentrant=False,
                                  preserve_rng_state=False)
