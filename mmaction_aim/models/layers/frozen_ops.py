@@ -1,11 +1,13 @@
 """Memory-lean autograd functions for AIM's blocks.
 
 Autograd keeps, for the backward pass, whatever each elementary operation
-needs for *any* of its inputs' gradients. Composite element-wise functions
-thus keep several tensors where one would do; these functions compute the
-same forward values (bit for bit: the forward is the plain expression) but
-save only what the backward needs, and recompute the rest, element-wise,
-during the backward pass.
+needs for *any* of its inputs' gradients, and runs every element-wise
+operation as a pass of its own. These functions compute the same values
+with fewer passes (CLIP's MLP: its QuickGELU as one ``silu`` pass, the
+scales folded into the products; equal to the plain expression up to float
+rounding) and save only what the backward needs, recomputing the rest
+during the backward pass (the adapter's activation element-wise; with
+frozen weights, the MLP's ``c_fc`` output).
 
 Measured, not assumed (see ``docs/benchmark.md``): a frozen ``nn.Linear``
 needs no such function, since PyTorch already saves the input of a matrix
