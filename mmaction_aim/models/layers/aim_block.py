@@ -95,14 +95,14 @@ class AIMBlock(nn.Module):
 
         # CLIP's own parts, under CLIP's names.
         self.ln_1 = nn.LayerNorm(embed_dims)
-        self.attn = CLIPAttention(embed_dims, num_heads)
+        self.attn = self.build_attention(embed_dims, num_heads)
         self.ln_2 = nn.LayerNorm(embed_dims)
-        self.mlp = CLIPMLP(embed_dims)
+        self.mlp = self.build_mlp(embed_dims)
 
         # AIM's adapters (absent when disabled).
         def adapter(enabled: bool, skip: bool) -> Optional[Adapter]:
-            return Adapter(embed_dims, adapter_mlp_ratio,
-                           skip_connect=skip) if enabled else None
+            return self.adapter_cls(embed_dims, adapter_mlp_ratio,
+                                    skip_connect=skip) if enabled else None
 
         self.temporal_adapter_in = adapter(temporal and num_tadapter == 2,
                                            skip=True)
@@ -111,6 +111,19 @@ class AIMBlock(nn.Module):
         self.joint_adapter = adapter(joint, skip=False)
         self.drop_path = DropPath(drop_path) if drop_path > 0 else \
             nn.Identity()
+
+    #: The adapter class (a subclass of :class:`Adapter`).
+    adapter_cls = Adapter
+
+    @staticmethod
+    def build_attention(embed_dims: int, num_heads: int) -> nn.Module:
+        """CLIP's ``attn``: :class:`CLIPAttention`."""
+        return CLIPAttention(embed_dims, num_heads)
+
+    @staticmethod
+    def build_mlp(embed_dims: int) -> nn.Module:
+        """CLIP's ``mlp``: :class:`CLIPMLP`."""
+        return CLIPMLP(embed_dims)
 
     def _recomputes(self, branch: str, x: torch.Tensor) -> bool:
         """Whether ``branch`` is recomputed for input ``x`` now.

@@ -10,14 +10,13 @@ gradients of both, ``tests/models/test_plain_baseline.py``); it is not meant
 for training.
 """
 from collections import OrderedDict
-from typing import Optional
 
 import torch
 import torch.nn.functional as F
-from timm.layers import DropPath
 from torch import nn
 
 from .adapter import Adapter
+from .aim_block import AIMBlock
 
 
 class PlainQuickGELU(nn.Module):
@@ -35,63 +34,30 @@ class PlainAdapter(Adapter):
         return x + out if self.skip_connect else out
 
 
-class PlainAIMBlock(nn.Module):
+class PlainAIMBlock(AIMBlock):
     """AIM's block, written straightforwardly (see the module docstring).
 
-    Args:
-        embed_dims (int): Width ``D``.
-        num_heads (int): Attention heads.
-        num_frames (int): Frames ``T`` per clip.
-        temporal (bool): Add temporal adaptation. Defaults to True.
-        spatial (bool): Add spatial adaptation. Defaults to True.
-        joint (bool): Add joint adaptation. Defaults to True.
-        num_tadapter (int): 1, or 2 for ``temporal_adapter_in``.
-            Defaults to 1.
-        adapter_scale (float): Scale of the joint adapter. Defaults to 0.5.
-        adapter_mlp_ratio (float): Adapter bottleneck ratio.
-            Defaults to 0.25.
-        drop_path (float): Drop-path rate of the temporal and joint
-            branches. Defaults to 0.
-        recompute (Sequence[str]): Accepted for the same signature as
-            :class:`~.aim_block.AIMBlock`; nothing is recomputed here.
+    Takes :class:`~.aim_block.AIMBlock`'s arguments and builds the same
+    parameters under the same names, from plain modules; ``recompute`` is
+    accepted and ignored: nothing is recomputed here.
     """
 
-    def __init__(self,
-                 embed_dims: int,
-                 num_heads: int,
-                 num_frames: int,
-                 temporal: bool = True,
-                 spatial: bool = True,
-                 joint: bool = True,
-                 num_tadapter: int = 1,
-                 adapter_scale: float = 0.5,
-                 adapter_mlp_ratio: float = 0.25,
-                 drop_path: float = 0.,
-                 recompute=()) -> None:
-        super().__init__()
-        self.num_frames = num_frames
-        self.adapter_scale = adapter_scale
+    adapter_cls = PlainAdapter
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
         self.recompute = frozenset()
-        self.ln_1 = nn.LayerNorm(embed_dims)
-        self.attn = nn.MultiheadAttention(embed_dims, num_heads,
-                                          batch_first=True)
-        self.ln_2 = nn.LayerNorm(embed_dims)
-        self.mlp = nn.Sequential(
+
+    @staticmethod
+    def build_attention(embed_dims: int, num_heads: int) -> nn.Module:
+        return nn.MultiheadAttention(embed_dims, num_heads, batch_first=True)
+
+    @staticmethod
+    def build_mlp(embed_dims: int) -> nn.Module:
+        return nn.Sequential(
             OrderedDict(c_fc=nn.Linear(embed_dims, 4 * embed_dims),
                         gelu=PlainQuickGELU(),
                         c_proj=nn.Linear(4 * embed_dims, embed_dims)))
-
-        def adapter(enabled: bool, skip: bool) -> Optional[PlainAdapter]:
-            return PlainAdapter(embed_dims, adapter_mlp_ratio,
-                                skip_connect=skip) if enabled else None
-
-        self.temporal_adapter_in = adapter(temporal and num_tadapter == 2,
-                                           skip=True)
-        self.temporal_adapter = adapter(temporal, skip=False)
-        self.spatial_adapter = adapter(spatial, skip=True)
-        self.joint_adapter = adapter(joint, skip=False)
-        self.drop_path = DropPath(drop_path) if drop_path > 0 else \
-            nn.Identity()
 
     def _attention(self, x: torch.Tensor) -> torch.Tensor:
         return self.attn(x, x, x, need_weights=False)[0]
