@@ -140,3 +140,47 @@ def test_compare_steps_interleaves_settings(tmp_path):
         'model.backbone.type'] == 'PlainAIMViT'
     with pytest.raises(SystemExit):
         module.main([CONFIG, '--setting', 'no-json-here'])
+
+
+@pytest.mark.parametrize('capacity', [0, 1, 2, 7, 8, 37, 1000])
+def test_largest_batch_search(benchmark, capacity):
+    tried = []
+
+    def fits(batch):
+        tried.append(batch)
+        return batch <= capacity
+
+    assert benchmark.largest_batch(fits, limit=4096) == capacity
+    assert len(tried) <= 2 * max(capacity, 1).bit_length() + 2
+    assert benchmark.largest_batch(lambda b: True, start=2, limit=48) == 48
+
+
+def test_max_batch_is_refused_on_cpu(benchmark):
+    with pytest.raises(SystemExit):
+        benchmark.parse_args([CONFIG, '--device', 'cpu', '--max-batch'])
+
+
+def test_max_training_batch_tries_fresh_workers(benchmark, monkeypatch):
+    """Each size runs in a worker process; an out-of-memory exit means
+    'does not fit', any other failure is an error."""
+    import subprocess
+    sizes = []
+
+    def fake_run(cmd, **kwargs):
+        batch = int(cmd[cmd.index('--batch-size') + 1])
+        sizes.append(batch)
+        if batch > 3:
+            return subprocess.CompletedProcess(
+                cmd, 1, '', 'torch.OutOfMemoryError: CUDA out of memory.')
+        return subprocess.CompletedProcess(cmd, 0, '{"ok": 1}\n', '')
+
+    monkeypatch.setattr(benchmark.subprocess, 'run', fake_run)
+    args = benchmark.parse_args([CONFIG, '--device', 'cpu'])
+    assert benchmark.max_training_batch(args, 'aim') == 3
+    assert sizes[:3] == [2, 4, 3]  # from --batch-size 2: double, bisect
+
+    monkeypatch.setattr(
+        benchmark.subprocess, 'run', lambda cmd, **kwargs:
+        subprocess.CompletedProcess(cmd, 1, '', 'ValueError: bad config'))
+    with pytest.raises(RuntimeError, match='bad config'):
+        benchmark.max_training_batch(args, 'aim')

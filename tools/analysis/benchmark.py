@@ -436,10 +436,15 @@ def measure(config: str, variant: str, mode: str, batch_size: int,
         trainable_params=sum(p.numel() for p in params))
 
 
+class OutOfMemory(RuntimeError):
+    """A worker ran out of GPU memory."""
+
+
 def _worker(args: argparse.Namespace, variant: str, mode: str,
-            memory_only: bool) -> dict:
+            memory_only: bool, batch_size: Optional[int] = None) -> dict:
+    batch_size = batch_size or args.batch_size
     cmd = [sys.executable, osp.abspath(__file__), args.config,
-           '--worker', variant, mode, '--batch-size', str(args.batch_size),
+           '--worker', variant, mode, '--batch-size', str(batch_size),
            '--repeats', '1' if memory_only else str(args.repeats),
            '--warmup', '1' if memory_only else str(args.warmup),
            '--device', args.device]
@@ -458,6 +463,9 @@ def _worker(args: argparse.Namespace, variant: str, mode: str,
         cmd += ['--cfg-options-json', json.dumps(args.cfg_options)]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode:
+        if 'OutOfMemoryError' in proc.stderr or \
+                'out of memory' in proc.stderr:
+            raise OutOfMemory(f'{variant}/{mode} at batch {batch_size}')
         raise RuntimeError(f'{variant}/{mode} failed:\n{proc.stderr[-4000:]}')
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -480,6 +488,51 @@ def run_in_subprocess(args: argparse.Namespace, variant: str,
         result['memory_method'] = memory['memory_method'] + \
             ', MALLOC_MMAP_THRESHOLD_=65536, separate process'
     return result
+
+
+def largest_batch(fits, start: int = 1, limit: int = 4096) -> int:
+    """The largest batch size ``b <= limit`` with ``fits(b)``, or 0.
+
+    Doubles from ``start`` until a size does not fit, then bisects between
+    the last that did and the first that did not (``fits`` is taken to be
+    monotonic): about ``2 log2(answer)`` tries.
+    """
+    if not fits(start):
+        return 0
+    good, bad = start, None
+    while bad is None:
+        trial = min(2 * good, limit)
+        if trial == good:
+            return good
+        if fits(trial):
+            good = trial
+        else:
+            bad = trial
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        if fits(mid):
+            good = mid
+        else:
+            bad = mid
+    return good
+
+
+def max_training_batch(args: argparse.Namespace, variant: str) -> int:
+    """The largest training batch of ``variant`` that fits on the GPU.
+
+    Every size is tried in a fresh process (one step, no timing), so that
+    an out-of-memory error leaves nothing behind for the next try.
+    """
+
+    def fits(batch: int) -> bool:
+        try:
+            _worker(args, variant, 'train', memory_only=True,
+                    batch_size=batch)
+        except OutOfMemory:
+            return False
+        return True
+
+    return largest_batch(fits, start=args.batch_size)
 
 
 # ---------------------------------------------------------------- report
@@ -587,6 +640,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         '(default: 4 x the backbone width)')
     parser.add_argument('--device', default=None,
                         help="'cpu' or 'cuda' (default: cuda if available)")
+    parser.add_argument('--max-batch', action='store_true',
+                        help='also search the largest training batch of '
+                        'every variant that fits on the GPU (CUDA only)')
     parser.add_argument('--out', help='write the results as JSON here')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
@@ -599,6 +655,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.device is None:
         args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    if args.max_batch and args.device != 'cuda':
+        parser.error('--max-batch needs --device cuda: on a CPU no '
+                     'out-of-memory error is raised (the system kills the '
+                     'process or swaps instead)')
     if args.cfg_options_json:
         args.cfg_options = json.loads(args.cfg_options_json)
     return args
@@ -648,6 +708,12 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             matmul['times_s'])
     table = summarise(results, matmul, args.batch_size)
     print(format_table(table, matmul))
+    max_batch = {}
+    if args.max_batch:
+        for variant in args.variants:
+            max_batch[variant] = max_training_batch(args, variant)
+            print(f'{variant:<7} largest training batch that fits: '
+                  f'{max_batch[variant]}', flush=True)
     report = dict(
         config=args.config, device=args.device,
         device_name=(torch.cuda.get_device_name(device)
@@ -656,7 +722,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         batch_size=args.batch_size, repeats=args.repeats,
         warmup=args.warmup, with_cp=args.with_cp,
         cfg_options=args.cfg_options, load_average=os.getloadavg(),
-        matmul=matmul, summary=table, runs=results,
+        matmul=matmul, summary=table, runs=results, max_batch=max_batch,
         memory_method=results[0]['memory_method'] if results else None)
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
