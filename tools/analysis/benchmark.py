@@ -63,6 +63,10 @@ that one's memory does not colour another's. Peak memory:
 * CUDA: ``torch.cuda.max_memory_allocated()`` minus the memory allocated
   once the model and its inputs exist.
 
+With ``--max-batch`` (CUDA only), the largest training batch of every
+variant that fits on the GPU is searched as well (:func:`largest_batch`,
+one fresh process per size tried).
+
 Timings are medians over ``--repeats`` runs after ``--warmup`` runs; on CUDA
 each is bracketed by ``torch.cuda.synchronize()``, and the forward runs under
 bfloat16 autocast (the weights stay float32, as with MMEngine's
