@@ -8,7 +8,8 @@ from mmengine.logging import MMLogger
 
 from mmaction_aim.models import AIMViT
 from mmaction_aim.models.layers import Adapter
-from mmaction_aim.models.utils import count_parameters
+from mmaction_aim.models.utils import (count_parameters,
+                                       saved_activation_bytes)
 from .helpers import TINY_ARCH, build_recognizer
 
 
@@ -116,21 +117,10 @@ def test_recomputation_gives_identical_outputs_and_gradients(memory_saving):
 
 
 def _saved_bytes_of_forward(model):
-    """Distinct storages autograd keeps for one forward, parameters (and
-    views of them, such as a transposed weight) excluded."""
-    weights = {p.untyped_storage().data_ptr() for p in model.parameters()}
-    storages = {}
-
-    def pack(t):
-        storage = t.untyped_storage()
-        if storage.data_ptr() not in weights:
-            storages[storage.data_ptr()] = storage.nbytes()
-        return t
-
+    """What autograd keeps for one training forward, parameters excluded."""
     model.train()
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        model(_clips(), mode='tensor')
-    return sum(storages.values())
+    return saved_activation_bytes(model,
+                                  lambda: model(_clips(), mode='tensor'))
 
 
 def test_recomputing_frozen_parts_keeps_four_token_tensors_less_each():

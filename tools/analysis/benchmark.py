@@ -82,7 +82,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
 
 import torch
 from mmengine.config import Config, DictAction
@@ -153,29 +153,6 @@ def count_flops(fn) -> int:
 
 
 # ----------------------------------------------------------------- memory
-
-
-def saved_activation_bytes(model: torch.nn.Module, forward) -> int:
-    """Bytes autograd keeps for the backward pass of ``forward()``.
-
-    Distinct storages packed by :func:`torch.autograd.graph.
-    saved_tensors_hooks`, the model's parameters (and views of them)
-    excluded: the activation memory of a training step, exactly and
-    independent of the allocator.
-    """
-    weights = {p.untyped_storage().data_ptr() for p in model.parameters()}
-    storages: Dict[int, int] = {}
-
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        storage = t.untyped_storage()
-        if storage.data_ptr() not in weights:
-            storages[storage.data_ptr()] = storage.nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = forward()
-    del out
-    return sum(storages.values())
 
 
 def _rss_bytes() -> int:
@@ -295,7 +272,7 @@ def matmul_throughput(size: int, device: torch.device, repeats: int,
     for _ in range(warmup):
         run()
     times = [_timed(run, device) for _ in range(max(repeats, 3))]
-    return dict(size=size, dtype=dtype,
+    return dict(size=size, dtype=dtype, flops_per_run=flops,
                 flops_per_s=flops / statistics.median(times),
                 times_s=times)
 
@@ -309,27 +286,65 @@ def _recomputes(model: torch.nn.Module) -> bool:
         getattr(block, 'recompute', None) for block in blocks))
 
 
-def _useful_step(config: str, variant: str, cfg_options: Optional[dict],
-                 device: torch.device, inputs: torch.Tensor,
-                 samples: list, autocast):
-    """A training step of the same model that recomputes nothing.
+class Step(NamedTuple):
+    """A built variant and what runs it."""
 
-    Its FLOPs are the *useful* work of a step (the forward pass and the
-    backward products the gradients need); what a recomputing step counts
-    beyond them is recomputation.
+    model: torch.nn.Module
+    step: Callable[[], None]  # one inference forward or training step
+    loss: Callable[[], dict]  # the training forward alone
+    autocast: torch.autocast
+
+
+def build_step(config: str, variant: str, mode: str, batch_size: int,
+               device: str, with_cp: bool = False,
+               cfg_options: Optional[dict] = None) -> Step:
+    """Build ``variant`` of ``config`` and one step of it on random clips.
+
+    Inference: ``model(inputs, mode='tensor')`` under ``torch.no_grad``,
+    eval mode. Training: ``mode='loss'`` forward, backward, AdamW step over
+    the trainable parameters, ``zero_grad``, train mode. On CUDA both run
+    under bfloat16 autocast (float32 weights, as ``AmpOptimWrapper``).
     """
-    options = dict(cfg_options or {})
-    options['model.backbone.recompute_frozen'] = ()
-    options['model.backbone.with_cp'] = False
-    cfg = load_config(config, options)
-    model = build_variant(cfg, variant, False, device).train()
+    from mmaction.structures import ActionDataSample
+    dev = torch.device(device)
+    torch.manual_seed(0)
+    cfg = load_config(config, cfg_options)
+    model = build_variant(cfg, variant, with_cp, dev)
+    backbone = model.backbone
+    size = backbone.input_resolution
+    inputs = torch.randn(batch_size, 1, 3, backbone.num_frames, size, size,
+                         device=dev)  # [B, V, C, T, H, W]
+    samples = [
+        ActionDataSample().set_gt_label(i % model.cls_head.num_classes)
+        for i in range(batch_size)
+    ]
+    autocast = torch.autocast('cuda', dtype=torch.bfloat16,
+                              enabled=dev.type == 'cuda')
 
-    def step() -> None:
+    def loss() -> dict:
         with autocast:
-            losses = model(inputs, samples, mode='loss')
-        sum(v for k, v in losses.items() if 'loss' in k).backward()
+            return model(inputs, samples, mode='loss')
 
-    return step
+    if mode == 'inference':
+        model.eval()
+
+        def step() -> None:
+            with torch.no_grad(), autocast:
+                model(inputs, mode='tensor')
+    elif mode == 'train':
+        model.train()
+        optimizer = torch.optim.AdamW(
+            [p for p in model.parameters() if p.requires_grad], lr=1e-4,
+            weight_decay=0.05)
+
+        def step() -> None:
+            losses = loss()
+            sum(v for k, v in losses.items() if 'loss' in k).backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+    else:
+        raise ValueError(f'unknown mode {mode!r}')
+    return Step(model, step, loss, autocast)
 
 
 def measure(config: str, variant: str, mode: str, batch_size: int,
@@ -356,49 +371,16 @@ def measure(config: str, variant: str, mode: str, batch_size: int,
             the load the step saw). None: not timed.
 
     Returns:
-        dict: ``times_s``, ``median_s``, ``flops``, ``useful_flops``,
-        ``matmul`` (the interleaved reference), ``peak_memory_bytes``,
+        dict: ``times_s``, ``median_s``, ``flops``, ``useful_flops``
+        (those of the same step built without recomputation: the work the
+        gradients need), ``matmul`` (the interleaved reference),
+        ``saved_activation_bytes``, ``peak_memory_bytes``,
         ``memory_method``, parameter counts.
     """
-    from mmaction.structures import ActionDataSample
     dev = torch.device(device)
-    torch.manual_seed(0)
-    cfg = load_config(config, cfg_options)
-    model = build_variant(cfg, variant, with_cp, dev)
-    backbone = model.backbone
-    t = backbone.num_frames
-    size = backbone.input_resolution
-    num_classes = model.cls_head.num_classes
-    inputs = torch.randn(batch_size, 1, 3, t, size, size,
-                         device=dev)  # [B, V, C, T, H, W]
-    samples = [
-        ActionDataSample().set_gt_label(i % num_classes)
-        for i in range(batch_size)
-    ]
-    autocast = torch.autocast('cuda', dtype=torch.bfloat16,
-                              enabled=dev.type == 'cuda')
-    params = [p for p in model.parameters() if p.requires_grad]
-
-    if mode == 'inference':
-        model.eval()
-
-        def step() -> None:
-            with torch.no_grad(), autocast:
-                model(inputs, mode='tensor')
-    elif mode == 'train':
-        model.train()
-        optimizer = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.05)
-
-        def step() -> None:
-            with autocast:
-                losses = model(inputs, samples, mode='loss')
-            loss = sum(v for k, v in losses.items() if 'loss' in k)
-            loss.backward()
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-    else:
-        raise ValueError(f'unknown mode {mode!r}')
-
+    built = build_step(config, variant, mode, batch_size, device, with_cp,
+                       cfg_options)
+    model, step = built.model, built.step
     # The reference product's matrices exist before the peak is reset, so
     # that they do not count as the model's memory.
     product = None if memory_only or not matmul_size else \
@@ -415,16 +397,17 @@ def measure(config: str, variant: str, mode: str, batch_size: int,
     peak = memory.peak()
     flops = useful = saved = 0
     if not memory_only:
-        flops = count_flops(step)
+        flops = useful = count_flops(step)
         if mode == 'train':
-            with autocast:
-                saved = saved_activation_bytes(
-                    model, lambda: model(inputs, samples, mode='loss'))
-        useful = flops
-        if mode == 'train' and _recomputes(model):
-            useful = count_flops(
-                _useful_step(config, variant, cfg_options, dev, inputs,
-                             samples, autocast))
+            from mmaction_aim.models.utils import saved_activation_bytes
+            saved = saved_activation_bytes(model, built.loss)
+            if _recomputes(model):
+                plain = dict(cfg_options or {})
+                plain.update({'model.backbone.recompute_frozen': (),
+                              'model.backbone.with_cp': False})
+                useful = count_flops(
+                    build_step(config, variant, mode, batch_size, device,
+                               cfg_options=plain).step)
     matmul = None
     if matmul_times:
         matmul = dict(size=matmul_size, dtype=product[2],
@@ -437,7 +420,8 @@ def measure(config: str, variant: str, mode: str, batch_size: int,
         useful_flops=useful, matmul=matmul, saved_activation_bytes=saved,
         peak_memory_bytes=peak, memory_method=memory.method,
         params=sum(p.numel() for p in model.parameters()),
-        trainable_params=sum(p.numel() for p in params))
+        trainable_params=sum(p.numel() for p in model.parameters()
+                             if p.requires_grad))
 
 
 class OutOfMemory(RuntimeError):
@@ -707,9 +691,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     # drifts during a long run.
     after = matmul_throughput(size, device, args.repeats, 0)
     matmul['times_s'] += after['times_s']
-    matmul['flops_per_s'] = 2 * size**3 * (
-        1 if device.type == 'cpu' else 20) / statistics.median(
-            matmul['times_s'])
+    matmul['flops_per_s'] = matmul['flops_per_run'] / statistics.median(
+        matmul['times_s'])
     table = summarise(results, matmul, args.batch_size)
     print(format_table(table, matmul))
     max_batch = {}

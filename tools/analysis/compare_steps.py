@@ -22,45 +22,14 @@ import sys
 import time
 from typing import Dict, List, Optional, Sequence
 
-import torch
-
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from benchmark import build_variant, load_config  # noqa: E402
+from benchmark import build_step  # noqa: E402
 
 
 def make_step(config: str, options: dict, mode: str, batch_size: int):
     """One training step or inference forward of the configured model."""
-    from mmaction.structures import ActionDataSample
-    torch.manual_seed(0)
-    cfg = load_config(config, options)
-    model = build_variant(cfg, 'aim', False, torch.device('cpu'))
-    backbone = model.backbone
-    inputs = torch.randn(batch_size, 1, 3, backbone.num_frames,
-                         backbone.input_resolution,
-                         backbone.input_resolution)
-    if mode == 'inference':
-        model.eval()
-
-        def step() -> None:
-            with torch.no_grad():
-                model(inputs, mode='tensor')
-
-        return step
-    model.train()
-    samples = [
-        ActionDataSample().set_gt_label(i % model.cls_head.num_classes)
-        for i in range(batch_size)
-    ]
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=1e-4)
-
-    def step() -> None:
-        losses = model(inputs, samples, mode='loss')
-        sum(v for k, v in losses.items() if 'loss' in k).backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-
-    return step
+    return build_step(config, 'aim', mode, batch_size, 'cpu',
+                      cfg_options=options).step
 
 
 def compare(config: str, settings: Dict[str, dict], mode: str,

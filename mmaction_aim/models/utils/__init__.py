@@ -3,11 +3,12 @@ from .clip_checkpoint import (load_clip_visual_state_dict,
                               load_torchscript_state_dict)
 from .convert import (clip_to_aim, convert_official_aim,
                       resize_positional_embedding, resize_temporal_embedding)
+from .memory import saved_activation_bytes
 from .params import count_parameters, trainable_summary
 
 __all__ = [
     'clip_to_aim', 'convert_official_aim', 'count_parameters',
     'load_clip_visual_state_dict', 'load_state_dict_file',
     'load_torchscript_state_dict', 'resize_positional_embedding',
-    'resize_temporal_embedding', 'trainable_summary'
+    'resize_temporal_embedding', 'saved_activation_bytes', 'trainable_summary'
 ]
