@@ -1,24 +1,19 @@
 """AIM: a CLIP vision transformer adapted to video with small adapters."""
-from typing import Dict, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
-import torch.utils.checkpoint as cp
-from mmengine.logging import MMLogger
-from mmengine.model import BaseModule
 from torch import nn
 
 from mmaction.registry import MODELS
-from ..layers import Adapter, AIMBlock
-from ..layers.aim_block import RECOMPUTABLE
+from ..layers import AIMBlock
+from ..layers.adapted_block import RECOMPUTABLE
 from ..utils.clip_checkpoint import load_clip_visual_state_dict
-from ..utils.convert import (resize_positional_embedding,
-                             resize_temporal_embedding)
-
-ADAPTATIONS = ('temporal', 'spatial', 'joint')
+from ..utils.convert import resize_positional_embedding
+from .aim_base import ADAPTATIONS, AIMBackbone
 
 
 @MODELS.register_module()
-class AIMViT(BaseModule):
+class AIMViT(AIMBackbone):
     """CLIP ViT with AIM's temporal, spatial and joint adaptation.
 
     From "AIM: Adapting Image Models for Efficient Video Action Recognition"
@@ -36,10 +31,20 @@ class AIMViT(BaseModule):
     Input ``[B, 3, T, H, W]``; output ``[B, D, T]``, the class token of every
     frame after ``ln_post``.
 
+    The MLP's activation is part of the arch, because nothing in a CLIP
+    checkpoint tells it: OpenAI's names (``'ViT-B/16'``, ...) and open_clip's
+    ``*-quickgelu`` names use QuickGELU (OpenAI, DFN, MetaCLIP weights);
+    open_clip's plain names (``'ViT-B-16'``, ``'ViT-L-14'``, ``'ViT-B-32'``)
+    use exact GELU, as open_clip builds them (LAION, DataComp weights).
+
     Args:
-        arch (str | dict): ``'ViT-B/16'``, ``'ViT-B/32'``, ``'ViT-L/14'``,
-            ``'ViT-L/14-336'``, or a dict with ``patch_size``, ``width``,
-            ``layers``, ``heads``. Defaults to ``'ViT-B/16'``.
+        arch (str | dict): A name of :attr:`arch_zoo` (OpenAI's
+            ``'ViT-B/16'``, ``'ViT-B/32'``, ``'ViT-L/14'``,
+            ``'ViT-L/14-336'``; open_clip's ``'ViT-B-16'``,
+            ``'ViT-B-16-quickgelu'``, ...), or a dict with ``patch_size``,
+            ``width``, ``layers``, ``heads`` and optionally ``act``
+            (``'quick_gelu'``, the default, or ``'gelu'``). Defaults to
+            ``'ViT-B/16'``.
         input_resolution (int, optional): Frame size. Defaults to the arch's
             own (224, or 336 for ``'ViT-L/14-336'``).
         num_frames (int): Frames ``T`` per clip. Defaults to 8.
@@ -81,16 +86,25 @@ class AIMViT(BaseModule):
     #: The block class; :class:`PlainAIMViT` swaps in the plain one.
     block_cls = AIMBlock
 
+    #: CLIP archs. ``act`` is the MLP's activation: OpenAI's names and
+    #: open_clip's ``-quickgelu`` names QuickGELU, open_clip's plain names
+    #: exact GELU (as open_clip builds them).
     arch_zoo: Dict[str, dict] = {
         'ViT-B/32': dict(patch_size=32, width=768, layers=12, heads=12,
-                         input_resolution=224),
+                         input_resolution=224, act='quick_gelu'),
         'ViT-B/16': dict(patch_size=16, width=768, layers=12, heads=12,
-                         input_resolution=224),
+                         input_resolution=224, act='quick_gelu'),
         'ViT-L/14': dict(patch_size=14, width=1024, layers=24, heads=16,
-                         input_resolution=224),
+                         input_resolution=224, act='quick_gelu'),
         'ViT-L/14-336': dict(patch_size=14, width=1024, layers=24, heads=16,
-                             input_resolution=336),
+                             input_resolution=336, act='quick_gelu'),
     }
+    for _name, _openai in (('ViT-B-32', 'ViT-B/32'), ('ViT-B-16', 'ViT-B/16'),
+                           ('ViT-L-14', 'ViT-L/14'),
+                           ('ViT-L-14-336', 'ViT-L/14-336')):
+        arch_zoo[_name] = dict(arch_zoo[_openai], act='gelu')
+        arch_zoo[_name + '-quickgelu'] = dict(arch_zoo[_openai])
+    del _name, _openai
 
     def __init__(self,
                  arch: Union[str, dict] = 'ViT-B/16',
@@ -109,28 +123,27 @@ class AIMViT(BaseModule):
                  with_cp: bool = False,
                  recompute_frozen: Sequence[str] = RECOMPUTABLE,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
+        super().__init__(
+            num_frames=num_frames, num_tadapter=num_tadapter,
+            adapter_scale=adapter_scale, adapter_mlp_ratio=adapter_mlp_ratio,
+            drop_path_rate=drop_path_rate, adapters=adapters,
+            adapter_layers=adapter_layers,
+            temporal_embedding=temporal_embedding,
+            freeze_image_model=freeze_image_model,
+            freeze_ln_post=freeze_ln_post, pretrained=pretrained,
+            with_cp=with_cp, recompute_frozen=recompute_frozen,
+            init_cfg=init_cfg)
         arch = self._parse_arch(arch)
-        unknown = set(adapters) - set(ADAPTATIONS)
-        if unknown:
-            raise ValueError(f'Unknown adaptations {sorted(unknown)}; '
-                             f'choose from {ADAPTATIONS}')
         self.patch_size = arch['patch_size']
         self.width = width = arch['width']
         self.layers = layers = arch['layers']
         self.heads = arch['heads']
+        self.act = arch.get('act', 'quick_gelu')
         self.input_resolution = input_resolution or arch.get(
             'input_resolution', 224)
         if self.input_resolution % self.patch_size:
             raise ValueError(f'input_resolution {self.input_resolution} is '
                              f'not a multiple of patch {self.patch_size}')
-        self.num_frames = num_frames
-        self.adapters = tuple(adapters)
-        self.adapter_layers = self._parse_layers(adapter_layers, layers)
-        self.freeze_image_model = freeze_image_model
-        self.freeze_ln_post = freeze_ln_post
-        self.pretrained = pretrained
-        self.with_cp = with_cp
         grid = self.input_resolution // self.patch_size
 
         # Stem: CLIP's patch embedding, class token and positions.
@@ -139,33 +152,19 @@ class AIMViT(BaseModule):
         self.class_embedding = nn.Parameter(torch.zeros(width))
         self.positional_embedding = nn.Parameter(
             torch.zeros(grid * grid + 1, width))
-        self.temporal_embedding = nn.Parameter(
-            torch.zeros(1, num_frames, width)) if temporal_embedding else None
+        self.build_temporal_embedding(width)
         self.ln_pre = nn.LayerNorm(width)
-
-        # Linearly rising drop-path rates (plain Python: works on 'meta').
-        dpr = [drop_path_rate * i / max(layers - 1, 1) for i in range(layers)]
-        def has(adaptation: str, i: int) -> bool:
-            return adaptation in adapters and i in self.adapter_layers
 
         self.transformer = nn.Module()
         self.transformer.resblocks = nn.Sequential(*[
-            self.block_cls(width, self.heads, num_frames,
-                           temporal=has('temporal', i),
-                           spatial=has('spatial', i), joint=has('joint', i),
-                           num_tadapter=num_tadapter,
-                           adapter_scale=adapter_scale,
-                           adapter_mlp_ratio=adapter_mlp_ratio,
-                           drop_path=dpr[i], recompute=recompute_frozen)
-            for i in range(layers)
+            self.block_cls(width, self.heads, num_frames, act=self.act,
+                           **args)
+            for args in self.adaptation_args(layers)
         ])
         self.ln_post = nn.LayerNorm(width)
-        # Whether the frame count is fixed by the model's parameters.
-        self.models_time = temporal_embedding or any(
-            b.temporal_adapter is not None for b in self.transformer.resblocks)
 
-        self._init_image_model()
-        self._set_trainable()
+        self.reset_image_model()
+        self.mark_trainable()
 
     # ------------------------------------------------------------------ setup
     @classmethod
@@ -180,20 +179,7 @@ class AIMViT(BaseModule):
             raise KeyError(f'arch dict lacks {sorted(missing)}')
         return dict(arch)
 
-    @staticmethod
-    def _parse_layers(adapter_layers: Optional[Sequence[int]],
-                      layers: int) -> frozenset:
-        if adapter_layers is None:
-            return frozenset(range(layers))
-        parsed = set()
-        for i in adapter_layers:
-            if not -layers <= i < layers:
-                raise IndexError(f'adapter layer {i} out of range for '
-                                 f'{layers} blocks')
-            parsed.add(i % layers)
-        return frozenset(parsed)
-
-    def _init_image_model(self) -> None:
+    def reset_image_model(self) -> None:
         """Initialise CLIP's parts as CLIP does (used without pretraining)."""
         scale = self.width**-0.5
         nn.init.normal_(self.class_embedding, std=scale)
@@ -211,96 +197,27 @@ class AIMViT(BaseModule):
             nn.init.normal_(block.mlp.c_proj.weight, std=proj_std)
             nn.init.zeros_(block.mlp.c_proj.bias)
 
-    def new_modules(self):
-        """The parameters AIM adds to the image model, by structure.
+    def output_norms(self) -> List[nn.Module]:
+        return [self.ln_post]
 
-        Yields:
-            nn.Module | nn.Parameter: every :class:`Adapter` and the temporal
-            embedding.
-        """
-        for module in self.modules():
-            if isinstance(module, Adapter):
-                yield module
-        if self.temporal_embedding is not None:
-            yield self.temporal_embedding
+    def describe(self) -> str:
+        return (f'{self.width} wide, {self.layers} layers, patch '
+                f'{self.patch_size}, {self.act}')
 
-    def _set_trainable(self) -> None:
-        """Set ``requires_grad`` of every parameter from the config.
-
-        Idempotent; re-applied by :meth:`train`, so the freezing survives
-        ``model.train()``.
-        """
-        self.requires_grad_(not self.freeze_image_model)
-        for new in self.new_modules():
-            new.requires_grad_(True)
-        self.ln_post.requires_grad_(not self.freeze_ln_post)
-
-    def train(self, mode: bool = True) -> 'AIMViT':
-        super().train(mode)
-        self._set_trainable()
-        return self
-
-    def init_weights(self) -> None:
-        """Initialise the adapters and load the pre-trained image model.
-
-        Adapters get a zero output layer and the temporal embedding starts at
-        zero, so the freshly initialised backbone computes exactly the image
-        model's per-frame features. With ``pretrained`` set, CLIP's weights
-        are loaded strictly: only AIM's new parameters may be missing, and no
-        key may be unexpected.
-        """
-        self._init_image_model()
-        for module in self.modules():
-            if isinstance(module, Adapter):
-                module.init_weights()
-        if self.temporal_embedding is not None:
-            nn.init.zeros_(self.temporal_embedding)
-        if self.pretrained:
-            self.load_image_model(self.pretrained)
-        self._is_init = True
-
-    def load_image_model(self, path: str) -> None:
-        """Load pre-trained image weights (CLIP's layout) from ``path``.
-
-        Positional embeddings are resized when the resolution differs.
-
-        Raises:
-            RuntimeError: naming the keys, if any image-model key is missing
-                or any key is unexpected.
-        """
-        state_dict = load_clip_visual_state_dict(path)
-        new_params = set()
-        for new in self.new_modules():
-            new_params.update(map(id, new.parameters()) if isinstance(
-                new, nn.Module) else [id(new)])
-        new_keys = {name for name, param in self.named_parameters()
-                    if id(param) in new_params}
-        incompatible = self.load_state_dict(state_dict, strict=False)
-        missing = sorted(set(incompatible.missing_keys) - new_keys)
-        unexpected = sorted(incompatible.unexpected_keys)
-        if missing or unexpected:
-            raise RuntimeError(
-                f'{path} does not match AIMViT({self.width} wide, '
-                f'{self.layers} layers, patch {self.patch_size}): missing '
-                f'image-model keys {missing}; unexpected keys {unexpected}')
-        MMLogger.get_current_instance().info(
-            f'AIMViT: loaded the image model from {path} '
-            f'({len(state_dict)} tensors; new, not in the file: '
-            f'{len(incompatible.missing_keys)})')
+    def read_image_model(self, path: str) -> Dict[str, torch.Tensor]:
+        """CLIP's visual tower from any CLIP file (the OpenAI TorchScript
+        release, a CLIP or open_clip state dict, a visual-only file)."""
+        return load_clip_visual_state_dict(path)
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata,
                               strict, missing_keys, unexpected_keys,
                               error_msgs) -> None:
-        # Resize positions and time steps to this model's resolution and
-        # frame count before the shapes are checked.
+        # Resize positions to this model's resolution before the shapes are
+        # checked (the temporal embedding: AIMBackbone).
         key = prefix + 'positional_embedding'
         if key in state_dict:
             state_dict[key] = resize_positional_embedding(
                 state_dict[key], self.positional_embedding.shape[0])
-        key = prefix + 'temporal_embedding'
-        if key in state_dict and self.temporal_embedding is not None:
-            state_dict[key] = resize_temporal_embedding(
-                state_dict[key], self.num_frames)
         super()._load_from_state_dict(state_dict, prefix, local_metadata,
                                       strict, missing_keys, unexpected_keys,
                                       error_msgs)
@@ -317,32 +234,15 @@ class AIMViT(BaseModule):
             consecutive, class token first).
         """
         b, c, t, h, w = x.shape
-        if t != self.num_frames and self.models_time:
-            raise ValueError(f'AIMViT was built for {self.num_frames} frames '
-                             f'but got {t}')
+        self.check_frames(t)
         x = x.transpose(1, 2).reshape(b * t, c, h, w)  # [B*T, 3, H, W]
         x = self.conv1(x)  # [B*T, D, g, g]
         x = x.flatten(2).transpose(1, 2)  # [B*T, g*g, D]
         cls_token = self.class_embedding.to(x.dtype).expand(b * t, 1, -1)
         x = torch.cat([cls_token, x], dim=1)  # [B*T, N, D]
         x = x + self.positional_embedding.to(x.dtype)
-        if self.temporal_embedding is not None:
-            n, d = x.shape[1:]
-            x = x.view(b, t, n, d) + self.temporal_embedding.to(
-                x.dtype).unsqueeze(2)  # [B, T, N, D]
-            x = x.view(b * t, n, d)
+        x = self.add_temporal_embedding(x, b)  # [B*T, N, D]
         return self.ln_pre(x)
-
-    def forward_blocks(self, x: torch.Tensor) -> torch.Tensor:
-        """Run the transformer blocks on tokens ``[B*T, N, D]``."""
-        for block in self.transformer.resblocks:
-            if self.with_cp and self.training and torch.is_grad_enabled():
-                # The whole block is recomputed: no selective recompute
-                # inside it.
-                x = cp.checkpoint(block, x, False, use_reentrant=False)
-            else:
-                x = block(x)
-        return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Per-frame features of a batch of clips.
@@ -356,6 +256,6 @@ class AIMViT(BaseModule):
         """
         b, _, t = x.shape[:3]
         x = self.embed(x)  # [B*T, N, D]
-        x = self.forward_blocks(x)  # [B*T, N, D]
+        x = self.forward_blocks(x, self.transformer.resblocks)  # [B*T, N, D]
         x = self.ln_post(x[:, 0])  # [B*T, D]
         return x.view(b, t, -1).transpose(1, 2)  # [B, D, T]

@@ -25,19 +25,32 @@ class QuickGELU(nn.Module):
         return quick_gelu(x)
 
 
+#: CLIP MLP activations by name: OpenAI, DFN and MetaCLIP weights were
+#: trained with QuickGELU, LAION and DataComp (open_clip) weights with GELU.
+CLIP_ACTIVATIONS = {'quick_gelu': QuickGELU, 'gelu': nn.GELU}
+
+
 class CLIPMLP(nn.Sequential):
-    """CLIP's MLP: ``c_fc`` -> QuickGELU -> ``c_proj``.
+    """CLIP's MLP: ``c_fc`` -> activation -> ``c_proj``.
 
     Args:
         embed_dims (int): Width ``D``.
         mlp_ratio (float): Hidden width as a multiple of ``D``. Defaults to 4.
+        act (str): ``'quick_gelu'`` (OpenAI, DFN, MetaCLIP weights) or
+            ``'gelu'`` (exact GELU: LAION, DataComp weights). Nothing in a
+            checkpoint tells them apart. Defaults to ``'quick_gelu'``.
     """
 
-    def __init__(self, embed_dims: int, mlp_ratio: float = 4.0) -> None:
+    def __init__(self, embed_dims: int, mlp_ratio: float = 4.0,
+                 act: str = 'quick_gelu') -> None:
+        if act not in CLIP_ACTIVATIONS:
+            raise ValueError(f'Unknown CLIP activation {act!r}; choose from '
+                             f'{sorted(CLIP_ACTIVATIONS)}')
         hidden_dims = int(embed_dims * mlp_ratio)
         super().__init__()
+        self.act = act
         self.c_fc = nn.Linear(embed_dims, hidden_dims)
-        self.gelu = QuickGELU()
+        self.gelu = CLIP_ACTIVATIONS[act]()  # open_clip's name for both
         self.c_proj = nn.Linear(hidden_dims, embed_dims)
 
     def forward(self, x: torch.Tensor,
@@ -46,7 +59,7 @@ class CLIPMLP(nn.Sequential):
 
         The three modules are applied by :func:`~.frozen_ops.clip_mlp`,
         which folds QuickGELU's scale into the two products (one fused
-        element-wise pass).
+        element-wise pass; exact GELU likewise, unscaled).
 
         Args:
             x (torch.Tensor): ``[..., D]``.
@@ -57,7 +70,7 @@ class CLIPMLP(nn.Sequential):
         Returns:
             torch.Tensor: ``[..., D]``.
         """
-        return clip_mlp(x, self.c_fc, self.c_proj, recompute)
+        return clip_mlp(x, self.c_fc, self.c_proj, recompute, self.act)
 
 
 class CLIPAttention(nn.Module):

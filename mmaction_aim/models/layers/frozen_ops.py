@@ -76,68 +76,99 @@ def quick_gelu(x: Tensor) -> Tensor:
     return F.silu(x * QUICK_GELU_ALPHA) / QUICK_GELU_ALPHA
 
 
+#: CLIP MLP activations: ``act(u) = f(a u) / a`` with the kernel ``f``, its
+#: backward and the scale ``a`` (QuickGELU is ``silu(1.702 u) / 1.702``).
+MLP_ACTIVATIONS = {
+    'quick_gelu': (QUICK_GELU_ALPHA, F.silu, 'silu_backward'),
+    'gelu': (1.0, F.gelu, 'gelu_backward'),
+}
+
+
+def _act_backward(act: str, grad: Tensor, z: Tensor) -> Tensor:
+    """``grad * f'(z)`` in one fused pass (or autograd, if the private
+    operator is missing from this PyTorch build)."""
+    _, fn, op_name = MLP_ACTIVATIONS[act]
+    op = getattr(torch.ops.aten, op_name, None)
+    if op is not None:
+        return op(grad, z)
+    with torch.enable_grad():  # pragma: no cover - fallback path
+        z = z.detach().requires_grad_(True)
+        return torch.autograd.grad(fn(z), z, grad)[0]
+
+
 class FrozenMLPFunction(torch.autograd.Function):
     """CLIP's MLP with frozen weights, saving only its input ``x``.
 
-    Computes ``c_proj(quick_gelu(c_fc(x)))`` as
-    ``silu(z) @ (W2 / a).T + b2`` with ``z = a * (x @ W1.T + b1)``,
-    ``a = 1.702``: the scales ride on the two products (see
-    :func:`clip_mlp`). With both layers frozen, only the input gradient is
-    needed, ``dx = (silu'(z) * (dy @ W2)) @ W1`` (the scales cancel). Rather
-    than keeping ``z`` (four times the width, the largest activation of a
-    block), the backward pass recomputes it from ``x`` -- which AIM's joint
-    adapter keeps anyway, so the MLP costs no saved memory at all, for one
-    extra ``c_fc`` product in the backward pass.
+    Computes ``c_proj(act(c_fc(x)))`` as ``f(z) @ (W2 / a).T + b2`` with
+    ``z = a * (x @ W1.T + b1)`` (QuickGELU: ``f = silu``, ``a = 1.702``;
+    exact GELU: ``f = gelu``, ``a = 1``): the scales ride on the two
+    products (see :func:`clip_mlp`). With both layers frozen, only the input
+    gradient is needed, ``dx = (f'(z) * (dy @ W2)) @ W1`` (the scales
+    cancel). Rather than keeping ``z`` (four times the width, the largest
+    activation of a block), the backward pass recomputes it from ``x`` --
+    which AIM's joint adapter keeps anyway, so the MLP costs no saved memory
+    at all, for one extra ``c_fc`` product in the backward pass.
     """
 
     @staticmethod
     def forward(ctx, x: Tensor, fc_weight: Tensor, fc_bias: Tensor,
-                proj_weight: Tensor, proj_bias: Tensor) -> Tensor:
+                proj_weight: Tensor, proj_bias: Tensor,
+                act: str = 'quick_gelu') -> Tensor:
         ctx.save_for_backward(x, fc_weight, fc_bias, proj_weight)
         ctx.autocast = _autocast_state(x)
-        return _mlp_no_grad(x, fc_weight, fc_bias, proj_weight, proj_bias)
+        ctx.act = act
+        return _mlp_no_grad(x, fc_weight, fc_bias, proj_weight, proj_bias,
+                            act)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
         x, fc_weight, fc_bias, proj_weight = ctx.saved_tensors
+        alpha = MLP_ACTIVATIONS[ctx.act][0]
         with _autocast_as(ctx.autocast):
-            # Recompute z = a * c_fc(x); then one fused pass for silu'.
-            z = _addmm(fc_bias, x, fc_weight, QUICK_GELU_ALPHA,
-                       QUICK_GELU_ALPHA)
+            # Recompute z = a * c_fc(x); then one fused pass for f'.
+            z = _addmm(fc_bias, x, fc_weight, alpha, alpha)
             grad_hidden = grad.matmul(proj_weight)  # [..., 4D]
-            grad_z = torch.ops.aten.silu_backward(grad_hidden.to(z.dtype), z)
+            grad_z = _act_backward(ctx.act, grad_hidden.to(z.dtype), z)
             del z, grad_hidden
             grad_x = grad_z.matmul(fc_weight)
-        return grad_x, None, None, None, None
+        return grad_x, None, None, None, None, None
 
 
 def _mlp_no_grad(x: Tensor, fc_weight: Tensor, fc_bias: Tensor,
-                 proj_weight: Tensor, proj_bias: Tensor) -> Tensor:
-    """The MLP's forward when nothing of it is kept: ``silu`` in place."""
-    z = _addmm(fc_bias, x, fc_weight, QUICK_GELU_ALPHA, QUICK_GELU_ALPHA)
-    F.silu(z, inplace=True)
-    return _addmm(proj_bias, z, proj_weight, alpha=1 / QUICK_GELU_ALPHA)
+                 proj_weight: Tensor, proj_bias: Tensor,
+                 act: str = 'quick_gelu') -> Tensor:
+    """The MLP's forward when nothing of it is kept (``silu`` in place)."""
+    alpha, fn, _ = MLP_ACTIVATIONS[act]
+    z = _addmm(fc_bias, x, fc_weight, alpha, alpha)
+    if act == 'quick_gelu':
+        F.silu(z, inplace=True)
+    else:
+        z = fn(z)
+    return _addmm(proj_bias, z, proj_weight, alpha=1 / alpha)
 
 
 def clip_mlp(x: Tensor, fc: torch.nn.Linear, proj: torch.nn.Linear,
-             recompute: bool = True) -> Tensor:
-    """CLIP's MLP ``c_proj(quick_gelu(c_fc(x)))`` in as few passes as can be.
+             recompute: bool = True, act: str = 'quick_gelu') -> Tensor:
+    """CLIP's MLP ``c_proj(act(c_fc(x)))`` in as few passes as can be.
 
-    With ``a = 1.702``, ``quick_gelu(u) = silu(a u) / a``, so the MLP is
+    QuickGELU (``act='quick_gelu'``, OpenAI's weights): with ``a = 1.702``,
+    ``quick_gelu(u) = silu(a u) / a``, so the MLP is
     ``silu(z) @ W2.T / a + b2`` with ``z = a * x @ W1.T + a * b1``: both
     scales are the ``alpha``/``beta`` of the two ``addmm`` calls, and the
     activation is one fused ``silu`` pass (in place when no gradient is
-    needed) instead of three element-wise passes. The result equals the
-    plain expression up to float rounding.
+    needed) instead of three element-wise passes. Exact GELU
+    (``act='gelu'``, LAION and DataComp weights) is the same with ``a = 1``
+    and ``gelu`` as the kernel. The result equals the plain expression up to
+    float rounding.
 
     Three paths, by what needs a gradient:
 
-    * nothing (inference): ``silu`` in place, no autograd;
+    * nothing (inference): no autograd;
     * only ``x`` (frozen weights, AIM): with ``recompute``,
       :class:`FrozenMLPFunction`, which keeps only ``x``; without, plain
       autograd, which keeps ``z`` alone (frozen products keep nothing);
     * the weights (full fine-tuning): plain autograd, which keeps ``x``,
-      ``z`` and ``silu(z)``, as for any trained MLP.
+      ``z`` and ``f(z)``, as for any trained MLP.
 
     Args:
         x (Tensor): ``[..., D]``.
@@ -145,21 +176,26 @@ def clip_mlp(x: Tensor, fc: torch.nn.Linear, proj: torch.nn.Linear,
         proj (nn.Linear): ``c_proj``.
         recompute (bool): With frozen weights, recompute ``z`` in the
             backward pass rather than keep it. Defaults to True.
+        act (str): ``'quick_gelu'`` or ``'gelu'``. Defaults to
+            ``'quick_gelu'``.
 
     Returns:
         Tensor: ``[..., D]``.
     """
+    if act not in MLP_ACTIVATIONS:
+        raise ValueError(f'Unknown CLIP MLP activation {act!r}; choose from '
+                         f'{sorted(MLP_ACTIVATIONS)}')
     params = (fc.weight, fc.bias, proj.weight, proj.bias)
+    alpha, fn, _ = MLP_ACTIVATIONS[act]
     if any(p is None for p in params):
-        return proj(quick_gelu(fc(x)))
+        return proj(fn(fc(x) * alpha) / alpha)
     if not torch.is_grad_enabled() or not (x.requires_grad or any(
             p.requires_grad for p in params)):
-        return _mlp_no_grad(x, *params)
+        return _mlp_no_grad(x, *params, act)
     if recompute and not any(p.requires_grad for p in params):
-        return FrozenMLPFunction.apply(x, *params)
-    z = _addmm(fc.bias, x, fc.weight, QUICK_GELU_ALPHA, QUICK_GELU_ALPHA)
-    return _addmm(proj.bias, F.silu(z), proj.weight,
-                  alpha=1 / QUICK_GELU_ALPHA)
+        return FrozenMLPFunction.apply(x, *params, act)
+    z = _addmm(fc.bias, x, fc.weight, alpha, alpha)
+    return _addmm(proj.bias, fn(z), proj.weight, alpha=1 / alpha)
 
 
 class AdapterFunction(torch.autograd.Function):
@@ -191,7 +227,7 @@ class AdapterFunction(torch.autograd.Function):
                 del hidden
             if need[4]:
                 grad_b2 = grad_2d.sum(0)
-            grad_pre = torch.ops.aten.gelu_backward(grad.matmul(w2), pre)
+            grad_pre = _act_backward('gelu', grad.matmul(w2), pre)
             grad_pre_2d = grad_pre.reshape(-1, grad_pre.shape[-1])
             if need[1]:
                 grad_w1 = grad_pre_2d.t().mm(x.reshape(-1, x.shape[-1]))

@@ -53,10 +53,11 @@ class PlainAIMBlock(AIMBlock):
         return nn.MultiheadAttention(embed_dims, num_heads, batch_first=True)
 
     @staticmethod
-    def build_mlp(embed_dims: int) -> nn.Module:
+    def build_mlp(embed_dims: int, act: str = 'quick_gelu') -> nn.Module:
+        gelu = PlainQuickGELU() if act == 'quick_gelu' else nn.GELU()
         return nn.Sequential(
             OrderedDict(c_fc=nn.Linear(embed_dims, 4 * embed_dims),
-                        gelu=PlainQuickGELU(),
+                        gelu=gelu,
                         c_proj=nn.Linear(4 * embed_dims, embed_dims)))
 
     def _attention(self, x: torch.Tensor) -> torch.Tensor:
