@@ -99,7 +99,7 @@ def main(argv=None) -> None:
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
               RUNNERS.build(cfg))
-    verify_checkpoint_fits(runner)
+    verify_checkpoint_fits(runner, initialises=True)
     runner.train()
     finish_distributed()
 

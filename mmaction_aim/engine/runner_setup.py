@@ -98,7 +98,7 @@ def checkpoint_to_load(runner) -> Optional[str]:
     return runner._load_from
 
 
-def verify_checkpoint_fits(runner) -> None:
+def verify_checkpoint_fits(runner, initialises: bool = False) -> None:
     """Stop before training/testing if the checkpoint does not fit the model.
 
     MMEngine loads ``load_from`` / ``--resume`` / the test checkpoint
@@ -109,16 +109,36 @@ def verify_checkpoint_fits(runner) -> None:
     expressions, e.g. ``['^cls_head\\.']`` to fine-tune with a new classifier
     from ``load_from``) are exempt.
 
+    An adapter-only checkpoint (``meta['adapter_only']``) takes the explicit
+    merge path, :meth:`AIMRecognizer.load_adapters`: the image model from
+    ``backbone.pretrained``, the file onto it. When the runner initialises
+    the model itself before loading (training: ``init_weights`` loads the
+    image model), only the file's keys are checked here and MMEngine's load
+    then puts the adaptation onto the initialised image model.
+
     Args:
         runner (mmengine.runner.Runner): A built runner.
+        initialises (bool): The runner calls ``init_weights`` before it
+            loads the checkpoint (``runner.train()``). Defaults to False.
     """
-    from .checkpoint import check_checkpoint_matches, safe_load
+    from ..models.recognizers import is_adapter_only
+    from .checkpoint import check_checkpoint_matches, safe_load, state_dict_of
     path = checkpoint_to_load(runner)
     if path is None or '://' in path:
         return
     ignore = () if runner._resume else tuple(
         runner.cfg.get('checkpoint_ignore_keys', None) or ())
     checkpoint = safe_load(path, map_location='cpu')
+    model = getattr(runner.model, 'module', runner.model)
+    if is_adapter_only(checkpoint) and not runner._resume:
+        if initialises:
+            model.check_adapter_keys(state_dict_of(checkpoint), name=path)
+            return
+        # The image model from backbone.pretrained, the file merged onto
+        # it; MMEngine's own (non-strict) load is then skipped.
+        model.load_adapters(state_dict_of(checkpoint))
+        runner._load_from = None
+        return
     check_checkpoint_matches(runner.model, checkpoint, name=path,
                              ignore=ignore)
 

@@ -50,7 +50,7 @@ def test_converted_official_checkpoint_reproduces_reference(case, tmp_path):
     model.load_state_dict(checkpoint['state_dict'], strict=True)
     with torch.no_grad():
         features = model.backbone(ref['inputs'])
-        logits = model(ref['inputs'][:, None], mode='tensor')
+        logits = model(ref['inputs'][:, None], mode='tensor', stage='head')
     torch.testing.assert_close(features, ref['features'], atol=1e-5,
                                rtol=0)
     torch.testing.assert_close(logits, ref['logits'], atol=1e-5, rtol=0)

@@ -60,7 +60,7 @@ def test_optimiser_steps_change_only_trainable_parameters():
     labels = torch.tensor([1, 3])
     for step in range(3):
         optimizer.zero_grad()
-        scores = model(inputs, mode='tensor')
+        scores = model(inputs, mode='tensor', stage='head')
         loss = torch.nn.functional.cross_entropy(scores, labels)
         loss.backward()
         for name, param in model.named_parameters():
@@ -83,7 +83,7 @@ def _train_step_results(backbone_extra, reference):
     model.load_state_dict(reference.state_dict())
     model.train()
     torch.manual_seed(7)  # the same drop-path masks in every run
-    scores = model(_clips(), mode='tensor')
+    scores = model(_clips(), mode='tensor', stage='head')
     scores.square().sum().backward()
     return scores.detach(), {
         n: p.grad.clone()
@@ -119,8 +119,8 @@ def test_recomputation_gives_identical_outputs_and_gradients(memory_saving):
 def _saved_bytes_of_forward(model):
     """What autograd keeps for one training forward, parameters excluded."""
     model.train()
-    return saved_activation_bytes(model,
-                                  lambda: model(_clips(), mode='tensor'))
+    return saved_activation_bytes(
+        model, lambda: model(_clips(), mode='tensor', stage='head'))
 
 
 def test_recomputing_frozen_parts_keeps_four_token_tensors_less_each():
@@ -167,14 +167,14 @@ def test_recomputation_only_where_a_gradient_flows(monkeypatch):
     probe = build_recognizer(backbone_extra=dict(
         adapters=(), temporal_embedding=False, freeze_ln_post=True))
     probe.train()
-    probe(_clips(), mode='tensor').sum().backward()
+    probe(_clips(), mode='tensor', stage='head').sum().backward()
     assert not calls
     aim = build_recognizer()
     aim.train()
     with torch.no_grad():
-        aim(_clips(), mode='tensor')
+        aim(_clips(), mode='tensor', stage='head')
     assert not calls
-    aim(_clips(), mode='tensor').sum().backward()
+    aim(_clips(), mode='tensor', stage='head').sum().backward()
     assert len(calls) == 2 * TINY_ARCH['layers']
 
 
@@ -253,7 +253,7 @@ def test_chunked_multiview_testing_matches_unchunked():
     whole.eval()
     chunked.eval()
     with torch.no_grad():
-        expected = whole(inputs, mode='tensor')
+        expected = whole(inputs, mode='tensor', stage='head')
         feats, _ = chunked.extract_feat(inputs, test_mode=True)
         scores = chunked.cls_head(feats)
     assert scores.shape == (15, 5)
@@ -262,7 +262,7 @@ def test_chunked_multiview_testing_matches_unchunked():
 
 def test_eval_tensor_mode_returns_raw_scores():
     model = build_recognizer().eval()
-    out = model(_clips(batch=2), mode='tensor')
+    out = model(_clips(batch=2), mode='tensor', stage='head')
     assert out.shape == (2, 5)
 
 
@@ -291,22 +291,32 @@ def test_adapter_only_checkpoint_reproduces_full_model(tmp_path):
     _randomise_adapters(trained)
     trained.eval()
     path = tmp_path / 'adapters.pth'
-    trained.save_trainable(str(path))
-    state = torch.load(path, weights_only=True)['state_dict']
+    trained.save_adapters(str(path))
+    checkpoint = torch.load(path, weights_only=True)
+    assert checkpoint['meta']['adapter_only'] is True
+    state = checkpoint['state_dict']
+    # Chosen by structure: with the default freezing, exactly what trains.
     assert set(state) == {n for n, p in trained.named_parameters()
                           if p.requires_grad}
+    # ... and the same set when a user has changed what trains.
+    trained.backbone.ln_post.requires_grad_(False)
+    assert set(trained.adapter_state_dict()) == set(state)
 
-    # A fresh model, image model never loaded: merging loads it first.
+    # A fresh model, image model never loaded: the explicit merge loads it.
     fresh = build_recognizer(backbone_extra=extra).eval()
-    fresh.load_state_dict(state, strict=True)
+    fresh.load_adapters(state)
     inputs = _clips()
     with torch.no_grad():
-        torch.testing.assert_close(fresh(inputs, mode='tensor'),
-                                   trained(inputs, mode='tensor'))
-    # Without the image model's path the merge cannot happen.
+        torch.testing.assert_close(
+            fresh(inputs, mode='tensor', stage='head'),
+            trained(inputs, mode='tensor', stage='head'))
+    # Without the image model's path the merge cannot happen, and a plain
+    # state-dict load does not guess: it reports the missing image model.
     orphan = build_recognizer()
     with pytest.raises(RuntimeError, match='pretrained'):
-        orphan.load_state_dict(state)
+        orphan.load_adapters(state)
+    with pytest.raises(RuntimeError, match='Missing key'):
+        fresh.load_state_dict(state, strict=True)
 
 
 def test_adapter_only_file_of_vit_b16_is_small(tmp_path):
@@ -332,7 +342,7 @@ def test_mixed_precision_training_matches_float32():
         model.zero_grad()
         torch.manual_seed(1)  # same dropout masks
         with torch.autocast('cpu', dtype=torch.bfloat16, enabled=amp):
-            scores = model(inputs, mode='tensor')
+            scores = model(inputs, mode='tensor', stage='head')
         scores.float().square().sum().backward()
         grads[amp] = {n: p.grad.clone() for n, p in model.named_parameters()
                       if p.grad is not None}

@@ -300,8 +300,9 @@ def build_step(config: str, variant: str, mode: str, batch_size: int,
                cfg_options: Optional[dict] = None) -> Step:
     """Build ``variant`` of ``config`` and one step of it on random clips.
 
-    Inference: ``model(inputs, mode='tensor')`` under ``torch.no_grad``,
-    eval mode. Training: ``mode='loss'`` forward, backward, AdamW step over
+    Inference: ``model(inputs, mode='tensor', stage='head')`` under
+    ``torch.no_grad``, eval mode. Training: ``mode='loss'`` forward, backward,
+    AdamW step over
     the trainable parameters, ``zero_grad``, train mode. On CUDA both run
     under bfloat16 autocast (float32 weights, as ``AmpOptimWrapper``).
     """
@@ -330,7 +331,7 @@ def build_step(config: str, variant: str, mode: str, batch_size: int,
 
         def step() -> None:
             with torch.no_grad(), autocast:
-                model(inputs, mode='tensor')
+                model(inputs, mode='tensor', stage='head')
     elif mode == 'train':
         model.train()
         optimizer = torch.optim.AdamW(

@@ -3,7 +3,10 @@
 
 The original files (``{'state_dict': ..., 'meta': ...}``, keys as listed in
 ``aim_reference/official_keys_*.txt``) become MMEngine checkpoints that our
-configs load with strict key matching::
+configs load with strict key matching. The layout is detected: a CLIP ViT
+(``ViT_CLIP``, for ``AIMViT`` configs such as ``aim_vitb_k400.py``) or an
+ImageNet ViT (``ViT_ImageNet``, for ``AIMTimmViT`` configs such as
+``aim_vitb-in21k_k400.py``)::
 
     python tools/convert/convert_official_aim.py \
         aim_vitb16_k400_8f.pth checkpoints/aim_vitb16_k400_8f_converted.pth
@@ -18,7 +21,8 @@ import os
 
 import torch
 
-from mmaction_aim.models.utils import convert_official_aim
+from mmaction_aim.models.utils import (convert_official_aim,
+                                       official_aim_layout)
 
 
 def parse_args():
@@ -34,15 +38,17 @@ def main():
     # Released files hold tensors and plain metadata only.
     checkpoint = torch.load(args.src, map_location='cpu', weights_only=True)
     state_dict = checkpoint.get('state_dict', checkpoint)
+    layout = official_aim_layout(state_dict)
     converted = convert_official_aim(state_dict)
     renamed = sum(a != b for a, b in zip(state_dict, converted, strict=True))
     os.makedirs(os.path.dirname(os.path.abspath(args.dst)), exist_ok=True)
     meta = dict(checkpoint.get('meta') or {}) if isinstance(
         checkpoint.get('meta'), dict) else {}
     meta['converted_from'] = os.path.basename(args.src)
+    meta['official_layout'] = layout
     torch.save(dict(state_dict=converted, meta=meta), args.dst)
-    print(f'{len(converted)} tensors ({renamed} adapter keys renamed) '
-          f'written to {args.dst}')
+    print(f'{layout} layout: {len(converted)} tensors ({renamed} keys '
+          f'renamed) written to {args.dst}')
 
 
 if __name__ == '__main__':

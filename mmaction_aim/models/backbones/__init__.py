@@ -1,4 +1,9 @@
+from .aim_base import AIMBackbone, ImageModelMismatchError
+from .aim_timm_vit import AIMTimmViT
 from .aim_vit import AIMViT
 from .plain_aim_vit import PlainAIMViT
 
-__all__ = ['AIMViT', 'PlainAIMViT']
+__all__ = [
+    'AIMBackbone', 'AIMTimmViT', 'AIMViT', 'ImageModelMismatchError',
+    'PlainAIMViT'
+]

@@ -291,6 +291,14 @@ class AIMBackbone(BaseModule):
         new = set(self.new_parameter_names())
         missing: List[str] = []
         unexpected: List[str] = []
+        ours = self.state_dict()
+        shapes = [f'{k}: file {list(v.shape)} vs model '
+                  f'{list(ours[k].shape)}' for k, v in state_dict.items()
+                  if k in ours and v.shape != ours[k].shape]
+        if shapes:
+            raise ImageModelMismatchError(
+                f'{name} does not fit {type(self).__name__} '
+                f'({self.describe()}): shapes differ: {shapes[:10]}')
         for prefix, module in self.image_model_modules().items():
             part = {k[len(prefix):]: v for k, v in state_dict.items()
                     if k.startswith(prefix)} if prefix else dict(state_dict)

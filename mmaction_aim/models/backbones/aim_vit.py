@@ -1,5 +1,5 @@
 """AIM: a CLIP vision transformer adapted to video with small adapters."""
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import nn
@@ -10,6 +10,10 @@ from ..layers.adapted_block import RECOMPUTABLE
 from ..utils.clip_checkpoint import load_clip_visual_state_dict
 from ..utils.convert import resize_positional_embedding
 from .aim_base import ADAPTATIONS, AIMBackbone
+
+#: CLIP's normalisation on the 0-255 scale.
+CLIP_MEAN = (122.769, 116.74, 104.04)
+CLIP_STD = (68.493, 66.63, 70.321)
 
 
 @MODELS.register_module()
@@ -197,6 +201,13 @@ class AIMViT(AIMBackbone):
             nn.init.normal_(block.mlp.c_proj.weight, std=proj_std)
             nn.init.zeros_(block.mlp.c_proj.bias)
 
+    @staticmethod
+    def image_model_normalization(
+            cfg: dict) -> Tuple[List[float], List[float]]:
+        """CLIP's mean and std (OpenAI's, which open_clip's CLIPs share),
+        0-255 scale."""
+        return list(CLIP_MEAN), list(CLIP_STD)
+
     def output_norms(self) -> List[nn.Module]:
         return [self.ln_post]
 
@@ -206,8 +217,14 @@ class AIMViT(AIMBackbone):
 
     def read_image_model(self, path: str) -> Dict[str, torch.Tensor]:
         """CLIP's visual tower from any CLIP file (the OpenAI TorchScript
-        release, a CLIP or open_clip state dict, a visual-only file)."""
-        return load_clip_visual_state_dict(path)
+        release, a CLIP or open_clip state dict, a visual-only file), its
+        positions resized to this model's resolution."""
+        state_dict = load_clip_visual_state_dict(path)
+        if 'positional_embedding' in state_dict:
+            state_dict['positional_embedding'] = resize_positional_embedding(
+                state_dict['positional_embedding'],
+                self.positional_embedding.shape[0])
+        return state_dict
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata,
                               strict, missing_keys, unexpected_keys,

@@ -1,3 +1,3 @@
-from .aim_recognizer import AIMRecognizer
+from .aim_recognizer import AIMRecognizer, is_adapter_only
 
-__all__ = ['AIMRecognizer']
+__all__ = ['AIMRecognizer', 'is_adapter_only']

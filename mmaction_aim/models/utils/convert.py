@@ -20,20 +20,76 @@ _OFFICIAL_ADAPTER_NAMES = {
     'MLP_Adapter': 'joint_adapter',
 }
 _OFFICIAL_ADAPTER_RE = re.compile(
-    r'^(.*\.resblocks\.\d+\.)(T_Adapter_in|T_Adapter|S_Adapter|MLP_Adapter)'
+    r'^(.*\.(?:resblocks|blocks)\.\d+\.)'
+    r'(T_Adapter_in|T_Adapter|S_Adapter|MLP_Adapter)'
     r'\.D_(fc1|fc2)\.(weight|bias)$')
+
+#: The layouts of the original release's recognizers, by a key only each has.
+OFFICIAL_LAYOUTS = {
+    'clip_vit': 'backbone.transformer.resblocks.0.ln_1.weight',
+    'imagenet_vit': 'backbone.blocks.0.norm1.weight',
+}
 
 # Keys of CLIP's visual tower that AIM does not use.
 _UNUSED_CLIP_VISUAL_KEYS = ('proj', )
 
 
+def official_aim_layout(state_dict: Mapping[str, torch.Tensor]) -> str:
+    """Which of the original release's layouts a state dict has.
+
+    Returns:
+        str: ``'clip_vit'`` (``ViT_CLIP``: our :class:`AIMViT`) or
+        ``'imagenet_vit'`` (``ViT_ImageNet``: our :class:`AIMTimmViT` on
+        timm's ``vit_base_patch16_224``).
+
+    Raises:
+        KeyError: for any other layout.
+    """
+    keys = {k[len('module.'):] if k.startswith('module.') else k
+            for k in state_dict}
+    for layout, key in OFFICIAL_LAYOUTS.items():
+        if key in keys:
+            return layout
+    raise KeyError('Not a checkpoint of the original AIM release: none of '
+                   f'{sorted(OFFICIAL_LAYOUTS.values())} is in it')
+
+
+def _official_key(key: str, layout: str) -> str:
+    match = _OFFICIAL_ADAPTER_RE.match(key)
+    if match:
+        prefix, name, fc, param = match.groups()
+        key = f'{prefix}{_OFFICIAL_ADAPTER_NAMES[name]}.{fc}.{param}'
+    elif 'Adapter' in key:
+        raise KeyError(f'Unrecognised adapter key in an original AIM '
+                       f'checkpoint: {key!r}')
+    if layout == 'imagenet_vit' and key.startswith('backbone.') and \
+            key != 'backbone.temporal_embedding':
+        # timm's names under AIMTimmViT's image_model; the final norm the
+        # original calls ln_post is timm's norm.
+        rest = key[len('backbone.'):]
+        if rest.startswith('ln_post.'):
+            rest = 'norm.' + rest[len('ln_post.'):]
+        key = 'backbone.image_model.' + rest
+    return key
+
+
 def convert_official_aim(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
     """Map a released original-AIM recognizer state dict to our key layout.
 
-    ``backbone.transformer.resblocks.N.{T_Adapter_in, T_Adapter, S_Adapter,
-    MLP_Adapter}.D_fc{1,2}.*`` become ``...{temporal_adapter_in,
-    temporal_adapter, spatial_adapter, joint_adapter}.fc{1,2}.*``; every other
-    key (CLIP's names, ``temporal_embedding``, ``cls_head.fc_cls.*``) is kept.
+    The layout is detected (:func:`official_aim_layout`):
+
+    * CLIP ViT (``ViT_CLIP``):
+      ``backbone.transformer.resblocks.N.{T_Adapter_in, T_Adapter,
+      S_Adapter, MLP_Adapter}.D_fc{1,2}.*`` become
+      ``...{temporal_adapter_in, temporal_adapter, spatial_adapter,
+      joint_adapter}.fc{1,2}.*``; every other key (CLIP's names,
+      ``temporal_embedding``, ``cls_head.fc_cls.*``) is kept
+      (:class:`AIMViT`);
+    * ImageNet ViT (``ViT_ImageNet``): the adapters likewise under
+      ``blocks.N``; timm's names go under ``backbone.image_model.``, the
+      final ``ln_post`` becomes timm's ``norm``; ``temporal_embedding`` and
+      the head are kept (:class:`AIMTimmViT` on ``vit_base_patch16_224``).
+
     A ``module.`` prefix left by distributed training is removed.
 
     Args:
@@ -43,18 +99,12 @@ def convert_official_aim(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
     Returns:
         dict: The converted state dict, in the same order.
     """
+    layout = official_aim_layout(state_dict)
     converted = {}
     for key, value in state_dict.items():
         if key.startswith('module.'):
             key = key[len('module.'):]
-        match = _OFFICIAL_ADAPTER_RE.match(key)
-        if match:
-            prefix, name, fc, param = match.groups()
-            key = f'{prefix}{_OFFICIAL_ADAPTER_NAMES[name]}.{fc}.{param}'
-        elif 'Adapter' in key:
-            raise KeyError(f'Unrecognised adapter key in an original AIM '
-                           f'checkpoint: {key!r}')
-        converted[key] = value
+        converted[_official_key(key, layout)] = value
     return converted
 
 

@@ -1,0 +1,213 @@
+"""AIM on timm's Vision Transformers: any supported timm name, adapted in
+place."""
+import os.path as osp
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import timm
+import torch
+from timm.models import get_pretrained_cfg
+from timm.models import load_state_dict as timm_load_state_dict
+from torch import nn
+
+from mmaction.registry import MODELS
+from ..families import family_of
+from ..layers.adapted_block import RECOMPUTABLE
+from ..utils.clip_checkpoint import (is_torchscript_archive,
+                                     load_torchscript_state_dict)
+from .aim_base import ADAPTATIONS, AIMBackbone, ImageModelMismatchError
+
+#: timm arguments AIMTimmViT sets itself.
+_OWN_KWARGS = {
+    'pretrained': 'give the file as AIMTimmViT(pretrained=...)',
+    'num_classes': "the image model's classifier is not used (num_classes=0)",
+    'drop_path_rate': "use AIM's drop_path_rate (temporal and joint "
+                      'branches, as the original)',
+}
+
+
+@MODELS.register_module()
+class AIMTimmViT(AIMBackbone):
+    """A timm Vision Transformer with AIM's temporal, spatial and joint
+    adaptation (Yang et al., ICLR 2023).
+
+    ``timm.create_model(model_name, **timm_kwargs)`` builds the image model
+    (``image_model``, timm's modules and names as they are, so timm's
+    weights load unchanged); each of its blocks is adapted in place by its
+    family (:mod:`mmaction_aim.models.families`: timm's
+    ``VisionTransformer`` -- ImageNet-21K ViTs, DeiT III, DINOv2 with or
+    without registers, SigLIP, CLIP -- and ``Eva`` -- EVA-02). A model AIM
+    cannot adapt is refused with the reason.
+
+    Per frame: patch embedding and positions as the model does them, AIM's
+    temporal embedding added to every token (prefix tokens included), the
+    model's ``norm_pre``, the adapted blocks, then the model's own output:
+    final norm and ``forward_head(pre_logits=True)`` (class token, average
+    or attention pool). With fresh adapters the backbone returns, for every
+    frame, exactly what the timm model returns for that image.
+
+    Input ``[B, 3, T, H, W]``; output ``[B, D, T]``.
+
+    Args:
+        model_name (str): A timm model name, with or without its pretrained
+            tag (``'vit_base_patch16_224.augreg_in21k'``).
+        timm_kwargs (dict, optional): Passed on to ``timm.create_model``
+            (``img_size``, ``depth``, ...). Defaults to None.
+        pretrained (str, optional): The image model's weights: a timm
+            ``.pth`` / ``.safetensors``, a Google ``.npz``, an OpenAI
+            (TorchScript) or open_clip CLIP file, an original DINOv2 file.
+            Read and converted by timm's own loader and the model's
+            checkpoint filter, then loaded strictly. Defaults to None.
+        **kwargs: AIM's arguments, as :class:`~.aim_vit.AIMViT` names them:
+            ``num_frames``, ``num_tadapter``, ``adapter_scale``,
+            ``adapter_mlp_ratio``, ``drop_path_rate``, ``adapters``,
+            ``adapter_layers``, ``temporal_embedding``,
+            ``freeze_image_model``, ``freeze_ln_post`` (the final norm,
+            ``norm`` or ``fc_norm``), ``with_cp``, ``recompute_frozen``,
+            ``init_cfg`` (:class:`~.aim_base.AIMBackbone`).
+    """
+
+    def __init__(self,
+                 model_name: str,
+                 timm_kwargs: Optional[dict] = None,
+                 num_frames: int = 8,
+                 num_tadapter: int = 1,
+                 adapter_scale: float = 0.5,
+                 adapter_mlp_ratio: float = 0.25,
+                 drop_path_rate: float = 0.,
+                 adapters: Sequence[str] = ADAPTATIONS,
+                 adapter_layers: Optional[Sequence[int]] = None,
+                 temporal_embedding: bool = True,
+                 freeze_image_model: bool = True,
+                 freeze_ln_post: bool = False,
+                 pretrained: Optional[str] = None,
+                 with_cp: bool = False,
+                 recompute_frozen: Sequence[str] = RECOMPUTABLE,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(
+            num_frames=num_frames, num_tadapter=num_tadapter,
+            adapter_scale=adapter_scale, adapter_mlp_ratio=adapter_mlp_ratio,
+            drop_path_rate=drop_path_rate, adapters=adapters,
+            adapter_layers=adapter_layers,
+            temporal_embedding=temporal_embedding,
+            freeze_image_model=freeze_image_model,
+            freeze_ln_post=freeze_ln_post, pretrained=pretrained,
+            with_cp=with_cp, recompute_frozen=recompute_frozen,
+            init_cfg=init_cfg)
+        timm_kwargs = dict(timm_kwargs or {})
+        for key, why in _OWN_KWARGS.items():
+            if key in timm_kwargs:
+                raise ValueError(f'timm_kwargs may not set {key!r}: {why}')
+        self.model_name = model_name
+        self.timm_kwargs = timm_kwargs
+        image_model = timm.create_model(model_name, pretrained=False,
+                                        num_classes=0, **timm_kwargs)
+        self.family = family_of(image_model, model_name)
+        self.width = width = image_model.embed_dim
+        blocks = list(image_model.blocks)
+        image_model.blocks = nn.Sequential(*[
+            self.family.adapt_block(block, width, num_frames, **args)
+            for block, args in zip(
+                blocks, self.adaptation_args(len(blocks)), strict=True)
+        ])
+        self.image_model = image_model
+        self.build_temporal_embedding(width)
+        self.mark_trainable()
+
+    # ------------------------------------------------- the family's parts
+    def output_norms(self) -> List[nn.Module]:
+        return self.family.output_norms(self.image_model)
+
+    def image_model_modules(self) -> Dict[str, nn.Module]:
+        return {'image_model.': self.image_model}
+
+    def describe(self) -> str:
+        return f'timm {self.model_name}'
+
+    def reset_image_model(self) -> None:
+        """timm's own initialisation of the image model."""
+        init = getattr(self.image_model, 'init_weights', None)
+        if init is not None:
+            init()
+
+    @staticmethod
+    def image_model_normalization(
+            cfg: dict) -> Tuple[List[float], List[float]]:
+        """Mean and std of the model's pretrained config, 0-255 scale.
+
+        Args:
+            cfg (dict): This backbone's config; its ``model_name`` (with
+                its pretrained tag, for the tag's own statistics) decides.
+
+        Returns:
+            tuple: ``(mean, std)``, each three floats.
+        """
+        model_name = cfg['model_name']
+        cfg = get_pretrained_cfg(model_name)
+        if cfg is None:
+            raise KeyError(f'timm has no pretrained config for '
+                           f'{model_name!r}: give the mean and std')
+        return ([round(255 * m, 4) for m in cfg.mean],
+                [round(255 * s, 4) for s in cfg.std])
+
+    # ---------------------------------------------------------- weights
+    def read_image_model(self, path: str) -> Dict[str, torch.Tensor]:
+        """Read any released file of this model into ``image_model.*`` keys.
+
+        timm's reader (``.safetensors``; torch files with
+        ``weights_only=True``, unwrapping ``state_dict`` / ``model`` / EMA,
+        stripping ``module.``), then the model's own checkpoint filter, as
+        ``timm.create_model(pretrained=True)`` does; a Google ``.npz``
+        through timm's ``load_pretrained`` of a plain copy of the model; an
+        OpenAI TorchScript CLIP archive through our restricted reader
+        (nothing in it runs). The image model's classifier is not used and
+        is dropped.
+        """
+        if not osp.isfile(path):
+            raise FileNotFoundError(
+                f'Image-model weights {path} not found. Place the timm file '
+                '(e.g. from the Hugging Face hub, timm/<model name>) there, '
+                'or set model.backbone.pretrained.')
+        if path.endswith('.npz'):
+            plain = timm.create_model(self.model_name, pretrained=False,
+                                      num_classes=0, **self.timm_kwargs)
+            plain.load_pretrained(path)
+            state_dict = plain.state_dict()
+        else:
+            if is_torchscript_archive(path):
+                state_dict = load_torchscript_state_dict(path)
+            else:
+                state_dict = timm_load_state_dict(path)
+            state_dict = self.family.filter_fn(self.image_model)(
+                state_dict, self.image_model)
+            classifier = (self.image_model.pretrained_cfg or {}).get(
+                'classifier') or 'head'
+            for name in (classifier, ) if isinstance(classifier,
+                                                      str) else classifier:
+                state_dict.pop(f'{name}.weight', None)
+                state_dict.pop(f'{name}.bias', None)
+        return {f'image_model.{k}': v for k, v in state_dict.items()}
+
+    # ---------------------------------------------------------- forward
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-frame features of a batch of clips.
+
+        Args:
+            x (torch.Tensor): ``[B, 3, T, H, W]``.
+
+        Returns:
+            torch.Tensor: ``[B, D, T]``, what the timm model's
+            ``forward_head(..., pre_logits=True)`` gives for each frame.
+        """
+        b, c, t, h, w = x.shape
+        self.check_frames(t)
+        model = self.image_model
+        x = x.transpose(1, 2).reshape(b * t, c, h, w)  # [B*T, 3, H, W]
+        x, block_kwargs = self.family.embed(model, x)  # [B*T, N, D]
+        x = self.add_temporal_embedding(x, b)
+        x = self.family.pre_blocks(model, x)
+        x = self.forward_blocks(x, model.blocks, **block_kwargs)
+        x = self.family.pool(model, x)  # [B*T, D]
+        return x.view(b, t, -1).transpose(1, 2)  # [B, D, T]
+
+
+__all__ = ['AIMTimmViT', 'ImageModelMismatchError']
