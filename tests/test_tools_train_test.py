@@ -172,7 +172,8 @@ def test_checkpoints_the_model_adapts_are_accepted(trained, video_dataset,
                                                    tmp_path):
     """What AIM itself adapts on load passes the fit check: a 4-frame
     checkpoint tested at 8 frames (temporal embedding interpolated), and a
-    trainable-only checkpoint merged onto its image model."""
+    adapter-only checkpoint merged onto its image model (the explicit path
+    its meta asks for)."""
     full = osp.join(trained, 'iter_6.pth')
     proc = run_tool(['test.py', TINY_CONFIG, full, '--work-dir',
                      str(tmp_path / 'f8'), '--cfg-options',
@@ -191,7 +192,8 @@ def test_checkpoints_the_model_adapts_are_accepted(trained, video_dataset,
                      ('cls_head.', 'backbone.ln_post.',
                       'backbone.temporal_embedding'))}
     small = str(tmp_path / 'trainable.pth')
-    torch.save(dict(state_dict=trainable, meta={}), small)
+    torch.save(dict(state_dict=trainable, meta=dict(adapter_only=True)),
+               small)
     pretrained = f'model.backbone.pretrained={image_model}'
     torch.testing.assert_close(
         _test_scores(TINY_CONFIG, small, video_dataset,

@@ -53,7 +53,8 @@ def recognize(video: str, config: str, checkpoint: str,
     """
     import mmaction_aim  # noqa: F401  (registers AIM; applies the fixes)
     from mmaction.apis import inference_recognizer, init_recognizer
-    from mmengine.runner import load_checkpoint
+    from mmaction_aim.engine.checkpoint import safe_load, state_dict_of
+    from mmaction_aim.models.recognizers import is_adapter_only
 
     cfg = Config.fromfile(config)
     if cfg_options:
@@ -63,12 +64,16 @@ def recognize(video: str, config: str, checkpoint: str,
     if cfg.get('test_dataloader'):
         cfg.test_pipeline = cfg.test_dataloader.dataset.pipeline
     pretrained = cfg.model.get('backbone', {}).get('pretrained')
-    # init_recognizer clears backbone.pretrained; a trainable-only checkpoint
+    # init_recognizer clears backbone.pretrained; an adapter-only checkpoint
     # needs it to find the frozen image model, so load the weights here.
     model = init_recognizer(cfg, None, device='cpu')
     if pretrained and hasattr(model.backbone, 'pretrained'):
         model.backbone.pretrained = pretrained
-    load_checkpoint(model, checkpoint, map_location='cpu')
+    ckpt = safe_load(checkpoint, map_location='cpu')
+    if is_adapter_only(ckpt):
+        model.load_adapters(state_dict_of(ckpt))  # onto the image model
+    else:
+        model.load_state_dict(state_dict_of(ckpt), strict=True)
     model.to(device).eval()
     result = inference_recognizer(model, video)
     scores = result.pred_score.detach().float().cpu()

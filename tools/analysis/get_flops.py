@@ -127,7 +127,7 @@ def count_flops(model: torch.nn.Module, input_shape: Sequence[int],
     inputs = torch.zeros(1, 1, 3, t, h, w, device=device)  # [B, V, C, T, H, W]
     counter = FlopCounterMode(display=False, custom_mapping=_custom_mapping())
     with torch.no_grad(), counter:
-        model(inputs, mode='tensor')
+        model(inputs, mode='tensor', stage='head')
     by_op = {
         str(op): count // 2
         for op, count in counter.get_flop_counts()['Global'].items()
@@ -163,7 +163,10 @@ def get_flops(config: str, shape: Optional[Sequence[int]] = None,
         # A model with a temporal embedding is built for its frame count
         # (and its positional embedding for its resolution).
         backbone.num_frames = shape[0]
-        if shape[1] == shape[2]:
+        if shape[1] == shape[2] and 'model_name' in backbone:
+            backbone.timm_kwargs = dict(backbone.get('timm_kwargs') or {},
+                                        img_size=shape[1])
+        elif shape[1] == shape[2]:
             backbone.input_resolution = shape[1]
     model = build_model(cfg)
     shape = tuple(shape) if shape else default_input_shape(cfg, model)

@@ -120,6 +120,11 @@ class AIMTimmViT(AIMBackbone):
     def image_model_modules(self) -> Dict[str, nn.Module]:
         return {'image_model.': self.image_model}
 
+    @property
+    def input_resolution(self) -> int:
+        """The frame size the image model is built for."""
+        return int(self.image_model.patch_embed.img_size[0])
+
     def describe(self) -> str:
         return f'timm {self.model_name}'
 

@@ -1,0 +1,14 @@
+# AIM, open_clip ViT-B/16 trained on LAION-2B (exact GELU),
+# 8 frames (uniform), Something-Something v2.
+# Not in the paper: no published number. LAION and DataComp CLIPs use exact
+# GELU, which open_clip's plain name 'ViT-B-16' selects (OpenAI's weights
+# need QuickGELU: 'ViT-B/16' or 'ViT-B-16-quickgelu'); nothing in the file
+# tells them apart. The weights: open_clip's `open_clip_pytorch_model.bin`
+# of laion/CLIP-ViT-B-16-laion2B-s34B-b88K, saved under checkpoints/clip/.
+# Train: `bash tools/dist_train.sh configs/aim_vitb-laion2b_ssv2.py 8`.
+_base_ = ['./aim_vitb_ssv2.py']
+
+model = dict(
+    backbone=dict(
+        arch='ViT-B-16',
+        pretrained='checkpoints/clip/ViT-B-16-laion2b_s34b_b88k.bin'))
