@@ -33,6 +33,7 @@ VIEWS = {'ucf101': (3, 1), 'hmdb51': (3, 1), 'k400': (3, 1), 'k700': (3, 1),
 # (adapters, temporal embedding, ln_post) for 8 frames.
 REFERENCE_BACKBONE_PARAMS = {
     'configs/aim_vitb_k400.py': (96.46e6, 10.66e6),
+    'configs/aim_vitb-in21k_k400.py': (96.46e6, 10.66e6),
     'configs/aim_vitl_k400.py': (341.03e6, 37.85e6),
     'configs/aim_vitb_ssv2.py': (100.01e6, 14.21e6),
 }
@@ -82,7 +83,11 @@ def test_config_parses_and_builds(path):
         for name in trainable:
             assert not any(k in name for k in (
                 'conv1', 'class_embedding', 'positional_embedding', 'ln_pre',
-                '.attn.', '.mlp.c_fc', '.mlp.c_proj', 'ln_1', 'ln_2')), name
+                '.attn.', '.mlp.c_fc', '.mlp.c_proj', 'ln_1', 'ln_2',
+                # timm's names
+                'patch_embed', 'cls_token', 'reg_token', 'pos_embed',
+                'norm1', 'norm2', '.mlp.fc', '.ls1', '.ls2', 'gamma_',
+                'attn_pool')), name
 
 
 @pytest.mark.parametrize('path', sorted(REFERENCE_BACKBONE_PARAMS))
@@ -104,8 +109,15 @@ def test_aim_recipe(path):
     cfg = _load(path)
     key = _dataset_key(path)
     backbone, head = cfg.model.backbone, cfg.model.cls_head
-    assert cfg.model.data_preprocessor.mean == [122.769, 116.74, 104.04]
-    assert cfg.model.data_preprocessor.std == [68.493, 66.63, 70.321]
+    if cfg.model.backbone.type == 'AIMTimmViT':
+        # timm families: the image model's own statistics.
+        assert cfg.model.data_preprocessor.mean == 'image_model'
+        assert cfg.model.data_preprocessor.std == 'image_model'
+        assert set(cfg.optim_wrapper.paramwise_cfg.custom_keys) >= {
+            'cls_token', 'pos_embed', 'reg_token'}
+    else:
+        assert cfg.model.data_preprocessor.mean == [122.769, 116.74, 104.04]
+        assert cfg.model.data_preprocessor.std == [68.493, 66.63, 70.321]
     assert head.average_clips == 'prob'
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
     opt = cfg.optim_wrapper.optimizer
@@ -135,8 +147,17 @@ def test_aim_recipe(path):
             assert 'SampleFrames' in ops
     if key in ('ucf101', 'hmdb51'):
         assert cfg.load_from and backbone.pretrained is None
+    elif backbone.type == 'AIMTimmViT':
+        assert backbone.pretrained.startswith(
+            f'checkpoints/timm/{backbone.model_name}.')
     else:
         assert backbone.pretrained.startswith('checkpoints/clip/ViT-')
+    if 'laion2b' in path:
+        # LAION weights need exact GELU: open_clip's plain name.
+        assert backbone.arch == 'ViT-B-16'
+        with torch.device('meta'):
+            model = MODELS.build(copy.deepcopy(cfg.model.backbone))
+        assert model.act == 'gelu'
 
 
 def _pipeline_cases():
@@ -168,7 +189,8 @@ def test_pipeline_and_dataset_on_a_real_video(path, split, views,
     assert len(dataset) == 2
     sample = dataset[0]
     frames = cfg.model.backbone.num_frames
-    size = cfg.model.backbone.get('input_resolution', 224)
+    size = cfg.model.backbone.get('input_resolution', None) or \
+        cfg.model.backbone.get('timm_kwargs', {}).get('img_size', 224)
     # [views, C, T, H, W]: what the model's data preprocessor expects.
     assert tuple(sample['inputs'].shape) == (views, 3, frames, size, size)
     assert sample['inputs'].dtype == torch.uint8
