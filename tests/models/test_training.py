@@ -351,3 +351,35 @@ def test_mixed_precision_training_matches_float32():
         assert grads[True][name].dtype == torch.float32
         error = (grads[True][name] - grad).norm() / grad.norm()
         assert error < 0.1, (name, float(error))
+
+
+def test_train_mode_keeps_what_a_user_changed():
+    """Trainability is marked once: model.train() does not undo a user's
+    (or a hook's) change."""
+    model = build_recognizer()
+    block = model.backbone.transformer.resblocks[-1]
+    block.requires_grad_(True)  # unfreeze the last block
+    model.train()
+    model.eval()
+    model.train()
+    assert all(p.requires_grad for p in block.parameters())
+    assert not model.backbone.conv1.weight.requires_grad
+
+
+def test_init_cfg_is_honoured_after_the_image_model(tmp_path):
+    """A Pretrained init_cfg of the whole backbone is applied last."""
+    donor = build_recognizer()
+    _randomise_adapters(donor)
+    path = tmp_path / 'backbone.pth'
+    torch.save(dict(state_dict=donor.backbone.state_dict()), path)
+    model = build_recognizer(backbone_extra=dict(
+        init_cfg=dict(type='Pretrained', checkpoint=str(path))))
+    model.init_weights()
+    for name, value in donor.backbone.state_dict().items():
+        torch.testing.assert_close(model.backbone.state_dict()[name], value,
+                                   msg=name)
+    # Without it: adapters zero, the image model its own initialisation.
+    plain = build_recognizer()
+    plain.init_weights()
+    assert not plain.backbone.transformer.resblocks[0] \
+        .joint_adapter.fc2.weight.any()
