@@ -1,39 +1,13 @@
 # AIM, SigLIP ViT-B/16 (timm `vit_base_patch16_siglip_224.webli`),
-# 8 frames (uniform), Something-Something v2.
+# 8 frames (uniform), Something-Something v2, the SSv2 recipe
+# (everything but the image model as configs/aim_vitb-in21k_ssv2.py).
 # Not in the paper: no published number. SigLIP has no class token:
 # each frame's feature is its attention-pool head's output.
-# The SSv2 recipe: a fourth adapter before the temporal attention
-# (num_tadapter=2), adapter_scale 1.0, label smoothing 0.1, 50 epochs.
 # Train: `bash tools/dist_train.sh configs/aim_siglip-vitb16_ssv2.py 8`.
-_base_ = [
-    './_base_/models/aim_timm_vit_b16.py',
-    './_base_/datasets/sthv2_u8.py',
-    './_base_/schedules/adamw_warmup_cosine_50e.py',
-    'mmaction::_base_/default_runtime.py',
-]
-
-custom_imports = dict(imports=['mmaction_aim'], allow_failed_imports=False)
+_base_ = ['./aim_vitb-in21k_ssv2.py']
 
 model = dict(
     backbone=dict(
         model_name='vit_base_patch16_siglip_224.webli',
-        pretrained='checkpoints/timm/vit_base_patch16_siglip_224.webli.safetensors',
-        num_frames=8,
-        num_tadapter=2,
-        adapter_scale=1.0),
-    cls_head=dict(num_classes=174,
-                  label_smooth_eps=0.1))
-
-# timm's names of the embeddings without weight decay (LayerNorms:
-# norm_decay_mult of the schedule).
-optim_wrapper = dict(
-    paramwise_cfg=dict(
-        custom_keys={
-            'cls_token': dict(decay_mult=0.),
-            'reg_token': dict(decay_mult=0.),
-            'pos_embed': dict(decay_mult=0.),
-        }))
-
-default_hooks = dict(
-    checkpoint=dict(interval=1, max_keep_ckpts=3, save_best='auto'),
-    logger=dict(interval=100))
+        pretrained='checkpoints/timm/'
+        'vit_base_patch16_siglip_224.webli.safetensors'))
