@@ -257,19 +257,26 @@ def _timm_file(tmp_path, name, kwargs, fmt, seed=3):
     return model.eval(), path
 
 
-@pytest.mark.parametrize('fmt', ['safetensors', 'pth_wrapped', 'open_clip'])
-def test_pretrained_files_load_strictly_through_timm(fmt, tmp_path):
-    name, kwargs, size = FAMILIES['deit3']
-    plain, path = _timm_file(tmp_path, name, kwargs, fmt)
+def _assert_loads_as(plain, path, family):
+    """AIMTimmViT loading ``path`` computes ``plain``'s frame features."""
+    name, kwargs, size = FAMILIES[family]
     backbone = AIMTimmViT(name, timm_kwargs=kwargs, num_frames=2,
                           pretrained=str(path))
     backbone.init_weights()
     clips = torch.randn(1, 3, 2, size, size)
     with torch.no_grad():
-        out = backbone.eval()(clips)
+        torch.testing.assert_close(
+            backbone.eval()(clips),
+            _timm_frames(plain, clips).view(1, 2, 32).transpose(1, 2),
+            atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize('fmt', ['safetensors', 'pth_wrapped', 'open_clip'])
+def test_pretrained_files_load_strictly_through_timm(fmt, tmp_path):
+    name, kwargs, size = FAMILIES['deit3']
+    plain, path = _timm_file(tmp_path, name, kwargs, fmt)
     plain.reset_classifier(0)
-    expected = _timm_frames(plain, clips).view(1, 2, 32).transpose(1, 2)
-    torch.testing.assert_close(out, expected, atol=1e-5, rtol=0)
+    _assert_loads_as(plain, path, 'deit3')
 
 
 def test_original_dinov2_file_is_converted_by_timms_filter(tmp_path):
@@ -284,15 +291,7 @@ def test_original_dinov2_file_is_converted_by_timms_filter(tmp_path):
     original['mask_token'] = torch.zeros(1, 32)
     path = tmp_path / 'dinov2_vitb14_pretrain.pth'
     torch.save(original, path)
-    backbone = AIMTimmViT(name, timm_kwargs=kwargs, num_frames=2,
-                          pretrained=str(path))
-    backbone.init_weights()
-    clips = torch.randn(1, 3, 2, size, size)
-    with torch.no_grad():
-        torch.testing.assert_close(
-            backbone.eval()(clips),
-            _timm_frames(plain, clips).view(1, 2, 32).transpose(1, 2),
-            atol=1e-5, rtol=0)
+    _assert_loads_as(plain, path, 'dinov2')
 
 
 def test_google_npz_loads_through_timm(tmp_path):
@@ -338,15 +337,7 @@ def test_google_npz_loads_through_timm(tmp_path):
     torch.set_grad_enabled(True)
     path = tmp_path / 'ViT-B_16.npz'
     np.savez(path, **{k: np.asarray(v) for k, v in arrays.items()})
-    backbone = AIMTimmViT(name, timm_kwargs=kwargs, num_frames=2,
-                          pretrained=str(path))
-    backbone.init_weights()
-    clips = torch.randn(1, 3, 2, size, size)
-    with torch.no_grad():
-        torch.testing.assert_close(
-            backbone.eval()(clips),
-            _timm_frames(plain, clips).view(1, 2, 32).transpose(1, 2),
-            atol=1e-5, rtol=0)
+    _assert_loads_as(plain, path, 'in21k')
 
 
 def test_a_file_of_another_model_is_an_error_naming_keys(tmp_path):

@@ -324,7 +324,7 @@ def test_adapter_only_file_of_vit_b16_is_small(tmp_path):
                              num_frames=8, num_classes=400)
     full, adapters = tmp_path / 'full.pth', tmp_path / 'adapters.pth'
     torch.save(dict(state_dict=model.state_dict()), full)
-    model.save_trainable(str(adapters))
+    model.save_adapters(str(adapters))
     ratio = os.path.getsize(adapters) / os.path.getsize(full)
     assert ratio < 0.12, ratio
 

@@ -9,6 +9,7 @@ the blocks, and the adapter-only state dict. A family backbone
 timm's ViTs) builds the image model and its adapted blocks and supplies the
 stem, the output and the reading of its weight files.
 """
+from functools import cached_property
 from typing import Dict, Iterator, List, Optional, Sequence, Union
 
 import torch
@@ -161,9 +162,10 @@ class AIMBackbone(BaseModule):
             x.dtype).unsqueeze(2)  # [B, T, N, D]
         return x.view(bt, n, d)
 
-    @property
+    @cached_property
     def models_time(self) -> bool:
-        """Whether the frame count is fixed by the model's parameters."""
+        """Whether the frame count is fixed by the model's parameters
+        (found once: the structure does not change after construction)."""
         return self.temporal_embedding is not None or any(
             b.temporal_adapter is not None for b in self.adapted_blocks())
 

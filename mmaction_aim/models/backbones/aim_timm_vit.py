@@ -1,7 +1,7 @@
 """AIM on timm's Vision Transformers: any supported timm name, adapted in
 place."""
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import timm
 import torch
@@ -11,10 +11,9 @@ from torch import nn
 
 from mmaction.registry import MODELS
 from ..families import family_of
-from ..layers.adapted_block import RECOMPUTABLE
 from ..utils.clip_checkpoint import (is_torchscript_archive,
                                      load_torchscript_state_dict)
-from .aim_base import ADAPTATIONS, AIMBackbone, ImageModelMismatchError
+from .aim_base import AIMBackbone, ImageModelMismatchError
 
 #: timm arguments AIMTimmViT sets itself.
 _OWN_KWARGS = {
@@ -69,30 +68,8 @@ class AIMTimmViT(AIMBackbone):
     def __init__(self,
                  model_name: str,
                  timm_kwargs: Optional[dict] = None,
-                 num_frames: int = 8,
-                 num_tadapter: int = 1,
-                 adapter_scale: float = 0.5,
-                 adapter_mlp_ratio: float = 0.25,
-                 drop_path_rate: float = 0.,
-                 adapters: Sequence[str] = ADAPTATIONS,
-                 adapter_layers: Optional[Sequence[int]] = None,
-                 temporal_embedding: bool = True,
-                 freeze_image_model: bool = True,
-                 freeze_ln_post: bool = False,
-                 pretrained: Optional[str] = None,
-                 with_cp: bool = False,
-                 recompute_frozen: Sequence[str] = RECOMPUTABLE,
-                 init_cfg: Optional[dict] = None) -> None:
-        super().__init__(
-            num_frames=num_frames, num_tadapter=num_tadapter,
-            adapter_scale=adapter_scale, adapter_mlp_ratio=adapter_mlp_ratio,
-            drop_path_rate=drop_path_rate, adapters=adapters,
-            adapter_layers=adapter_layers,
-            temporal_embedding=temporal_embedding,
-            freeze_image_model=freeze_image_model,
-            freeze_ln_post=freeze_ln_post, pretrained=pretrained,
-            with_cp=with_cp, recompute_frozen=recompute_frozen,
-            init_cfg=init_cfg)
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
         timm_kwargs = dict(timm_kwargs or {})
         for key, why in _OWN_KWARGS.items():
             if key in timm_kwargs:
@@ -105,7 +82,7 @@ class AIMTimmViT(AIMBackbone):
         self.width = width = image_model.embed_dim
         blocks = list(image_model.blocks)
         image_model.blocks = nn.Sequential(*[
-            self.family.adapt_block(block, width, num_frames, **args)
+            self.family.adapt_block(block, width, self.num_frames, **args)
             for block, args in zip(
                 blocks, self.adaptation_args(len(blocks)), strict=True)
         ])

@@ -1,53 +1,28 @@
 """timm's Eva: EVA-02 (rotary embeddings, SwiGLU, separate q/k/v)."""
-from typing import Iterable, Optional, Tuple
+from typing import Optional, Tuple
 
 import torch
 from timm.models.eva import Eva, EvaBlock
 from torch import nn
 
-from ..layers.adapted_block import AdaptedBlock
 from .base import TimmFamily, UnsupportedImageModelError
+from .timm_vit import AIMTimmBlock
 
 
-class AIMEvaBlock(AdaptedBlock):
-    """timm's :class:`~timm.models.eva.EvaBlock` with AIM's adaptations,
-    keeping its layers under timm's names (``norm1``, ``attn``,
-    ``gamma_1``, ``norm2``, ``mlp``, ``gamma_2``).
+class AIMEvaBlock(AIMTimmBlock):
+    """timm's :class:`~timm.models.eva.EvaBlock` with AIM's adaptations:
+    :class:`~.timm_vit.AIMTimmBlock`, with EVA's layer scales (the
+    parameters ``gamma_1``, ``gamma_2``, or None) and its rotary embedding.
 
     The spatial attention takes the model's rotary embedding (``rope``) as
     EVA does; the temporal pass runs the same attention along time without
-    it (time has no 2-D position; AIM's temporal embedding gives the
-    order). Layer scale as :class:`~.timm_vit.AIMTimmBlock`.
-
-    Args:
-        block (EvaBlock): The timm block whose layers are taken over.
-        embed_dims (int): Width ``D``.
-        num_frames (int): Frames ``T`` per clip.
-        **kwargs: The adaptation's arguments
-            (:class:`~..layers.AdaptedBlock`).
+    it (EVA's attention defaults to ``rope=None``; time has no 2-D
+    position, AIM's temporal embedding gives the order).
     """
 
-    def __init__(self, block: EvaBlock, embed_dims: int, num_frames: int,
-                 **kwargs) -> None:
-        super().__init__(embed_dims, num_frames, **kwargs)
-        self.norm1 = block.norm1
-        self.attn = block.attn
+    def take_layer_scales(self, block: EvaBlock) -> None:
         self.gamma_1 = block.gamma_1  # nn.Parameter or None
-        self.norm2 = block.norm2
-        self.mlp = block.mlp
         self.gamma_2 = block.gamma_2
-
-    def attention_parts(self) -> Iterable[nn.Module]:
-        return (self.norm1, self.attn)
-
-    def attend_time(self, x: torch.Tensor) -> torch.Tensor:
-        bt, n, d = x.shape
-        b = bt // self.num_frames
-        h = self.norm1(x.view(b, self.num_frames, n, d).transpose(1, 2))
-        if self.temporal_adapter_in is not None:
-            h = self.temporal_adapter_in(h)
-        h = self.attn(h.reshape(b * n, self.num_frames, d), rope=None)
-        return h.view(b, n, self.num_frames, d)  # [B, N, T, D]
 
     def attend_space(self, x: torch.Tensor,
                      rope: Optional[torch.Tensor] = None) -> torch.Tensor:
@@ -55,9 +30,6 @@ class AIMEvaBlock(AdaptedBlock):
 
     def attention_scale(self, x: torch.Tensor) -> torch.Tensor:
         return x if self.gamma_1 is None else self.gamma_1 * x
-
-    def mlp_norm(self, x: torch.Tensor) -> torch.Tensor:
-        return self.norm2(x)
 
     def mlp_scale(self, x: torch.Tensor) -> torch.Tensor:
         return x if self.gamma_2 is None else self.gamma_2 * x

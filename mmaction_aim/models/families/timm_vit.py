@@ -35,9 +35,14 @@ class AIMTimmBlock(AdaptedBlock):
         super().__init__(embed_dims, num_frames, **kwargs)
         self.norm1 = block.norm1
         self.attn = block.attn
-        self.ls1 = block.ls1
         self.norm2 = block.norm2
         self.mlp = block.mlp
+        self.take_layer_scales(block)
+
+    def take_layer_scales(self, block: nn.Module) -> None:
+        """Keep the block's layer scales under its names (``ls1``,
+        ``ls2``: ``LayerScale`` or identity)."""
+        self.ls1 = block.ls1
         self.ls2 = block.ls2
 
     def attention_parts(self) -> Iterable[nn.Module]:

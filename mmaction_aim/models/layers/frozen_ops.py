@@ -85,15 +85,8 @@ MLP_ACTIVATIONS = {
 
 
 def _act_backward(act: str, grad: Tensor, z: Tensor) -> Tensor:
-    """``grad * f'(z)`` in one fused pass (or autograd, if the private
-    operator is missing from this PyTorch build)."""
-    _, fn, op_name = MLP_ACTIVATIONS[act]
-    op = getattr(torch.ops.aten, op_name, None)
-    if op is not None:
-        return op(grad, z)
-    with torch.enable_grad():  # pragma: no cover - fallback path
-        z = z.detach().requires_grad_(True)
-        return torch.autograd.grad(fn(z), z, grad)[0]
+    """``grad * f'(z)`` in one fused pass (ATen's ``*_backward`` kernel)."""
+    return getattr(torch.ops.aten, MLP_ACTIVATIONS[act][2])(grad, z)
 
 
 class FrozenMLPFunction(torch.autograd.Function):

@@ -187,15 +187,6 @@ class AIMRecognizer(Recognizer3D):
                 f'{sorted(unexpected)[:10]}')
         return got
 
-    # The names of the first release, kept for existing scripts.
-    def trainable_state_dict(self) -> Dict[str, torch.Tensor]:
-        """Alias of :meth:`adapter_state_dict`."""
-        return self.adapter_state_dict()
-
-    def save_trainable(self, path: str, meta: Optional[dict] = None) -> None:
-        """Alias of :meth:`save_adapters`."""
-        self.save_adapters(path, meta)
-
 
 def is_adapter_only(checkpoint) -> bool:
     """Whether a loaded checkpoint is adapter-only (its ``meta`` says so;
