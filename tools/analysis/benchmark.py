@@ -280,10 +280,8 @@ def matmul_throughput(size: int, device: torch.device, repeats: int,
 def _recomputes(model: torch.nn.Module) -> bool:
     """Whether a training step of ``model`` recomputes forward work."""
     backbone = model.backbone
-    blocks = getattr(getattr(backbone, 'transformer', None), 'resblocks',
-                     ())
     return bool(getattr(backbone, 'with_cp', False) or any(
-        getattr(block, 'recompute', None) for block in blocks))
+        block.recompute for block in backbone.adapted_blocks()))
 
 
 class Step(NamedTuple):
