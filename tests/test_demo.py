@@ -11,9 +11,12 @@ DEMO_CONFIGS = [
     'aim_tiny_synthetic.py', 'aim_tiny_synthetic_spatial_only.py',
     'aim_tiny_synthetic_spatial_temporal.py',
     'aim_tiny_synthetic_frozen_linear.py',
-    'aim_tiny_synthetic_full_finetune.py'
+    'aim_tiny_synthetic_full_finetune.py',
+    'aim_tiny_synthetic_timm.py', 'aim_tiny_synthetic_timm_spatial_only.py'
 ]
 CHECKPOINT = osp.join(REPO, 'checkpoints', 'demo', 'clip_vit_tiny_shapes.pth')
+TIMM_CHECKPOINT = osp.join(REPO, 'checkpoints', 'demo',
+                           'timm_vit_tiny_shapes.safetensors')
 
 
 @pytest.fixture(scope='module')
@@ -89,6 +92,24 @@ def test_checkpoint_has_clip_visual_layout():
     assert osp.getsize(CHECKPOINT) < 4 * 2**20
 
 
+def test_timm_checkpoint_is_a_timm_file_of_the_demo_model():
+    """The second family's file: timm's own names and format, a whole
+    image model (it loads strictly into timm's model), trained."""
+    import timm
+    from safetensors.torch import load_file
+
+    from mmaction_aim.demo.image_model import (DEMO_TIMM_KWARGS,
+                                               DEMO_TIMM_NAME)
+    state = load_file(TIMM_CHECKPOINT)
+    assert not any(k.startswith(('visual.', 'image_model.')) for k in state)
+    model = timm.create_model(DEMO_TIMM_NAME, pretrained=False,
+                              num_classes=0, **DEMO_TIMM_KWARGS)
+    model.load_state_dict(state, strict=True)
+    # Not a fresh initialisation: timm starts the class token near zero.
+    assert state['cls_token'].abs().max() > 1e-3
+    assert osp.getsize(TIMM_CHECKPOINT) < 4 * 2**20
+
+
 def test_demo_configs_build_and_run(tiny_set):
     import mmaction_aim  # noqa: F401
     from mmengine.config import Config
@@ -101,6 +122,7 @@ def test_demo_configs_build_and_run(tiny_set):
     for name in DEMO_CONFIGS:
         cfg = Config.fromfile(osp.join(REPO, 'configs', 'demo', name))
         assert cfg.model.backbone.pretrained.endswith(
+            'timm_vit_tiny_shapes.safetensors' if 'timm' in name else
             'clip_vit_tiny_shapes.pth')
         model = MODELS.build(cfg.model)
         model.init_weights()

@@ -7,9 +7,9 @@
 # 2. write the synthetic videos (shapes that move right/left, grow/shrink,
 #    appear/vanish or stand still; every moving class has a time-reversed
 #    twin) to data/demo_synthetic, if not there yet;
-# 3. train and test the ablation rows on the tiny CLIP-layout image model
-#    shipped in checkpoints/demo/ (pre-trained on still images only), through
-#    tools/train.py and tools/test.py;
+# 3. train and test the ablation rows on the tiny image models shipped in
+#    checkpoints/demo/ (pre-trained on still images only; a CLIP-layout ViT
+#    and a timm ViT), through tools/train.py and tools/test.py;
 # 4. print the table and write it to WORK_DIR/results.md, plot WORK_DIR/results.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."

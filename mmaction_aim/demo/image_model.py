@@ -1,11 +1,17 @@
-"""Pre-training the demo's image model: a tiny ViT in CLIP's architecture.
+"""Pre-training the demo's image models: tiny ViTs of two families.
 
-The model learns *what* is in a still image (the shape and colour of an
-object, :func:`mmaction_aim.demo.synthetic.make_image_batch`) and is saved in
-OpenAI CLIP's key layout (``visual.conv1.weight``, ...,
-``visual.transformer.resblocks.N.attn.in_proj_weight``, ..., ``visual.proj``),
-so the demo loads it through the same ``pretrained=`` path as real CLIP
-weights. It never sees a video, so it knows nothing about time.
+Each model learns *what* is in a still image (the shape and colour of an
+object, :func:`mmaction_aim.demo.synthetic.make_image_batch`). It never sees
+a video, so it knows nothing about time.
+
+* ``'clip'``: CLIP's architecture, saved in OpenAI CLIP's key layout
+  (``visual.conv1.weight``, ...,
+  ``visual.transformer.resblocks.N.attn.in_proj_weight``, ...,
+  ``visual.proj``), loaded by :class:`AIMViT` as real CLIP weights are;
+* ``'timm'``: a timm Vision Transformer (no pre-norm, exact GELU, biased
+  patch embedding, ``norm`` before the class token), saved as a timm
+  ``.safetensors`` file, loaded by :class:`AIMTimmViT` through timm's reader
+  and checkpoint filter as a real timm file is.
 """
 import time
 from typing import Callable, Dict, Optional
@@ -25,6 +31,11 @@ DEMO_EMBED_DIM = 64
 CLIP_MEAN = (122.769, 116.74, 104.04)
 CLIP_STD = (68.493, 66.63, 70.321)
 
+# The timm demo model: timm's ViT at the same size as the CLIP one.
+DEMO_TIMM_NAME = 'vit_tiny_patch16_224'
+DEMO_TIMM_KWARGS = dict(img_size=32, patch_size=8, embed_dim=64, depth=4,
+                        num_heads=4)
+
 
 def build_image_encoder(arch: Optional[Dict] = None,
                         input_resolution: int = DEMO_INPUT_RESOLUTION
@@ -38,17 +49,43 @@ def build_image_encoder(arch: Optional[Dict] = None,
                   freeze_image_model=False)
 
 
+def build_timm_image_encoder() -> nn.Module:
+    """A plain timm ViT image encoder (AIMTimmViT without adapters)."""
+    from mmaction_aim.models import AIMTimmViT
+
+    return AIMTimmViT(DEMO_TIMM_NAME, timm_kwargs=dict(DEMO_TIMM_KWARGS),
+                      num_frames=1, adapters=(), temporal_embedding=False,
+                      freeze_image_model=False)
+
+
+def timm_mean_std() -> tuple:
+    """The timm demo model's normalisation (its pretrained config's)."""
+    from mmaction_aim.models import AIMTimmViT
+
+    return AIMTimmViT.image_model_normalization(
+        dict(model_name=DEMO_TIMM_NAME))
+
+
 class ImageClassifier(nn.Module):
-    """CLIP image tower (encoder + ``proj``) with a linear classifier."""
+    """Image tower (encoder + ``proj``) with a linear classifier.
+
+    Args:
+        encoder (nn.Module): ``[B, 3, 1, H, W]`` -> ``[B, D, 1]``.
+        width (int): ``D``.
+        embed_dim (int): Width of ``proj``'s output.
+        num_classes (int): Classes of the still images.
+        mean (tuple): Normalisation mean, 0-255 scale. Defaults to CLIP's.
+        std (tuple): Normalisation std, 0-255 scale. Defaults to CLIP's.
+    """
 
     def __init__(self, encoder: nn.Module, width: int, embed_dim: int,
-                 num_classes: int) -> None:
+                 num_classes: int, mean=CLIP_MEAN, std=CLIP_STD) -> None:
         super().__init__()
         self.encoder = encoder
         self.proj = nn.Parameter(width**-0.5 * torch.randn(width, embed_dim))
         self.fc = nn.Linear(embed_dim, num_classes)
-        self.register_buffer('mean', torch.tensor(CLIP_MEAN).view(1, 3, 1, 1))
-        self.register_buffer('std', torch.tensor(CLIP_STD).view(1, 3, 1, 1))
+        self.register_buffer('mean', torch.tensor(mean).view(1, 3, 1, 1))
+        self.register_buffer('std', torch.tensor(std).view(1, 3, 1, 1))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``uint8`` images ``[B, H, W, 3]`` -> logits ``[B, num_classes]``."""
@@ -66,12 +103,23 @@ class ImageClassifier(nn.Module):
         state['visual.proj'] = self.proj.detach().clone().contiguous()
         return state
 
+    def timm_state_dict(self) -> Dict[str, torch.Tensor]:
+        """The image model in timm's own layout (what ``timm.create_model``
+        builds, without a classifier)."""
+        prefix = 'image_model.'
+        return {
+            k[len(prefix):]: v.detach().clone().contiguous()
+            for k, v in self.encoder.state_dict().items()
+            if k.startswith(prefix)
+        }
+
 
 def pretrain_image_model(
         steps: int = 1500, batch_size: int = 64, lr: float = 1e-3,
         seed: int = 0, eval_images: int = 1024,
         encoder_builder: Optional[Callable[[], nn.Module]] = None,
-        log: Callable[[str], None] = print) -> Dict:
+        log: Callable[[str], None] = print,
+        family: str = 'clip') -> Dict:
     """Train the image model on freshly rendered still images.
 
     Single-threaded, seeded and with deterministic algorithms, so a seed
@@ -84,24 +132,33 @@ def pretrain_image_model(
         seed (int): Seed of the images and of the initial weights.
         eval_images (int): Held-out images for the reported accuracy.
         encoder_builder (callable, optional): Returns the encoder; defaults
-            to :func:`build_image_encoder`.
+            to the family's (:func:`build_image_encoder`,
+            :func:`build_timm_image_encoder`).
         log (callable): Progress printer.
+        family (str): ``'clip'`` or ``'timm'``. Defaults to ``'clip'``.
 
     Returns:
-        dict: ``state_dict`` (CLIP layout), ``accuracy`` (held out),
-        ``classes`` and ``seconds``.
+        dict: ``state_dict`` (the family's layout), ``accuracy`` (held
+        out), ``classes`` and ``seconds``.
     """
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    encoder = (encoder_builder or build_image_encoder)()
+    if family not in ('clip', 'timm'):
+        raise ValueError(f'family must be clip or timm, got {family!r}')
+    default_builder = build_image_encoder if family == 'clip' else \
+        build_timm_image_encoder
+    encoder = (encoder_builder or default_builder)()
     num_classes = len(SHAPES) * len(COLOURS)
+    mean, std = (CLIP_MEAN, CLIP_STD) if family == 'clip' else \
+        timm_mean_std()
     model = ImageClassifier(encoder, DEMO_ARCH['width'], DEMO_EMBED_DIM,
-                            num_classes)
+                            num_classes, mean, std)
     decay, no_decay = [], []
     for name, p in model.named_parameters():
-        (no_decay if p.ndim < 2 or 'embedding' in name else decay).append(p)
+        (no_decay if p.ndim < 2 or 'embedding' in name or 'token' in name
+         or 'pos_embed' in name else decay).append(p)
     optim = torch.optim.AdamW([dict(params=decay, weight_decay=0.05),
                                dict(params=no_decay, weight_decay=0.)], lr=lr)
     warmup = max(steps // 20, 1)
@@ -137,6 +194,8 @@ def pretrain_image_model(
     accuracy = evaluate()
     log(f'held-out accuracy on {eval_images} images '
         f'({num_classes} shape x colour classes): {accuracy:.4f}')
-    return dict(state_dict=model.clip_state_dict(), accuracy=accuracy,
+    state = model.clip_state_dict() if family == 'clip' else \
+        model.timm_state_dict()
+    return dict(state_dict=state, accuracy=accuracy,
                 classes=image_classes(),
                 seconds=time.time() - start)

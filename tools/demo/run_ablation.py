@@ -37,6 +37,12 @@ ROWS = [
      'spatial + temporal'),
     ('aim', 'configs/demo/aim_tiny_synthetic.py',
      'AIM (spatial + temporal + joint)'),
+    # The same claim on a second image-model family (a timm ViT).
+    ('timm_spatial_only',
+     'configs/demo/aim_tiny_synthetic_timm_spatial_only.py',
+     'timm ViT: spatial adaptation'),
+    ('timm_aim', 'configs/demo/aim_tiny_synthetic_timm.py',
+     'timm ViT: AIM'),
 ]
 
 
@@ -150,8 +156,8 @@ def main():
     results = []
     # The rows the claim rests on (AIM, spatial only) run first; the table
     # keeps the paper's order.
-    order = ['aim', 'spatial_only', 'frozen_linear', 'full_finetune',
-             'spatial_temporal']
+    order = ['aim', 'spatial_only', 'timm_aim', 'timm_spatial_only',
+             'frozen_linear', 'full_finetune', 'spatial_temporal']
     rows = sorted((r for r in ROWS if r[0] in args.rows),
                   key=lambda r: order.index(r[0]))
     for i, (name, config, desc) in enumerate(rows, 1):
