@@ -109,6 +109,24 @@ def test_aim_recipe(path):
     cfg = _load(path)
     key = _dataset_key(path)
     backbone, head = cfg.model.backbone, cfg.model.cls_head
+    if backbone.type == 'AIMSwin':
+        # The original Swin-B recipe: lr 1e-3, lr_mult 0.1 on the backbone,
+        # 32 frames in tubelets of 2, adapter scale 0.5 (hard-coded there),
+        # drop-path 0.2 (SSv2 0.4), the image model's normalisation.
+        opt = cfg.optim_wrapper.optimizer
+        assert (opt.type, opt.lr, opt.weight_decay) == ('AdamW', 1e-3, 0.05)
+        keys = cfg.optim_wrapper.paramwise_cfg.custom_keys
+        assert keys.backbone.lr_mult == 0.1
+        assert keys.temporal_position_bias_table.lr_mult == 0.1
+        assert (backbone.num_frames, backbone.tubelet_size) == (32, 2)
+        assert backbone.adapter_scale == 0.5
+        assert backbone.drop_path_rate == (0.4 if key == 'ssv2' else 0.2)
+        assert cfg.model.data_preprocessor.mean == 'image_model'
+        assert backbone.pretrained.startswith(
+            f'checkpoints/timm/{backbone.model_name}.')
+        assert cfg.train_cfg.max_epochs == (50 if key == 'ssv2' else 30)
+        assert head.label_smooth_eps == (0.1 if key == 'ssv2' else 0.)
+        return
     if cfg.model.backbone.type == 'AIMTimmViT':
         # timm families: the image model's own statistics.
         assert cfg.model.data_preprocessor.mean == 'image_model'

@@ -40,7 +40,7 @@ def main():
     state_dict = checkpoint.get('state_dict', checkpoint)
     layout = official_aim_layout(state_dict)
     converted = convert_official_aim(state_dict)
-    renamed = sum(a != b for a, b in zip(state_dict, converted, strict=True))
+    renamed = len(set(state_dict) - set(converted))
     os.makedirs(os.path.dirname(os.path.abspath(args.dst)), exist_ok=True)
     meta = dict(checkpoint.get('meta') or {}) if isinstance(
         checkpoint.get('meta'), dict) else {}
@@ -48,7 +48,7 @@ def main():
     meta['official_layout'] = layout
     torch.save(dict(state_dict=converted, meta=meta), args.dst)
     print(f'{layout} layout: {len(converted)} tensors ({renamed} keys '
-          f'renamed) written to {args.dst}')
+          f'renamed or dropped) written to {args.dst}')
 
 
 if __name__ == '__main__':

@@ -138,10 +138,12 @@ class AIMBackbone(BaseModule):
                              recompute=self.recompute_frozen))
         return args
 
-    def build_temporal_embedding(self, width: int) -> None:
-        """Create ``temporal_embedding`` ``[1, T, D]`` (or None)."""
+    def build_temporal_embedding(self, width: int,
+                                 length: Optional[int] = None) -> None:
+        """Create ``temporal_embedding`` ``[1, T, D]`` (or None); ``length``
+        the time steps, if not the frames (a tubelet embedding's)."""
         self.temporal_embedding = nn.Parameter(
-            torch.zeros(1, self.num_frames, width)) \
+            torch.zeros(1, length or self.num_frames, width)) \
             if self.use_temporal_embedding else None
 
     def add_temporal_embedding(self, x: torch.Tensor,
@@ -191,8 +193,12 @@ class AIMBackbone(BaseModule):
         return {'': self}
 
     def reset_image_model(self) -> None:
-        """Initialise the image model as its authors do (no pretraining)."""
-        raise NotImplementedError
+        """Initialise the image model as its authors do (no pretraining):
+        by default the ``init_weights`` of a timm ``image_model``."""
+        init = getattr(getattr(self, 'image_model', None), 'init_weights',
+                       None)
+        if init is not None:
+            init()
 
     def read_image_model(self, path: str) -> Dict[str, torch.Tensor]:
         """Read ``path`` into the image model's key layout (no loading)."""
@@ -325,14 +331,14 @@ class AIMBackbone(BaseModule):
         # A checkpoint of another frame count: interpolate the temporal
         # embedding (an 8-frame model tested at 16 frames), and say so.
         key = prefix + 'temporal_embedding'
-        if key in state_dict and self.temporal_embedding is not None and \
-                state_dict[key].shape[1] != self.num_frames:
+        steps = None if self.temporal_embedding is None else \
+            self.temporal_embedding.shape[1]
+        if key in state_dict and steps and state_dict[key].shape[1] != steps:
             MMLogger.get_current_instance().info(
                 f'{type(self).__name__}: temporal_embedding interpolated '
-                f'from {state_dict[key].shape[1]} to {self.num_frames} '
-                'frames')
-            state_dict[key] = resize_temporal_embedding(
-                state_dict[key], self.num_frames)
+                f'from {state_dict[key].shape[1]} to {steps} time steps')
+            state_dict[key] = resize_temporal_embedding(state_dict[key],
+                                                        steps)
         super()._load_from_state_dict(state_dict, prefix, local_metadata,
                                       strict, missing_keys, unexpected_keys,
                                       error_msgs)

@@ -1,18 +1,15 @@
 """AIM on timm's Vision Transformers: any supported timm name, adapted in
 place."""
-import os.path as osp
 from typing import Dict, List, Optional, Tuple
 
 import timm
 import torch
 from timm.models import get_pretrained_cfg
-from timm.models import load_state_dict as timm_load_state_dict
 from torch import nn
 
 from mmaction.registry import MODELS
 from ..families import family_of
-from ..utils.clip_checkpoint import (is_torchscript_archive,
-                                     load_torchscript_state_dict)
+from ..utils.timm_checkpoint import read_timm_file
 from .aim_base import AIMBackbone, ImageModelMismatchError
 
 #: timm arguments AIMTimmViT sets itself.
@@ -105,12 +102,6 @@ class AIMTimmViT(AIMBackbone):
     def describe(self) -> str:
         return f'timm {self.model_name}'
 
-    def reset_image_model(self) -> None:
-        """timm's own initialisation of the image model."""
-        init = getattr(self.image_model, 'init_weights', None)
-        if init is not None:
-            init()
-
     @staticmethod
     def image_model_normalization(
             cfg: dict) -> Tuple[List[float], List[float]]:
@@ -133,40 +124,11 @@ class AIMTimmViT(AIMBackbone):
 
     # ---------------------------------------------------------- weights
     def read_image_model(self, path: str) -> Dict[str, torch.Tensor]:
-        """Read any released file of this model into ``image_model.*`` keys.
-
-        timm's reader (``.safetensors``; torch files with
-        ``weights_only=True``, unwrapping ``state_dict`` / ``model`` / EMA,
-        stripping ``module.``), then the model's own checkpoint filter, as
-        ``timm.create_model(pretrained=True)`` does; a Google ``.npz``
-        through timm's ``load_pretrained`` of a plain copy of the model; an
-        OpenAI TorchScript CLIP archive through our restricted reader
-        (nothing in it runs). The image model's classifier is not used and
-        is dropped.
-        """
-        if not osp.isfile(path):
-            raise FileNotFoundError(
-                f'Image-model weights {path} not found. Place the timm file '
-                '(e.g. from the Hugging Face hub, timm/<model name>) there, '
-                'or set model.backbone.pretrained.')
-        if path.endswith('.npz'):
-            plain = timm.create_model(self.model_name, pretrained=False,
-                                      num_classes=0, **self.timm_kwargs)
-            plain.load_pretrained(path)
-            state_dict = plain.state_dict()
-        else:
-            if is_torchscript_archive(path):
-                state_dict = load_torchscript_state_dict(path)
-            else:
-                state_dict = timm_load_state_dict(path)
-            state_dict = self.family.filter_fn(self.image_model)(
-                state_dict, self.image_model)
-            classifier = (self.image_model.pretrained_cfg or {}).get(
-                'classifier') or 'head'
-            for name in (classifier, ) if isinstance(classifier,
-                                                      str) else classifier:
-                state_dict.pop(f'{name}.weight', None)
-                state_dict.pop(f'{name}.bias', None)
+        """Any released file of this model (:func:`read_timm_file`: timm's
+        reader and the model's checkpoint filter), under ``image_model.``."""
+        state_dict = read_timm_file(
+            path, self.model_name, self.timm_kwargs,
+            self.family.filter_fn(self.image_model), self.image_model)
         return {f'image_model.{k}': v for k, v in state_dict.items()}
 
     # ---------------------------------------------------------- forward

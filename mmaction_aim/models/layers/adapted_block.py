@@ -214,17 +214,20 @@ class AdaptedBlock(nn.Module):
                       x_t: torch.Tensor) -> torch.Tensor:
         """``x + DropPath(x_t)`` with ``x_t`` in the temporal layout.
 
-        Draws exactly the per-frame mask that ``DropPath`` draws for a
-        ``[B*T, N, D]`` tensor, and adds without regrouping ``x_t`` first.
+        Draws exactly the per-frame mask that ``DropPath`` draws for ``x``,
+        and adds without regrouping ``x_t`` first.
 
         Args:
-            x (torch.Tensor): ``[B*T, N, D]``.
+            x (torch.Tensor): ``[B*T, N, D]`` (or ``[B*T, H, W, D]``,
+                ``N = H*W``).
             x_t (torch.Tensor): ``[B, N, T, D]``.
 
         Returns:
-            torch.Tensor: ``[B*T, N, D]``, laid out as ``x``.
+            torch.Tensor: Laid out as ``x``.
         """
-        bt, n, d = x.shape
+        shape = x.shape
+        bt, d = shape[0], shape[-1]
+        n = x_t.shape[1]
         b = bt // self.num_frames
         x_t = x_t.transpose(1, 2)  # [B, T, N, D], a view
         drop = self.drop_path
@@ -236,7 +239,7 @@ class AdaptedBlock(nn.Module):
                 mask.div_(keep)
             x_t = x_t * mask.view(b, self.num_frames, 1, 1)
         # The sum takes the layout of its first operand: [B, T, N, D].
-        return (x.reshape(b, self.num_frames, n, d) + x_t).view(bt, n, d)
+        return (x.reshape(b, self.num_frames, n, d) + x_t).view(shape)
 
     def spatial_adaptation(self, x: torch.Tensor, recompute: bool = True,
                            **attn_kwargs) -> torch.Tensor:

@@ -5,7 +5,7 @@ the backbone, the tools under ``tools/convert/`` and the tests share them.
 """
 import math
 import re
-from typing import Dict, Mapping
+from typing import Dict, Mapping, Optional
 
 import torch
 import torch.nn.functional as F
@@ -28,7 +28,22 @@ _OFFICIAL_ADAPTER_RE = re.compile(
 OFFICIAL_LAYOUTS = {
     'clip_vit': 'backbone.transformer.resblocks.0.ln_1.weight',
     'imagenet_vit': 'backbone.blocks.0.norm1.weight',
+    'swin': 'backbone.layers.0.blocks.0.norm1.weight',
 }
+# The original Swin's adapters: `S_Adapter2` (with skip) is its spatial
+# adapter, on the window attention's output; `S_Adapter` (no skip) its joint
+# adapter, beside the MLP.
+_OFFICIAL_SWIN_ADAPTER_RE = re.compile(
+    r'^backbone\.layers\.(\d+)\.blocks\.(\d+)\.(T_Adapter|S_Adapter2|S_Adapter)'
+    r'\.D_(fc1|fc2)\.(weight|bias)$')
+_OFFICIAL_SWIN_ADAPTER_NAMES = {
+    'T_Adapter': 'temporal_adapter',
+    'S_Adapter2': 'spatial_adapter',
+    'S_Adapter': 'joint_adapter',
+}
+# Buffers the original Swin stored; timm and AIMSwin rebuild them.
+_SWIN_BUFFERS = ('relative_position_index', 't_relative_coords',
+                 'attn_mask')
 
 # Keys of CLIP's visual tower that AIM does not use.
 _UNUSED_CLIP_VISUAL_KEYS = ('proj', )
@@ -54,7 +69,32 @@ def official_aim_layout(state_dict: Mapping[str, torch.Tensor]) -> str:
                    f'{sorted(OFFICIAL_LAYOUTS.values())} is in it')
 
 
-def _official_key(key: str, layout: str) -> str:
+def _official_swin_key(key: str) -> Optional[str]:
+    """Our key for an original ``SwinTransformer2D_Adapter`` key (None: a
+    buffer that is rebuilt, not loaded)."""
+    if any(key.endswith(name) for name in _SWIN_BUFFERS):
+        return None
+    match = _OFFICIAL_SWIN_ADAPTER_RE.match(key)
+    if match:
+        stage, block, name, fc, param = match.groups()
+        return (f'backbone.image_model.layers.{stage}.blocks.{block}.'
+                f'{_OFFICIAL_SWIN_ADAPTER_NAMES[name]}.{fc}.{param}')
+    if not key.startswith('backbone.'):
+        return key  # the head
+    rest = key[len('backbone.'):]
+    # The temporal bias lives on our block, not in timm's window attention.
+    rest = rest.replace('.attn.temporal_position_bias_table',
+                        '.temporal_position_bias_table')
+    # Downsampling at the end of stage i there, at the start of i + 1 in
+    # timm (the same PatchMerging otherwise).
+    rest = re.sub(r'^layers\.(\d+)\.downsample',
+                  lambda m: f'layers.{int(m.group(1)) + 1}.downsample', rest)
+    return 'backbone.image_model.' + rest
+
+
+def _official_key(key: str, layout: str) -> Optional[str]:
+    if layout == 'swin':
+        return _official_swin_key(key)
     match = _OFFICIAL_ADAPTER_RE.match(key)
     if match:
         prefix, name, fc, param = match.groups()
@@ -88,7 +128,15 @@ def convert_official_aim(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
     * ImageNet ViT (``ViT_ImageNet``): the adapters likewise under
       ``blocks.N``; timm's names go under ``backbone.image_model.``, the
       final ``ln_post`` becomes timm's ``norm``; ``temporal_embedding`` and
-      the head are kept (:class:`AIMTimmViT` on ``vit_base_patch16_224``).
+      the head are kept (:class:`AIMTimmViT` on ``vit_base_patch16_224``);
+    * Swin (``SwinTransformer2D_Adapter``): ``T_Adapter``, ``S_Adapter2``
+      (its spatial adapter, with skip) and ``S_Adapter`` (its joint adapter)
+      become ``temporal_adapter``, ``spatial_adapter``, ``joint_adapter``;
+      ``attn.temporal_position_bias_table`` moves to the block;
+      ``layers.i.downsample`` becomes timm's ``layers.(i+1).downsample``;
+      everything under ``backbone.image_model.``; the stored buffers
+      (``relative_position_index``, ``t_relative_coords``, ``attn_mask``)
+      are dropped (:class:`AIMSwin`).
 
     A ``module.`` prefix left by distributed training is removed.
 
@@ -104,7 +152,9 @@ def convert_official_aim(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
     for key, value in state_dict.items():
         if key.startswith('module.'):
             key = key[len('module.'):]
-        converted[_official_key(key, layout)] = value
+        key = _official_key(key, layout)
+        if key is not None:
+            converted[key] = value
     return converted
 
 
@@ -146,6 +196,23 @@ def clip_to_aim(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
             '`positional_embedding` (optionally under `visual.`); got keys '
             f'{sorted(keys)[:8]}...')
     return visual
+
+
+def inflate_patch_embedding(weight: torch.Tensor,
+                            tubelet_size: int) -> torch.Tensor:
+    """A 2-D patch embedding ``[C, 3, p, p]`` as a tubelet one
+    ``[C, 3, t, p, p]``: repeated over ``t`` frames and divided by ``t``, so
+    it gives the 2-D result on any ``t`` identical frames.
+
+    Args:
+        weight (torch.Tensor): ``[C, 3, p, p]``.
+        tubelet_size (int): ``t``.
+
+    Returns:
+        torch.Tensor: ``[C, 3, t, p, p]``.
+    """
+    return weight.unsqueeze(2).repeat(1, 1, tubelet_size, 1, 1) / \
+        tubelet_size
 
 
 def resize_positional_embedding(pos_embed: torch.Tensor,

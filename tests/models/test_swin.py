@@ -1,0 +1,280 @@
+"""AIM on timm's Swin Transformer: identity with timm at init, the
+original's outputs, its key layout and parameter count, training."""
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+import timm
+import torch
+from mmengine.registry import init_default_scope
+
+import mmaction_aim  # noqa: F401
+from mmaction.registry import MODELS
+from mmaction_aim.models import AIMSwin, ImageModelMismatchError
+from mmaction_aim.models.layers import Adapter
+from mmaction_aim.models.utils import convert_official_aim
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+REF_DIR = os.path.join(REPO, 'tests', 'data', 'aim_reference')
+NAME = 'swin_base_patch4_window7_224'
+
+
+def _tiny(depths=(2, 2), window=7, size=56, dim=16):
+    return dict(img_size=size, embed_dim=dim, depths=depths,
+                num_heads=tuple(2 * 2**i for i in range(len(depths))),
+                window_size=window)
+
+
+def _perturb_norms(module, seed=1):
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for name, param in module.named_parameters():
+            if 'norm' in name and param.dim() == 1:
+                param.copy_(1 + 0.3 * torch.randn_like(param))
+
+
+@pytest.mark.parametrize('depths,window,size', [
+    ((2, 2), 7, 56), ((2, 3, 2), 7, 112), ((1, 2), 4, 32), ((4, ), 2, 16)])
+def test_identity_at_init_against_timm(depths, window, size):
+    """Frames in identical pairs: every time step is timm's own Swin."""
+    kwargs = _tiny(depths, window, size)
+    torch.manual_seed(0)
+    backbone = AIMSwin(NAME, timm_kwargs=kwargs, num_frames=4,
+                       tubelet_size=2)
+    backbone.init_weights()
+    _perturb_norms(backbone)
+    backbone.eval()
+    plain = timm.create_model(NAME, pretrained=False, num_classes=0,
+                              **kwargs).eval()
+    image = {k[len('image_model.'):]: v
+             for k, v in backbone.state_dict().items()
+             if k.startswith('image_model.')}
+    # The tubelet weight back to 2-D: the sum over its frames.
+    image['patch_embed.proj.weight'] = image['patch_embed.proj.weight'].sum(2)
+    result = plain.load_state_dict(image, strict=False)
+    assert not result.missing_keys
+    assert all('adapter' in k or 'temporal_position' in k
+               for k in result.unexpected_keys)
+    frames = torch.randn(2, 3, 2, size, size)  # 2 distinct frames
+    clips = frames.repeat_interleave(2, dim=2)  # [f0, f0, f1, f1]
+    with torch.no_grad():
+        out = backbone(clips)  # [B, C, T', H', W']
+        expected = plain.forward_features(
+            frames.transpose(1, 2).flatten(0, 1))  # [B*T', H', W', C]
+    c = expected.shape[-1]
+    assert out.shape == (2, c, 2, *expected.shape[1:3])
+    torch.testing.assert_close(out, expected.view(2, 2, *expected.shape[1:])
+                               .permute(0, 4, 1, 2, 3), atol=1e-5, rtol=0)
+
+
+def _swin_recognizer(meta, device=None):
+    init_default_scope('mmaction')
+    cfg = dict(
+        type='AIMRecognizer',
+        backbone=dict(type='AIMSwin', model_name=NAME,
+                      timm_kwargs=dict(embed_dim=meta['embed_dim'],
+                                       depths=tuple(meta['depths']),
+                                       num_heads=tuple(meta['num_heads']),
+                                       window_size=meta['window_size'],
+                                       img_size=meta.get('img_size', 224)),
+                      num_frames=meta['num_frames'], tubelet_size=2,
+                      adapter_scale=0.5),
+        cls_head=dict(type='AIMHead', num_classes=meta['num_classes'],
+                      in_channels=meta['out_channels']))
+    if device is None:
+        return MODELS.build(cfg)
+    with torch.device(device):
+        return MODELS.build(cfg)
+
+
+def test_converted_official_swin_reproduces_reference(tmp_path):
+    ref = torch.load(os.path.join(REF_DIR, 'reference_outputs_other.pt'),
+                     weights_only=True)['swin2d_adapter']
+    src = tmp_path / 'official.pth'
+    torch.save(dict(state_dict=ref['state_dict'], meta=dict(epoch=30)), src)
+    dst = tmp_path / 'converted.pth'
+    out = subprocess.run([
+        sys.executable,
+        os.path.join(REPO, 'tools', 'convert', 'convert_official_aim.py'),
+        str(src), str(dst)
+    ], check=True, capture_output=True, text=True)
+    assert 'swin layout' in out.stdout
+    model = _swin_recognizer(ref['meta']).eval()
+    model.load_state_dict(torch.load(dst, weights_only=True)['state_dict'],
+                          strict=True)
+    with torch.no_grad():
+        features = model.backbone(ref['inputs'])
+        logits = model(ref['inputs'][:, None], mode='tensor', stage='head')
+    torch.testing.assert_close(features, ref['features'], atol=1e-4, rtol=0)
+    torch.testing.assert_close(logits, ref['logits'], atol=1e-4, rtol=0)
+
+
+def _key_list(name):
+    shapes = {}
+    with open(os.path.join(REF_DIR, name)) as f:
+        for line in f:
+            key, shape = re.match(r'^(\S+)\s+(\[.*\])$', line.strip()).groups()
+            shapes[key] = shape.replace('NUM_CLASSES', '400')
+    return shapes
+
+
+def _numel(shape):
+    n = 1
+    for d in eval(shape):
+        n *= d
+    return n
+
+
+def test_official_swin_b_keys_map_and_count():
+    """Swin-B, 32 frames, 400 classes, built on the meta device: every
+    parameter of the original's key list has a home here with its shape,
+    and the totals agree (the stored buffers are rebuilt, not loaded)."""
+    shapes = _key_list('official_keys_swin-b_32f.txt')
+    theirs = convert_official_aim(shapes)  # values carried along
+    init_default_scope('mmaction')
+    with torch.device('meta'):
+        model = MODELS.build(dict(
+            type='AIMRecognizer',
+            backbone=dict(type='AIMSwin',
+                          model_name='swin_base_patch4_window7_224',
+                          num_frames=32, tubelet_size=2),
+            cls_head=dict(type='AIMHead', num_classes=400,
+                          in_channels=1024)))
+    ours = {k: str(list(v.shape)) for k, v in model.state_dict().items()}
+    assert ours == theirs
+    total = sum(p.numel() for p in model.parameters())
+    buffers = ('relative_position_index', 't_relative_coords', 'attn_mask')
+    assert total == sum(_numel(s) for k, s in shapes.items()
+                        if not k.endswith(buffers))
+    assert round(total / 1e6, 2) == 95.93
+
+
+def test_only_the_adaptation_trains_and_gets_gradients():
+    meta = dict(embed_dim=16, depths=[2, 2], num_heads=[2, 4],
+                window_size=7, num_frames=4, num_classes=3, out_channels=32,
+                img_size=56)
+    model = _swin_recognizer(meta)
+    model.init_weights()
+    model.train()
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    for name in trainable:
+        assert ('adapter' in name or 'temporal_position_bias_table' in name
+                or name.startswith(('cls_head.', 'backbone.image_model.'
+                                    'norm.'))), name
+    # Temporal adaptation in the unshifted (even) blocks of every stage.
+    blocks = [m for m in model.modules() if type(m).__name__ ==
+              'AIMSwinBlock']
+    assert [b.temporal_adapter is not None for b in blocks] == \
+        [True, False, True, False]
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    optim = torch.optim.AdamW([p for p in model.parameters()
+                               if p.requires_grad], lr=1e-2)
+    torch.manual_seed(0)
+    inputs = torch.randn(2, 1, 3, 4, 56, 56)
+    for step in range(3):
+        optim.zero_grad()
+        loss = torch.nn.functional.cross_entropy(
+            model(inputs, mode='tensor', stage='head'), torch.tensor([0, 2]))
+        loss.backward()
+        for name, param in model.named_parameters():
+            if not param.requires_grad:
+                assert param.grad is None, name
+            elif step == 2:
+                assert param.grad.abs().sum() > 0, name
+        optim.step()
+    for name, param in model.named_parameters():
+        assert (not torch.equal(param, before[name])) == \
+            param.requires_grad, name
+
+
+def test_temporal_bias_trains_by_choice():
+    kwargs = dict(timm_kwargs=_tiny(), num_frames=4)
+    frozen = AIMSwin(NAME, train_temporal_bias=False, **kwargs)
+    tables = list(frozen.temporal_bias_tables())
+    assert tables and not any(t.requires_grad for t in tables)
+    # Chosen by structure, an adapter-only file keeps them either way.
+    assert any('temporal_position_bias_table' in k
+               for k in frozen.adaptation_parameter_names())
+    assert all(t.requires_grad for t in
+               AIMSwin(NAME, **kwargs).temporal_bias_tables())
+
+
+def test_microsoft_swin_file_loads_through_timms_filter(tmp_path):
+    """An original Microsoft Swin file (`model` key, downsampling at the
+    end of stages, stored buffers) loads strictly and is inflated."""
+    kwargs = _tiny()
+    torch.manual_seed(0)
+    plain = timm.create_model(NAME, pretrained=False, num_classes=0,
+                              **kwargs).eval()
+    _perturb_norms(plain)
+    original = {}
+    for key, value in plain.state_dict().items():
+        key = re.sub(r'^layers\.(\d+)\.downsample',
+                     lambda m: f'layers.{int(m.group(1)) - 1}.downsample',
+                     key)
+        original[key] = value
+    original['layers.0.blocks.0.attn.relative_position_index'] = \
+        torch.zeros(49, 49, dtype=torch.long)
+    path = tmp_path / 'swin_tiny_patch4_window7_224.pth'
+    torch.save(dict(model=original), path)
+    backbone = AIMSwin(NAME, timm_kwargs=kwargs, num_frames=2,
+                       pretrained=str(path))
+    backbone.init_weights()
+    frames = torch.randn(1, 3, 1, 56, 56)
+    with torch.no_grad():
+        out = backbone.eval()(frames.repeat_interleave(2, dim=2))
+        expected = plain.forward_features(frames[:, :, 0])
+    torch.testing.assert_close(out[:, :, 0], expected.permute(0, 3, 1, 2),
+                               atol=1e-5, rtol=0)
+    # A file of another model is an error naming what differs.
+    del original['layers.1.blocks.1.mlp.fc1.weight']
+    torch.save(dict(model=original), path)
+    with pytest.raises(ImageModelMismatchError, match='mlp.fc1.weight'):
+        AIMSwin(NAME, timm_kwargs=kwargs, num_frames=2,
+                pretrained=str(path)).init_weights()
+
+
+def test_trained_adapters_connect_time_steps():
+    torch.manual_seed(0)
+    backbone = AIMSwin(NAME, timm_kwargs=_tiny(), num_frames=6).eval()
+    with torch.no_grad():
+        for module in backbone.modules():
+            if isinstance(module, Adapter):
+                module.fc1.weight.normal_(std=0.5)
+                module.fc2.weight.normal_(std=0.5)
+        clips = torch.randn(1, 3, 6, 56, 56)
+        out = backbone(clips)
+        other = clips.clone()
+        other[:, :, 4:] = torch.randn(1, 3, 2, 56, 56)  # time step 2 only
+        step0 = backbone(other)[:, :, 0]
+    assert (step0 - out[:, :, 0]).abs().max() > 1e-4
+
+
+def test_swin_b_recipe_learning_rates():
+    """lr 1e-3 with lr_mult 0.1 on the backbone: adapters, temporal bias
+    tables and the final norm at 1e-4, the head at 1e-3; no weight decay on
+    the bias tables and the norm (built on the meta device)."""
+    import copy
+    import os.path as osp
+
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'aim_swinb_k400_32f.py'))
+    init_default_scope('mmaction')
+    with torch.device('meta'):
+        model = MODELS.build(copy.deepcopy(cfg.model))
+    optim = build_optim_wrapper(model, dict(cfg.optim_wrapper,
+                                            type='OptimWrapper')).optimizer
+    names = {id(p): n for n, p in model.named_parameters()}
+    settings = {names[id(group['params'][0])]: (group['lr'],
+                                                 group['weight_decay'])
+                for group in optim.param_groups}
+    adapter = next(n for n in settings if 'joint_adapter.fc1.weight' in n)
+    table = next(n for n in settings if 'temporal_position_bias' in n)
+    assert settings[adapter] == pytest.approx((1e-4, 0.05))
+    assert settings[table] == pytest.approx((1e-4, 0.))
+    assert settings['backbone.image_model.norm.weight'] == \
+        pytest.approx((1e-4, 0.))
+    assert settings['cls_head.fc_cls.weight'] == pytest.approx((1e-3, 0.05))
