@@ -278,3 +278,48 @@ def test_swin_b_recipe_learning_rates():
     assert settings['backbone.image_model.norm.weight'] == \
         pytest.approx((1e-4, 0.))
     assert settings['cls_head.fc_cls.weight'] == pytest.approx((1e-3, 0.05))
+
+
+def test_activation_checkpointing_gives_the_same_outputs_and_gradients():
+    torch.manual_seed(0)
+    kwargs = dict(timm_kwargs=_tiny(), num_frames=4, drop_path_rate=0.)
+    plain = AIMSwin(NAME, **kwargs)
+    with torch.no_grad():
+        for module in plain.modules():
+            if isinstance(module, Adapter):
+                module.fc2.weight.normal_(std=0.2)
+    checkpointed = AIMSwin(NAME, with_cp=True, **kwargs)
+    checkpointed.load_state_dict(plain.state_dict())
+    clips = torch.randn(1, 3, 4, 56, 56)
+    outs, grads = [], []
+    for model in (plain.train(), checkpointed.train()):
+        out = model(clips)
+        out.square().mean().backward()
+        outs.append(out.detach())
+        grads.append({n: p.grad.clone() for n, p in model.named_parameters()
+                      if p.requires_grad})
+    torch.testing.assert_close(outs[0], outs[1])
+    assert grads[0].keys() == grads[1].keys()
+    for name in grads[0]:
+        torch.testing.assert_close(grads[0][name], grads[1][name], msg=name)
+
+
+def test_a_file_of_another_window_size_is_resized_as_timm_does(tmp_path):
+    """Pre-trained at another window (as the 384-px Swins, window 12):
+    timm's filter resizes the relative position tables; the load is
+    strict."""
+    other = dict(_tiny(), window_size=4)
+    torch.manual_seed(0)
+    source = timm.create_model(NAME, pretrained=False, num_classes=0,
+                               **other)
+    path = tmp_path / 'swin_window4.pth'
+    torch.save(source.state_dict(), path)
+    backbone = AIMSwin(NAME, timm_kwargs=_tiny(), num_frames=2,
+                       pretrained=str(path))
+    backbone.init_weights()
+    table = backbone.image_model.layers[0].blocks[0].attn \
+        .relative_position_bias_table
+    assert table.shape == (13 * 13, 2)  # (2 * 7 - 1)^2 entries
+    torch.testing.assert_close(backbone.image_model.layers[0].blocks[0]
+                               .mlp.fc1.weight,
+                               source.layers[0].blocks[0].mlp.fc1.weight)
