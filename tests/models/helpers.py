@@ -68,3 +68,22 @@ def save_torchscript_clip(model, path, image_size, half=True):
         traced = traced.half()
     torch.jit.save(traced, str(path))
     return path
+
+
+def convert_with_the_tool(state_dict, tmp_path):
+    """Wrap ``state_dict`` as the original release does, convert it with
+    ``tools/convert/convert_official_aim.py``; the converted state dict and
+    what the tool printed."""
+    import os
+    import subprocess
+    import sys
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    src, dst = tmp_path / 'official.pth', tmp_path / 'converted.pth'
+    torch.save(dict(state_dict=state_dict, meta=dict(epoch=30)), src)
+    out = subprocess.run([
+        sys.executable,
+        os.path.join(repo, 'tools', 'convert', 'convert_official_aim.py'),
+        str(src), str(dst)
+    ], check=True, capture_output=True, text=True)
+    return torch.load(dst, weights_only=True)['state_dict'], out.stdout

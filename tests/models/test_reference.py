@@ -1,13 +1,11 @@
 """Our AIM reproduces the original implementation's outputs exactly."""
 import os
-import subprocess
-import sys
 
 import pytest
 import torch
 
 from mmaction_aim.models.utils import convert_official_aim
-from .helpers import build_recognizer
+from .helpers import build_recognizer, convert_with_the_tool
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 # The original implementation's outputs and released key layouts (copied
@@ -36,18 +34,10 @@ def _build(meta):
 def test_converted_official_checkpoint_reproduces_reference(case, tmp_path):
     ref = _cases()[case]
     # A released file, wrapped as the original repository wraps it.
-    src = tmp_path / 'official.pth'
-    torch.save(dict(state_dict=ref['state_dict'], meta=dict(epoch=30)), src)
-    dst = tmp_path / 'converted.pth'
-    subprocess.run([
-        sys.executable,
-        os.path.join(REPO, 'tools', 'convert', 'convert_official_aim.py'),
-        str(src), str(dst)
-    ], check=True)
-
+    converted, printed = convert_with_the_tool(ref['state_dict'], tmp_path)
+    assert 'clip_vit layout' in printed
     model = _build(ref['meta'])
-    checkpoint = torch.load(dst, weights_only=True)
-    model.load_state_dict(checkpoint['state_dict'], strict=True)
+    model.load_state_dict(converted, strict=True)
     with torch.no_grad():
         features = model.backbone(ref['inputs'])
         logits = model(ref['inputs'][:, None], mode='tensor', stage='head')

@@ -2,8 +2,6 @@
 original's outputs, its key layout and parameter count, training."""
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 import timm
@@ -14,6 +12,7 @@ import mmaction_aim  # noqa: F401
 from mmaction.registry import MODELS
 from mmaction_aim.models import AIMSwin, ImageModelMismatchError
 from mmaction_aim.models.layers import Adapter
+from .helpers import convert_with_the_tool
 from mmaction_aim.models.utils import convert_official_aim
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
@@ -92,18 +91,10 @@ def _swin_recognizer(meta, device=None):
 def test_converted_official_swin_reproduces_reference(tmp_path):
     ref = torch.load(os.path.join(REF_DIR, 'reference_outputs_other.pt'),
                      weights_only=True)['swin2d_adapter']
-    src = tmp_path / 'official.pth'
-    torch.save(dict(state_dict=ref['state_dict'], meta=dict(epoch=30)), src)
-    dst = tmp_path / 'converted.pth'
-    out = subprocess.run([
-        sys.executable,
-        os.path.join(REPO, 'tools', 'convert', 'convert_official_aim.py'),
-        str(src), str(dst)
-    ], check=True, capture_output=True, text=True)
-    assert 'swin layout' in out.stdout
+    converted, printed = convert_with_the_tool(ref['state_dict'], tmp_path)
+    assert 'swin layout' in printed
     model = _swin_recognizer(ref['meta']).eval()
-    model.load_state_dict(torch.load(dst, weights_only=True)['state_dict'],
-                          strict=True)
+    model.load_state_dict(converted, strict=True)
     with torch.no_grad():
         features = model.backbone(ref['inputs'])
         logits = model(ref['inputs'][:, None], mode='tensor', stage='head')

@@ -2,8 +2,6 @@
 original ImageNet-ViT's outputs, strict loading from timm's file formats."""
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 import timm
@@ -15,6 +13,7 @@ from mmaction.registry import MODELS
 from mmaction_aim.models import AIMTimmViT, AIMViT, ImageModelMismatchError
 from mmaction_aim.models.families import UnsupportedImageModelError
 from mmaction_aim.models.layers import Adapter
+from .helpers import convert_with_the_tool
 from mmaction_aim.models.utils import convert_official_aim, count_parameters
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
@@ -174,18 +173,10 @@ def _in21k_recognizer(meta):
 def test_converted_official_imagenet_vit_reproduces_reference(case,
                                                               tmp_path):
     ref = _other_cases()[case]
-    src = tmp_path / 'official.pth'
-    torch.save(dict(state_dict=ref['state_dict'], meta=dict(epoch=30)), src)
-    dst = tmp_path / 'converted.pth'
-    out = subprocess.run([
-        sys.executable,
-        os.path.join(REPO, 'tools', 'convert', 'convert_official_aim.py'),
-        str(src), str(dst)
-    ], check=True, capture_output=True, text=True)
-    assert 'imagenet_vit layout' in out.stdout
+    converted, printed = convert_with_the_tool(ref['state_dict'], tmp_path)
+    assert 'imagenet_vit layout' in printed
     model = _in21k_recognizer(ref['meta']).eval()
-    model.load_state_dict(torch.load(dst, weights_only=True)['state_dict'],
-                          strict=True)
+    model.load_state_dict(converted, strict=True)
     with torch.no_grad():
         features = model.backbone(ref['inputs'])
         logits = model(ref['inputs'][:, None], mode='tensor', stage='head')

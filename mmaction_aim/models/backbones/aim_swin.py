@@ -1,7 +1,6 @@
 """AIM on timm's Swin Transformer, as in the paper's Swin-B row."""
 from typing import Dict, Iterator, List, Optional, Sequence, Union
 
-import timm
 import torch
 from timm.models.swin_transformer import SwinTransformer
 from timm.models.swin_transformer import \
@@ -13,20 +12,10 @@ from ..families.base import UnsupportedImageModelError
 from ..families.timm_swin import AIMSwinBlock
 from ..utils.convert import inflate_patch_embedding
 from ..utils.timm_checkpoint import read_timm_file
-from .aim_base import AIMBackbone
-from .aim_timm_vit import AIMTimmViT
-
-#: timm arguments AIMSwin sets itself.
-_OWN_KWARGS = {
-    'pretrained': 'give the file as AIMSwin(pretrained=...)',
-    'num_classes': "the image model's classifier is not used (num_classes=0)",
-    'drop_path_rate': "use AIM's drop_path_rate (temporal and joint "
-                      'branches)',
-}
-
+from .timm_image_model import TimmImageModelBackbone
 
 @MODELS.register_module()
-class AIMSwin(AIMBackbone):
+class AIMSwin(TimmImageModelBackbone):
     """timm's Swin Transformer with AIM's adaptations (Yang et al., ICLR
     2023; the original's ``SwinTransformer2D_Adapter``).
 
@@ -85,21 +74,15 @@ class AIMSwin(AIMBackbone):
                  train_temporal_bias: bool = True,
                  temporal_embedding: bool = False,
                  **kwargs) -> None:
-        super().__init__(temporal_embedding=temporal_embedding, **kwargs)
-        timm_kwargs = dict(timm_kwargs or {})
-        for key, why in _OWN_KWARGS.items():
-            if key in timm_kwargs:
-                raise ValueError(f'timm_kwargs may not set {key!r}: {why}')
+        super().__init__(model_name, timm_kwargs,
+                         temporal_embedding=temporal_embedding, **kwargs)
         if self.num_frames % tubelet_size:
             raise ValueError(f'num_frames {self.num_frames} is not a '
                              f'multiple of tubelet_size {tubelet_size}')
-        self.model_name = model_name
-        self.timm_kwargs = timm_kwargs
         self.tubelet_size = tubelet_size
         self.time_steps = steps = self.num_frames // tubelet_size
         self.train_temporal_bias = train_temporal_bias
-        image_model = timm.create_model(model_name, pretrained=False,
-                                        num_classes=0, **timm_kwargs)
+        image_model = self.create_image_model()
         if type(image_model) is not SwinTransformer:
             raise UnsupportedImageModelError(
                 f'AIMSwin adapts timm SwinTransformer models; {model_name} '
@@ -148,10 +131,6 @@ class AIMSwin(AIMBackbone):
         return index in which
 
     # ------------------------------------------------- the family's parts
-    #: Normalisation from the image model's pretrained config, as timm ViTs.
-    image_model_normalization = staticmethod(
-        AIMTimmViT.image_model_normalization)
-
     def temporal_bias_tables(self) -> Iterator[nn.Parameter]:
         """Every block's temporal relative position bias table."""
         for block in self.adapted_blocks():
@@ -170,17 +149,6 @@ class AIMSwin(AIMBackbone):
     def output_norms(self) -> List[nn.Module]:
         return [self.image_model.norm]
 
-    def image_model_modules(self) -> Dict[str, nn.Module]:
-        return {'image_model.': self.image_model}
-
-    @property
-    def input_resolution(self) -> int:
-        """The frame size the image model is built for."""
-        return int(self.image_model.patch_embed.img_size[0])
-
-    def describe(self) -> str:
-        return f'timm {self.model_name}'
-
     @property
     def models_time(self) -> bool:
         # A tubelet embedding always takes exactly num_frames frames.
@@ -191,8 +159,7 @@ class AIMSwin(AIMBackbone):
         filter (:func:`read_timm_file`), its 2-D patch embedding inflated to
         the tubelet; keys under ``image_model.``."""
         with torch.device('meta'):
-            plain = timm.create_model(self.model_name, pretrained=False,
-                                      num_classes=0, **self.timm_kwargs)
+            plain = self.create_image_model()
         state_dict = read_timm_file(path, self.model_name, self.timm_kwargs,
                                     swin_filter_fn, plain)
         key = 'patch_embed.proj.weight'

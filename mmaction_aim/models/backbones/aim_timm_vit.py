@@ -1,28 +1,18 @@
 """AIM on timm's Vision Transformers: any supported timm name, adapted in
 place."""
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
-import timm
 import torch
-from timm.models import get_pretrained_cfg
 from torch import nn
 
 from mmaction.registry import MODELS
 from ..families import family_of
 from ..utils.timm_checkpoint import read_timm_file
-from .aim_base import AIMBackbone, ImageModelMismatchError
-
-#: timm arguments AIMTimmViT sets itself.
-_OWN_KWARGS = {
-    'pretrained': 'give the file as AIMTimmViT(pretrained=...)',
-    'num_classes': "the image model's classifier is not used (num_classes=0)",
-    'drop_path_rate': "use AIM's drop_path_rate (temporal and joint "
-                      'branches, as the original)',
-}
-
+from .aim_base import ImageModelMismatchError
+from .timm_image_model import TimmImageModelBackbone
 
 @MODELS.register_module()
-class AIMTimmViT(AIMBackbone):
+class AIMTimmViT(TimmImageModelBackbone):
     """A timm Vision Transformer with AIM's temporal, spatial and joint
     adaptation (Yang et al., ICLR 2023).
 
@@ -66,15 +56,8 @@ class AIMTimmViT(AIMBackbone):
                  model_name: str,
                  timm_kwargs: Optional[dict] = None,
                  **kwargs) -> None:
-        super().__init__(**kwargs)
-        timm_kwargs = dict(timm_kwargs or {})
-        for key, why in _OWN_KWARGS.items():
-            if key in timm_kwargs:
-                raise ValueError(f'timm_kwargs may not set {key!r}: {why}')
-        self.model_name = model_name
-        self.timm_kwargs = timm_kwargs
-        image_model = timm.create_model(model_name, pretrained=False,
-                                        num_classes=0, **timm_kwargs)
+        super().__init__(model_name, timm_kwargs, **kwargs)
+        image_model = self.create_image_model()
         self.family = family_of(image_model, model_name)
         self.width = width = image_model.embed_dim
         blocks = list(image_model.blocks)
@@ -90,37 +73,6 @@ class AIMTimmViT(AIMBackbone):
     # ------------------------------------------------- the family's parts
     def output_norms(self) -> List[nn.Module]:
         return self.family.output_norms(self.image_model)
-
-    def image_model_modules(self) -> Dict[str, nn.Module]:
-        return {'image_model.': self.image_model}
-
-    @property
-    def input_resolution(self) -> int:
-        """The frame size the image model is built for."""
-        return int(self.image_model.patch_embed.img_size[0])
-
-    def describe(self) -> str:
-        return f'timm {self.model_name}'
-
-    @staticmethod
-    def image_model_normalization(
-            cfg: dict) -> Tuple[List[float], List[float]]:
-        """Mean and std of the model's pretrained config, 0-255 scale.
-
-        Args:
-            cfg (dict): This backbone's config; its ``model_name`` (with
-                its pretrained tag, for the tag's own statistics) decides.
-
-        Returns:
-            tuple: ``(mean, std)``, each three floats.
-        """
-        model_name = cfg['model_name']
-        cfg = get_pretrained_cfg(model_name)
-        if cfg is None:
-            raise KeyError(f'timm has no pretrained config for '
-                           f'{model_name!r}: give the mean and std')
-        return ([round(255 * m, 4) for m in cfg.mean],
-                [round(255 * s, 4) for s in cfg.std])
 
     # ---------------------------------------------------------- weights
     def read_image_model(self, path: str) -> Dict[str, torch.Tensor]:
