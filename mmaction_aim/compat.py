@@ -11,8 +11,12 @@ The fixes:
 * MMEngine resolves ``mmaction::`` base configs through ``pkg_resources``,
   which recent setuptools no longer ship (:func:`patch_package_utils`).
 * Under torch >= 2.6 ``torch.load`` defaults to ``weights_only=True`` and
-  refuses MMEngine checkpoints, which pickle their message hub; the loaders are
-  replaced by an allow-listed safe loader (:func:`patch_checkpoint_loading`).
+  refuses MMEngine checkpoints, which pickle their message hub; MMEngine's
+  checkpoint schemes are re-registered on an allow-listed safe loader
+  (:func:`patch_checkpoint_loading`).
+* MMCV-lite lacks the compiled ``MultiScaleDeformableAttention``, and MMCV
+  warns about it on every import of ``mmcv.cnn``; nothing here uses it, so
+  exactly that warning is silenced (:func:`silence_mmcv_lite_warning`).
 * ``torchrun`` on a machine without a GPU: MMEngine calls
   ``torch.cuda.set_device`` and gives DDP CUDA ``device_ids``
   (:func:`patch_cpu_distributed`).
@@ -247,8 +251,21 @@ def patch_checkpoint_loading() -> None:
     install_safe_loaders()
 
 
+def silence_mmcv_lite_warning() -> None:
+    """Hide MMCV's "Fail to import MultiScaleDeformableAttention" warning.
+
+    Only that message, only from ``mmcv.cnn.bricks.transformer``; every
+    other warning is left as it is.
+    """
+    import warnings
+    warnings.filterwarnings(
+        'ignore', message=r'Fail to import ``MultiScaleDeformableAttention``',
+        category=UserWarning, module=r'mmcv\.cnn\.bricks\.transformer')
+
+
 def apply_all() -> None:
     """Apply every compatibility fix (idempotent)."""
+    silence_mmcv_lite_warning()
     patch_missing_drn()
     patch_package_utils()
     patch_cpu_distributed()

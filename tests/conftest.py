@@ -12,6 +12,9 @@ import pytest
 from mmaction_aim.utils.video import write_video
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# The repository root, as the tools have it: projects/ is importable.
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
 TINY_CONFIG = osp.join(REPO, 'tests', 'configs', 'tiny_recognizer.py')
 NUM_CLASSES = 3
 

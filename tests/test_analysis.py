@@ -14,6 +14,10 @@ import pytest
 import torch
 
 from conftest import REPO, data_options, run_tool
+from models.helpers import official_parameter_counts
+
+from mmaction_aim.analysis import (build_model, config_complexity,
+                                   model_complexity)
 
 K400 = 'configs/aim_vitb_k400.py'
 
@@ -26,7 +30,6 @@ def _load_tool(name):
     return module
 
 
-get_flops = _load_tool('get_flops')
 analyze_logs = _load_tool('analyze_logs')
 publish_model = _load_tool('publish_model')
 
@@ -58,15 +61,17 @@ def shrink_options(dataset: dict, frames: int = 2, classes: int = 3) -> list:
     ('configs/aim_vitb_k400_32f.py', 32, 808)])
 def test_flops_of_the_paper_vitb16(config, frames, published):
     """AIM ViT-B/16: 202 / 404 / 808 GFLOPs per view (MACs), within 1%."""
-    r = get_flops.get_flops(osp.join(REPO, config))
+    r = config_complexity(osp.join(REPO, config))
     assert r['input_shape'] == [1, 3, frames, 224, 224]
     assert abs(r['flops'] / 1e9 - published) / published < 0.01
     # (That the attention matrix products are in the count, whichever ATen
     # operators the model's attention lowers to, is checked exactly against
     # the closed form by test_flops_formula_and_cpu_attention_counted.)
     # Only the temporal embedding (T x 768) grows with the frames.
-    assert r['params'] == 96_764_560 + 768 * (frames - 8)
-    assert r['trainable_params'] == 10_966_672 + 768 * (frames - 8)
+    trainable, total = official_parameter_counts(
+        'official_keys_vit-b16_8f_tadapter1.txt')
+    assert r['params'] == total + 768 * (frames - 8)
+    assert r['trainable_params'] == trainable + 768 * (frames - 8)
 
 
 def test_flops_formula_and_cpu_attention_counted():
@@ -85,8 +90,8 @@ def test_flops_formula_and_cpu_attention_counted():
         + layers * (12 * n * d * d + 2 * n * n * d)  # blocks
         + 5 * n * d * (2 * layers + 1) + 5 * d  # LayerNorms (fvcore)
     ) + d * 10  # head
-    meta = get_flops.count_flops(get_flops.build_model(cfg), (t, 64, 64))
-    cpu = get_flops.count_flops(get_flops.build_model(cfg, 'cpu'),
+    meta = model_complexity(build_model(cfg, 'meta'), (t, 64, 64))
+    cpu = model_complexity(build_model(cfg, 'cpu'),
                                 (t, 64, 64), device='cpu')
     assert meta['flops'] == expected
     assert cpu['flops'] == expected
@@ -249,8 +254,8 @@ def test_flops_same_on_cpu_and_meta_with_every_adapter():
         arch=dict(patch_size=16, width=64, layers=2, heads=4), num_frames=4,
         input_resolution=64)
     cfg.model.cls_head.update(in_channels=64, num_classes=10)
-    meta = get_flops.count_flops(get_flops.build_model(cfg), (4, 64, 64))
-    cpu = get_flops.count_flops(get_flops.build_model(cfg, 'cpu'),
+    meta = model_complexity(build_model(cfg, 'meta'), (4, 64, 64))
+    cpu = model_complexity(build_model(cfg, 'cpu'),
                                 (4, 64, 64), device='cpu')
     assert meta['flops'] == cpu['flops']
     # Temporal attention over T=4 tokens for each of the N=17 positions.

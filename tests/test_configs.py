@@ -65,7 +65,10 @@ def fixture_video(tmp_path_factory):
 @pytest.mark.parametrize('path', CONFIGS)
 def test_config_parses_and_builds(path):
     cfg = _load(path)
-    assert cfg.custom_imports == dict(imports=['mmaction_aim'],
+    # The plugin; the demo configs also import the demo's project.
+    expected = ['mmaction_aim'] + (['projects.synthetic_demo']
+                                   if '/demo/' in path else [])
+    assert cfg.custom_imports == dict(imports=expected,
                                       allow_failed_imports=False)
     assert cfg.default_scope == 'mmaction'
     with torch.device('meta'):
@@ -218,20 +221,16 @@ def test_pipeline_and_dataset_on_a_real_video(path, split, views,
 def test_metafile_lists_every_config_with_measured_figures():
     """configs/metafile.yml names every model-zoo config, and its FLOPs and
     parameters are what tools/analysis/get_flops.py measures now."""
-    import importlib.util
-
     import yaml
-    spec = importlib.util.spec_from_file_location(
-        'get_flops', osp.join(REPO, 'tools', 'analysis', 'get_flops.py'))
-    get_flops = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(get_flops)
+
+    from mmaction_aim.analysis import config_complexity
     with open(osp.join(REPO, 'configs', 'metafile.yml')) as f:
         meta = yaml.safe_load(f)
     models = {m['Config']: m for m in meta['Models']}
     assert sorted(models) == AIM_CONFIGS
     for path in ('configs/aim_vitb_k400.py', 'configs/aim_vitb_ssv2.py',
                  'configs/ablations/aim_vitb_k400_spatial.py'):
-        measured = get_flops.get_flops(osp.join(REPO, path))
+        measured = config_complexity(osp.join(REPO, path))
         entry = models[path]
         assert entry['Name'] == osp.basename(path)[:-3]
         assert entry['In Collection'] == 'AIM'

@@ -21,7 +21,7 @@ TIMM_CHECKPOINT = osp.join(REPO, 'checkpoints', 'demo',
 
 @pytest.fixture(scope='module')
 def tiny_set(tmp_path_factory):
-    from mmaction_aim.demo.synthetic import make_video_dataset
+    from projects.synthetic_demo.synthetic import make_video_dataset
     root = str(tmp_path_factory.mktemp('demo_videos'))
     files = make_video_dataset(root, seed=3,
                                clips_per_class=dict(train=2, test=1))
@@ -60,14 +60,14 @@ def test_twins_are_frame_reversals_after_decoding(tiny_set):
 
 
 def test_generator_is_deterministic():
-    from mmaction_aim.demo.synthetic import render_clip
+    from projects.synthetic_demo.synthetic import render_clip
     a = render_clip(np.random.default_rng(7), 'circle', 'move_right')
     b = render_clip(np.random.default_rng(7), 'circle', 'move_right')
     assert np.array_equal(a, b)
 
 
 def test_twin_metric_order_blind_model_is_at_chance():
-    from mmaction_aim.evaluation.twin_metric import twin_pair_accuracy
+    from projects.synthetic_demo.twin_metric import twin_pair_accuracy
     rng = np.random.default_rng(0)
     # A clip and its reversal get the same scores: at most 50% in a pair.
     scores = rng.random((10, 4))
@@ -98,7 +98,7 @@ def test_timm_checkpoint_is_a_timm_file_of_the_demo_model():
     import timm
     from safetensors.torch import load_file
 
-    from mmaction_aim.demo.image_model import (DEMO_TIMM_KWARGS,
+    from projects.synthetic_demo.image_model import (DEMO_TIMM_KWARGS,
                                                DEMO_TIMM_NAME)
     state = load_file(TIMM_CHECKPOINT)
     assert not any(k.startswith(('visual.', 'image_model.')) for k in state)

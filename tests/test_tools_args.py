@@ -8,6 +8,9 @@ from mmengine.config import Config
 
 from conftest import REPO, TINY_CONFIG
 
+ITER_CONFIG = osp.join(REPO, 'tests', 'configs', 'tiny_iter.py')
+DEMO_CONFIG = osp.join(REPO, 'configs', 'demo', 'aim_tiny_synthetic.py')
+
 
 def load_tool(name: str):
     spec = importlib.util.spec_from_file_location(
@@ -32,24 +35,71 @@ def merged(tool, argv):
     return tool.merge_args(Config.fromfile(args.config), args)
 
 
-def test_amp_on_cpu_falls_back_to_float32_with_a_warning(train_tool):
-    import torch
-    if torch.cuda.is_available():
-        pytest.skip('CPU-only behaviour')
+def merged_and_logged(tool, argv):
+    """The merged config, and the records the tool logs about what it
+    changed (once its runner exists: report_config_changes)."""
     from mmengine.logging import MMLogger
+
+    from mmaction_aim.engine.runner_setup import report_config_changes
     records = []
     handler = logging.Handler()
     handler.emit = records.append
     logger = MMLogger.get_current_instance()
     logger.addHandler(handler)
     try:
-        cfg = merged(train_tool, [TINY_CONFIG, '--amp'])
+        cfg = merged(tool, argv)
+        report_config_changes()
     finally:
         logger.removeHandler(handler)
+    return cfg, records
+
+
+def test_amp_on_cpu_falls_back_to_float32_with_a_warning(train_tool):
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip('CPU-only behaviour')
+    cfg, records = merged_and_logged(train_tool, [TINY_CONFIG, '--amp'])
     assert cfg.optim_wrapper.type == 'OptimWrapper'
     assert 'loss_scale' not in cfg.optim_wrapper
-    assert any('float32' in r.getMessage() and r.levelno == logging.WARNING
-               for r in records)
+    lines = [r.getMessage() for r in records
+             if 'AmpOptimWrapper -> OptimWrapper' in r.getMessage()]
+    assert len(lines) == 1 and 'float32' in lines[0]
+    assert '\n' not in lines[0]
+
+
+def test_tool_changes_to_a_config_are_logged_one_line_each(train_tool):
+    """The config names its loop; where it names MMEngine's, the tool says
+    it swapped it, and why."""
+    cfg, records = merged_and_logged(train_tool, [TINY_CONFIG])
+    assert cfg.train_cfg.type == 'AIMEpochBasedTrainLoop'
+    assert not [r for r in records if 'train_cfg.type' in r.getMessage()]
+    cfg, records = merged_and_logged(train_tool, [ITER_CONFIG])
+    assert cfg.train_cfg.type == 'AIMIterBasedTrainLoop'
+    lines = [r.getMessage() for r in records
+             if 'train_cfg.type' in r.getMessage()]
+    assert len(lines) == 1
+    assert 'IterBasedTrainLoop -> AIMIterBasedTrainLoop' in lines[0]
+    assert 'resume' in lines[0]
+
+
+def test_randomness_flags_win_over_the_config(train_tool):
+    """The demo's and the tiny config's `randomness` no longer swallow
+    --deterministic, --diff-rank-seed and --seed."""
+    cfg = Config.fromfile(DEMO_CONFIG)
+    assert cfg.randomness.deterministic is False
+    cfg, records = merged_and_logged(train_tool, [
+        DEMO_CONFIG, '--deterministic', '--diff-rank-seed', '--seed', '5'])
+    assert cfg.randomness.deterministic is True
+    assert cfg.randomness.diff_rank_seed is True
+    assert cfg.randomness.seed == 5
+    changed = [r.getMessage() for r in records
+               if r.getMessage().startswith('Config changed by the tool: '
+                                            'randomness.')]
+    assert len(changed) == 3
+    assert any('deterministic: False -> True' in m for m in changed)
+    cfg, records = merged_and_logged(train_tool, [TINY_CONFIG])
+    assert cfg.randomness.to_dict() == dict(seed=0, deterministic=True)
+    assert not [r for r in records if 'randomness' in r.getMessage()]
 
 
 def test_train_flags(train_tool):
@@ -114,18 +164,9 @@ def test_iteration_seeds_depend_only_on_seed_and_iteration():
 
 def test_top_level_variable_override_warns(test_tool):
     """``data_root=...`` changes that variable only; say so, name the keys."""
-    from mmengine.logging import MMLogger
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    try:
-        cfg = merged(test_tool, [
-            TINY_CONFIG, 'ckpt.pth', '--cfg-options', 'data_root=/elsewhere',
-            'test_dataloader.dataset.ann_file=/elsewhere/val.txt'])
-    finally:
-        logger.removeHandler(handler)
+    cfg, records = merged_and_logged(test_tool, [
+        TINY_CONFIG, 'ckpt.pth', '--cfg-options', 'data_root=/elsewhere',
+        'test_dataloader.dataset.ann_file=/elsewhere/val.txt'])
     assert cfg.data_root == '/elsewhere'
     assert cfg.test_dataloader.dataset.ann_file == '/elsewhere/val.txt'
     warnings = [r.getMessage() for r in records

@@ -20,6 +20,8 @@ PAUSE_CONFIG = osp.join(REPO, 'tests', 'configs', 'tiny_pause.py')
 OTHER_CONFIG = osp.join(REPO, 'tests', 'configs', 'tiny_other_arch.py')
 ITER_CONFIG = osp.join(REPO, 'tests', 'configs', 'tiny_iter.py')
 ITER_PAUSE_CONFIG = osp.join(REPO, 'tests', 'configs', 'tiny_iter_pause.py')
+CLOSE_WRITER_CONFIG = osp.join(REPO, 'tests', 'configs',
+                               'tiny_close_writer.py')
 # Checkpoint every 2 iterations; 3 iterations per epoch, 2 epochs.
 ITER_CKPT = ['default_hooks.checkpoint.by_epoch=False',
              'default_hooks.checkpoint.interval=2']
@@ -142,8 +144,8 @@ def test_checkpoint_of_another_architecture_is_refused(trained,
     proc = run_tool(['test.py', TINY_CONFIG, osp.join(other, 'epoch_1.pth'),
                      '--work-dir', str(tmp_path / 't'), '--cfg-options',
                      *data_options(video_dataset)], check=False)
-    assert proc.returncode != 0
-    assert 'CheckpointMismatchError' in proc.stderr
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr
+    assert 'error: ' in proc.stderr and 'does not fit' in proc.stderr
     assert 'backbone.patch_embed.projection.weight' in proc.stderr
     assert 'backbone.conv1.weight' in proc.stderr
 
@@ -203,12 +205,14 @@ def test_checkpoints_the_model_adapts_are_accepted(trained, video_dataset,
 
 
 def test_dist_train_and_test_two_cpu_processes(video_dataset, tmp_path):
+    """Two CPU processes under gloo train and test; the visualizer is
+    closed (its backends flush) before the processes leave."""
     work_dir = str(tmp_path / 'dist')
     env_port = str(29500 + os.getpid() % 1000)
     os.environ['PORT'] = env_port
     try:
-        proc = run_tool(['dist_train.sh', TINY_CONFIG, '2', '--work-dir',
-                         work_dir, '--cfg-options',
+        proc = run_tool(['dist_train.sh', CLOSE_WRITER_CONFIG, '2',
+                         '--work-dir', work_dir, '--cfg-options',
                          *data_options(video_dataset),
                          'train_cfg.max_epochs=1'], timeout=300)
     finally:
@@ -216,6 +220,10 @@ def test_dist_train_and_test_two_cpu_processes(video_dataset, tmp_path):
     log = proc.stdout + proc.stderr
     assert 'Distributed training: True' in log
     assert sorted(os.listdir(work_dir)).count('epoch_1.pth') == 1
+    closed = glob.glob(osp.join(work_dir, '*', 'vis_data', 'closed.txt'))
+    assert len(closed) == 1, os.listdir(work_dir)
+    with open(closed[0]) as f:
+        assert f.read().endswith('scalar records\n')
     ckpt = safe_load(osp.join(work_dir, 'epoch_1.pth'))
     # 6 videos over 2 ranks x batch 2: 2 iterations per epoch.
     assert ckpt['meta']['iter'] == 2

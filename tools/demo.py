@@ -6,32 +6,89 @@ Usage::
         work_dirs/aim_vitb_k400/best_acc_top1_epoch_30.pth \
         --label-map data/kinetics400/label_map_kinetics400.txt
 
+    # the embedded demo's model on one of its videos (classes.json as written
+    # by tools/demo/make_synthetic_videos.py)
+    python tools/demo.py data/demo_synthetic/test/<video>.mp4 \
+        configs/demo/aim_tiny_synthetic.py \
+        work_dirs/demo/aim/epoch_30.pth \
+        --label-map data/demo_synthetic/classes.json
+
 The video goes through the config's ``test_pipeline`` (e.g. 3 clips x 1 crop
 for Kinetics-400) and the scores are averaged as the config's head says
 (``average_clips='prob'``). Full checkpoints and trainable-only ones (written
 by ``tools/analysis/publish_model.py --trainable-only``) both work; the
 latter are merged onto the image model named by
 ``model.backbone.pretrained``, so that file must exist.
+
+A missing, empty or undecodable video, and a checkpoint that is missing,
+damaged or does not fit the config, end the tool with one ``error:`` line
+naming the file.
 """
 import argparse
+import json
+import os
+import sys
 from typing import List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config, DictAction
 
+# Runnable from a source checkout without installing the package.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from mmaction_aim.utils import (BadInputError,  # noqa: E402
+                                main_with_clear_errors)
+
 
 def load_label_map(path: str) -> List[str]:
-    """Class names, one a line (line ``i`` names label ``i``).
+    """Class names, label ``i`` first.
 
     Args:
-        path (str): A ``label_map_*.txt`` (``tools/data/build_video_lists.py``
-            writes them).
+        path (str): A text file with one name a line (line ``i`` names label
+            ``i``; ``tools/data/build_video_lists.py`` writes them), or a
+            JSON file: a list of names, or an object whose ``classes`` is
+            that list (the ``classes.json`` the demo's data writer makes).
 
     Returns:
         List[str]: The names.
+
+    Raises:
+        BadInputError: A JSON file of another shape.
     """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(2, 'label map does not exist', path)
     with open(path) as f:
-        return [line.strip() for line in f if line.strip()]
+        text = f.read()
+    if path.endswith('.json'):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise BadInputError(f'{path} is not valid JSON ({exc})') from None
+        names = data.get('classes') if isinstance(data, dict) else data
+        if not isinstance(names, list) or not all(
+                isinstance(n, str) for n in names):
+            raise BadInputError(
+                f'{path}: expected a JSON list of class names or an object '
+                'with one under "classes"')
+        return names
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def check_video_file(video: str) -> None:
+    """Raise :class:`BadInputError` naming ``video`` unless it is a file
+    that decodes (checked like ``tools/check_dataset.py`` does)."""
+    from mmaction_aim.datasets.video_check import check_video
+    problem = check_video(video)
+    if problem is not None:
+        raise BadInputError(f'Video {video} cannot be used: {problem}')
+
+
+def _is_decoder_error(exc: BaseException) -> bool:
+    """Whether ``exc`` came from decord decoding a video."""
+    from decord._ffi.base import DECORDError
+    return isinstance(exc, DECORDError) or (
+        isinstance(exc, RuntimeError) and 'decord' in str(exc).lower()) or (
+        isinstance(exc, RuntimeError) and str(exc).startswith('Error reading'))
 
 
 def recognize(video: str, config: str, checkpoint: str,
@@ -53,9 +110,12 @@ def recognize(video: str, config: str, checkpoint: str,
     """
     import mmaction_aim  # noqa: F401  (registers AIM; applies the fixes)
     from mmaction.apis import inference_recognizer, init_recognizer
-    from mmaction_aim.engine.checkpoint import safe_load, state_dict_of
+    from mmaction_aim.engine import (check_checkpoint_matches, safe_load,
+                                     state_dict_of)
     from mmaction_aim.models.recognizers import is_adapter_only
 
+    check_video_file(video)
+    ckpt = safe_load(checkpoint, map_location='cpu')
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -69,13 +129,22 @@ def recognize(video: str, config: str, checkpoint: str,
     model = init_recognizer(cfg, None, device='cpu')
     if pretrained and hasattr(model.backbone, 'pretrained'):
         model.backbone.pretrained = pretrained
-    ckpt = safe_load(checkpoint, map_location='cpu')
     if is_adapter_only(ckpt):
         model.load_adapters(state_dict_of(ckpt))  # onto the image model
     else:
+        check_checkpoint_matches(model, ckpt, name=checkpoint)
         model.load_state_dict(state_dict_of(ckpt), strict=True)
     model.to(device).eval()
-    result = inference_recognizer(model, video)
+    try:
+        result = inference_recognizer(model, video)
+    except Exception as exc:
+        # decord's errors (a truncated file often opens, then fails on a
+        # later frame) lack the file name; anything else is a real error.
+        if not _is_decoder_error(exc):
+            raise
+        reason = (str(exc).strip().splitlines() or [''])[0]
+        raise BadInputError(f'Video {video} cannot be decoded: '
+                            f'{type(exc).__name__}: {reason}') from None
     scores = result.pred_score.detach().float().cpu()
     values, labels = scores.topk(min(topk, scores.numel()))
     return [(int(i), float(v)) for v, i in zip(values, labels, strict=True)]
@@ -88,7 +157,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--label-map', required=True,
-                        help='class names, one a line')
+                        help='class names: a text file, one a line, or a '
+                        'JSON list / {"classes": [...]} (classes.json)')
     parser.add_argument('--device', default='cuda:0' if
                         torch.cuda.is_available() else 'cpu')
     parser.add_argument('--topk', type=int, default=5)
@@ -104,12 +174,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     results = recognize(args.video, args.config, args.checkpoint, args.device,
                         args.topk, args.cfg_options)
     if len(names) <= max(label for label, _ in results):
-        raise ValueError(f'{args.label_map} names {len(names)} classes but '
-                         'the model has more')
+        raise BadInputError(f'{args.label_map} names {len(names)} classes '
+                            'but the model has more')
     print(f'Top-{len(results)} for {args.video}:')
     for label, score in results:
         print(f'{names[label]}: {score:.4f}')
 
 
 if __name__ == '__main__':
-    main()
+    main_with_clear_errors(main)

@@ -21,8 +21,10 @@ from mmengine.runner import Runner  # noqa: E402
 
 from mmaction.registry import RUNNERS  # noqa: E402
 from mmaction_aim.engine.runner_setup import (  # noqa: E402
-    adapt_to_cpu, default_work_dir, finish_distributed, merge_cfg_options,
-    verify_checkpoint_fits)
+    adapt_to_cpu, allow_config_checkpoint_globals, checked_checkpoint,
+    default_work_dir, finish_distributed, merge_cfg_options,
+    report_config_changes)
+from mmaction_aim.utils import main_with_clear_errors  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -80,6 +82,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     cfg.load_from = args.checkpoint
     cfg.resume = False
     adapt_to_cpu(cfg)
+    allow_config_checkpoint_globals(cfg)
     return cfg
 
 
@@ -89,10 +92,11 @@ def main(argv=None) -> None:
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
               RUNNERS.build(cfg))
-    verify_checkpoint_fits(runner)
-    runner.test()
-    finish_distributed()
+    report_config_changes(runner)
+    with checked_checkpoint(runner):
+        runner.test()
+    finish_distributed(runner)
 
 
 if __name__ == '__main__':
-    main()
+    main_with_clear_errors(main)

@@ -23,8 +23,10 @@ from mmengine.runner import Runner  # noqa: E402
 
 from mmaction.registry import RUNNERS  # noqa: E402
 from mmaction_aim.engine.runner_setup import (  # noqa: E402
-    adapt_to_cpu, default_work_dir, finish_distributed, merge_cfg_options,
-    use_resumable_loop, verify_checkpoint_fits)
+    adapt_to_cpu, allow_config_checkpoint_globals, apply_randomness_flags,
+    checked_checkpoint, default_work_dir, finish_distributed,
+    merge_cfg_options, report_config_changes, use_resumable_loop)
+from mmaction_aim.utils import main_with_clear_errors  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -80,16 +82,14 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
-    if cfg.get('randomness') is None:
-        cfg.randomness = dict(seed=args.seed,
-                              diff_rank_seed=args.diff_rank_seed,
-                              deterministic=args.deterministic)
-    elif args.seed is not None:
-        cfg.randomness.seed = args.seed
     if args.cfg_options is not None:
         merge_cfg_options(cfg, args.cfg_options)
+    # The flags win over the config's `randomness` (each change is logged).
+    apply_randomness_flags(cfg, args.seed, args.diff_rank_seed,
+                           args.deterministic)
     adapt_to_cpu(cfg)
     use_resumable_loop(cfg)
+    allow_config_checkpoint_globals(cfg)
     return cfg
 
 
@@ -99,10 +99,11 @@ def main(argv=None) -> None:
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
               RUNNERS.build(cfg))
-    verify_checkpoint_fits(runner, initialises=True)
-    runner.train()
-    finish_distributed()
+    report_config_changes(runner)
+    with checked_checkpoint(runner, initialises=True):
+        runner.train()
+    finish_distributed(runner)
 
 
 if __name__ == '__main__':
-    main()
+    main_with_clear_errors(main)

@@ -6,17 +6,23 @@
 # `bash tools/run_demo.sh` trains this and the other rows of the ablation.
 _base_ = ['mmaction::_base_/default_runtime.py']
 
-custom_imports = dict(imports=['mmaction_aim'], allow_failed_imports=False)
+# The demo's own code (its metric on time-reversed twins) lives in
+# projects/synthetic_demo, outside the library.
+custom_imports = dict(imports=['mmaction_aim', 'projects.synthetic_demo'],
+                      allow_failed_imports=False)
 
 # ---- data: MMAction2 VideoDataset list files, `relative/path.mp4 label` ----
-dataset_type = 'VideoDataset'
+# MMAction2's VideoDataset that names a missing or undecodable video (bring
+# your own videos: docs/demo.md).
+dataset_type = 'AIMVideoDataset'
 data_root = 'data/demo_synthetic'
 ann_file_train = 'data/demo_synthetic/train.txt'
 ann_file_val = 'data/demo_synthetic/val.txt'
 ann_file_test = 'data/demo_synthetic/test.txt'
 num_classes = 14
 # Label pairs whose videos are each other's time reversal (see
-# mmaction_aim.demo.synthetic.twin_pairs); only used by the twin metric.
+# projects.synthetic_demo.synthetic.twin_pairs); only used by the twin
+# metric.
 twin_pairs = [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9], [10, 11]]
 num_frames = 8
 frame_interval = 1
@@ -118,13 +124,14 @@ test_evaluator = val_evaluator
 # embeddings (the AIM recipe), lr raised for a tiny model and few steps ----
 max_epochs = 30
 base_lr = 1e-2
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs,
+train_cfg = dict(type='AIMEpochBasedTrainLoop', max_epochs=max_epochs,
                  val_begin=1, val_interval=max_epochs)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
 optim_wrapper = dict(
     type='OptimWrapper',
+    constructor='AIMOptimWrapperConstructor',  # quiet about frozen params
     optimizer=dict(type='AdamW', lr=base_lr, betas=(0.9, 0.999),
                    weight_decay=0.05),
     paramwise_cfg=dict(

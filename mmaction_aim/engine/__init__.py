@@ -1,13 +1,18 @@
-"""Runtime parts: safe checkpoint loading, exactly resumable training."""
-from .checkpoint import (SAFE_CHECKPOINT_GLOBALS, CheckpointMismatchError,
-                         UnsafeCheckpointError, check_checkpoint_matches,
-                         find_mismatches, install_safe_loaders, safe_load)
+"""Runtime parts: safe checkpoint loading, checks, exactly resumable loops."""
+from .checkpoint import (SAFE_CHECKPOINT_GLOBALS, CheckpointReadError,
+                         UnsafeCheckpointError, allow_checkpoint_globals,
+                         install_safe_loaders, preloaded_checkpoint,
+                         safe_load, state_dict_of)
+from .checkpoint_fit import (CheckpointMismatchError,
+                             check_checkpoint_matches, find_mismatches)
+from .loops import AIMEpochBasedTrainLoop, AIMIterBasedTrainLoop
+from .optim_constructor import AIMOptimWrapperConstructor
 
 __all__ = [
     'SAFE_CHECKPOINT_GLOBALS', 'CheckpointMismatchError',
-    'UnsafeCheckpointError', 'check_checkpoint_matches', 'find_mismatches',
-    'install_safe_loaders', 'safe_load'
+    'CheckpointReadError', 'UnsafeCheckpointError',
+    'allow_checkpoint_globals', 'check_checkpoint_matches',
+    'find_mismatches', 'install_safe_loaders', 'preloaded_checkpoint',
+    'safe_load', 'state_dict_of', 'AIMEpochBasedTrainLoop',
+    'AIMIterBasedTrainLoop', 'AIMOptimWrapperConstructor'
 ]
-from .loops import AIMEpochBasedTrainLoop, AIMIterBasedTrainLoop  # noqa
-
-__all__ += ['AIMEpochBasedTrainLoop', 'AIMIterBasedTrainLoop']

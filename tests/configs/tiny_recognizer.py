@@ -66,7 +66,7 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='AccMetric')
 test_evaluator = val_evaluator
 
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=2, val_begin=1,
+train_cfg = dict(type='AIMEpochBasedTrainLoop', max_epochs=2, val_begin=1,
                  val_interval=1)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

@@ -1,9 +1,10 @@
 """Builders shared by the model tests: tiny AIM models and CLIP files."""
+import os.path as osp
+
 import torch
 from mmengine.registry import init_default_scope
 
-import mmaction_aim  # noqa: F401
-from mmaction.registry import MODELS
+from mmaction_aim.analysis import build_model
 
 TINY_ARCH = dict(patch_size=8, width=32, layers=2, heads=2)
 
@@ -22,7 +23,7 @@ def build_recognizer(arch=TINY_ARCH, input_resolution=16, num_frames=4,
                cls_head=dict(type='AIMHead', num_classes=num_classes,
                              in_channels=width, average_clips='prob'))
     cfg.update(kwargs)
-    return MODELS.build(cfg)
+    return build_model(cfg, keep_pretrained=True)
 
 
 def tiny_open_clip(width=32, layers=2, patch_size=8, image_size=16,
@@ -87,3 +88,31 @@ def convert_with_the_tool(state_dict, tmp_path):
         str(src), str(dst)
     ], check=True, capture_output=True, text=True)
     return torch.load(dst, weights_only=True)['state_dict'], out.stdout
+
+
+REFERENCE_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
+                         'data', 'aim_reference')
+
+
+def official_parameter_counts(key_list: str, num_classes: int = 400):
+    """``(trainable, total)`` parameters of the original's model, from its
+    key list (``tests/data/aim_reference/official_keys_*.txt``: every key
+    with its shape) and its training rule: the adapters, the temporal
+    embedding, ``ln_post`` and the head train, nothing else."""
+    total = trainable = 0
+    with open(osp.join(REFERENCE_DIR, key_list)) as f:
+        for line in f:
+            if not line.strip():
+                continue
+            key, shape = line.split(None, 1)
+            dims = [num_classes if d.strip() == 'NUM_CLASSES' else int(d)
+                    for d in shape.strip().strip('[]').split(',')
+                    if d.strip()]
+            n = 1
+            for d in dims:
+                n *= d
+            total += n
+            if ('Adapter' in key or 'ln_post' in key
+                    or 'temporal_embedding' in key or 'cls_head' in key):
+                trainable += n
+    return trainable, total

@@ -1,5 +1,4 @@
 """Loading real CLIP files: every release format, strictness, identity."""
-import io
 import os
 import pickle
 import zipfile
@@ -108,9 +107,18 @@ def test_plain_file_with_code_is_refused(tmp_path):
 
     path = tmp_path / 'evil.pth'
     torch.save({'visual.conv1.weight': torch.zeros(1), 'x': Evil()}, path)
-    with pytest.raises(ValueError, match='not loaded'):
+    from mmaction_aim.engine import UnsafeCheckpointError
+    with pytest.raises(UnsafeCheckpointError, match='posix.system'):
         load_clip_visual_state_dict(str(path))
     assert not marker.exists()
+
+
+def test_missing_clip_file_says_where_weights_come_from(tmp_path):
+    with pytest.raises(FileNotFoundError) as info:
+        load_clip_visual_state_dict(str(tmp_path / 'ViT-B-16.pt'))
+    message = str(info.value)
+    assert 'ViT-B-16.pt' in message and 'openai/CLIP' in message
+    assert 'convert_clip.py' in message and 'docs/model.md' in message
 
 
 def test_loading_is_strict_and_names_keys(tmp_path):
@@ -200,6 +208,11 @@ def test_convert_clip_tool_writes_a_loadable_visual_file(tmp_path):
     assert 'width 32, patch 8, 2 layers' in out
     state = torch.load(dst, weights_only=True)
     assert set(state) == set(clip_to_aim(clip.state_dict()))
-    model = _backbone(dst)
-    buf = io.BytesIO()
-    torch.save(model.state_dict(), buf)
+    # The written file gives the same backbone as the release it came from.
+    torch.manual_seed(0)
+    from_written = _backbone(dst).state_dict()
+    torch.manual_seed(0)
+    from_release = _backbone(src).state_dict()
+    assert set(from_written) == set(from_release)
+    for key, value in from_release.items():
+        assert torch.equal(from_written[key], value), key

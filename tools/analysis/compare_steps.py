@@ -22,8 +22,9 @@ import sys
 import time
 from typing import Dict, List, Optional, Sequence
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from benchmark import build_step  # noqa: E402
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))))
+from mmaction_aim.analysis.benchmark import build_step  # noqa: E402
 
 
 def make_step(config: str, options: dict, mode: str, batch_size: int):

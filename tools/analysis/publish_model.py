@@ -29,6 +29,11 @@ from typing import Any, Dict, List, Optional, Sequence
 import torch
 from mmengine.config import Config
 
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
+    __file__)))))
+
+from mmaction_aim.utils import main_with_clear_errors  # noqa: E402
+
 
 def load_checkpoint_file(path: str) -> Dict[str, Any]:
     """Open a checkpoint without running pickled code.
@@ -39,10 +44,7 @@ def load_checkpoint_file(path: str) -> Dict[str, Any]:
     Returns:
         dict: The checkpoint (``{'state_dict': ...}`` or a bare state dict).
     """
-    try:
-        from mmaction_aim.engine.checkpoint import safe_load
-    except ImportError:  # older mmaction_aim: plain tensor-only loading
-        return torch.load(path, map_location='cpu', weights_only=True)
+    from mmaction_aim.engine.checkpoint import safe_load
     return safe_load(path, map_location='cpu')
 
 
@@ -55,9 +57,8 @@ def trainable_names(cfg: Config) -> List[str]:
     Returns:
         List[str]: ``named_parameters`` names with ``requires_grad``.
     """
-    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-    from get_flops import build_model
-    model = build_model(cfg)
+    from mmaction_aim.analysis import build_model
+    model = build_model(cfg, device='meta')
     return [n for n, p in model.named_parameters() if p.requires_grad]
 
 
@@ -163,4 +164,4 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    main_with_clear_errors(main)

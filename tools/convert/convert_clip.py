@@ -15,19 +15,20 @@ import os
 import torch
 
 from mmaction_aim.models.utils import load_clip_visual_state_dict
+from mmaction_aim.utils import main_with_clear_errors
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Extract the CLIP visual tower as a plain state dict')
     parser.add_argument('src', help='OpenAI .pt, CLIP/open_clip state dict '
                         'or checkpoint')
     parser.add_argument('dst', help='visual-only state dict to write')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
     visual = load_clip_visual_state_dict(args.src)
     os.makedirs(os.path.dirname(os.path.abspath(args.dst)), exist_ok=True)
     torch.save(visual, args.dst)
@@ -41,4 +42,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    main_with_clear_errors(main)

@@ -21,22 +21,24 @@ import os
 
 import torch
 
+from mmaction_aim.engine import safe_load
 from mmaction_aim.models.utils import (convert_official_aim,
                                        official_aim_layout)
+from mmaction_aim.utils import main_with_clear_errors
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Convert an original AIM checkpoint to mmaction-aim')
     parser.add_argument('src', help='released original checkpoint')
     parser.add_argument('dst', help='converted checkpoint to write')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
     # Released files hold tensors and plain metadata only.
-    checkpoint = torch.load(args.src, map_location='cpu', weights_only=True)
+    checkpoint = safe_load(args.src, map_location='cpu')
     state_dict = checkpoint.get('state_dict', checkpoint)
     layout = official_aim_layout(state_dict)
     converted = convert_official_aim(state_dict)
@@ -52,4 +54,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    main_with_clear_errors(main)

@@ -8,9 +8,16 @@ plus ``classes.json`` with the class names and twin pairs.
     python tools/demo/make_synthetic_videos.py --out data/demo_synthetic
 """
 import argparse
+import os
+import sys
 import time
 
-from mmaction_aim.demo.synthetic import SHAPES, make_video_dataset
+REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(
+    __file__)), '..', '..'))
+sys.path.insert(0, REPO)  # the repository root: projects/ is importable
+
+from projects.synthetic_demo.synthetic import (  # noqa: E402
+    SHAPES, make_video_dataset)
 
 
 def main() -> None:

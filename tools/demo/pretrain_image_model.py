@@ -21,13 +21,17 @@ import argparse
 import json
 import os
 import os.path as osp
+import sys
 
 import torch
 
-from mmaction_aim.demo.image_model import (DEMO_ARCH, DEMO_EMBED_DIM,
-                                           DEMO_INPUT_RESOLUTION,
-                                           DEMO_TIMM_KWARGS, DEMO_TIMM_NAME,
-                                           pretrain_image_model)
+REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(
+    __file__)), '..', '..'))
+sys.path.insert(0, REPO)  # the repository root: projects/ is importable
+
+from projects.synthetic_demo.image_model import (  # noqa: E402
+    DEMO_ARCH, DEMO_EMBED_DIM, DEMO_INPUT_RESOLUTION, DEMO_TIMM_KWARGS,
+    DEMO_TIMM_NAME, pretrain_image_model)
 
 CHECKPOINTS = osp.join(osp.dirname(__file__), '..', '..', 'checkpoints',
                        'demo')

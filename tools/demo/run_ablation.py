@@ -22,7 +22,7 @@ import numpy as np
 REPO = osp.normpath(osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 sys.path.insert(0, REPO)
 
-from mmaction_aim.evaluation.twin_metric import twin_pair_accuracy  # noqa
+from projects.synthetic_demo.twin_metric import twin_pair_accuracy  # noqa
 
 # name, config, description (the paper's ablation rows).
 ROWS = [

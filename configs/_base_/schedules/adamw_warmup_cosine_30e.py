@@ -8,14 +8,18 @@ max_epochs = 30
 warmup_epochs = 2.5
 base_lr = 3e-4
 
+# MMEngine's EpochBasedTrainLoop that also resumes mid-epoch exactly.
 train_cfg = dict(
-    type='EpochBasedTrainLoop', max_epochs=max_epochs, val_begin=1,
+    type='AIMEpochBasedTrainLoop', max_epochs=max_epochs, val_begin=1,
     val_interval=1)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
 optim_wrapper = dict(
     type='AmpOptimWrapper',
+    # MMEngine's default constructor, with one log line for the frozen
+    # image model instead of a warning per parameter.
+    constructor='AIMOptimWrapperConstructor',
     optimizer=dict(
         type='AdamW', lr=base_lr, betas=(0.9, 0.999), weight_decay=0.05),
     paramwise_cfg=dict(

@@ -13,6 +13,7 @@ Supported, without network access and without running any code from the file:
 
 Plain files are read with ``torch.load(weights_only=True)``.
 """
+import os.path as osp
 import pickle
 import zipfile
 from typing import Any, Dict
@@ -155,14 +156,18 @@ def load_state_dict_file(path: str) -> Dict[str, torch.Tensor]:
     Returns:
         dict: The flat state dict as stored (all towers, original names).
     """
+    from ...engine.checkpoint import safe_load
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'CLIP weights {path} not found. The configs start from OpenAI\'s '
+            'CLIP release: download ViT-B-16.pt (ViT-L-14.pt, ...) from the '
+            'URLs in openai/CLIP (clip/clip.py) and place it there, or point '
+            'model.backbone.pretrained at any CLIP or open_clip file; '
+            'tools/convert/convert_clip.py writes a small visual-only copy. '
+            'See docs/model.md, "CLIP weights".')
     if is_torchscript_archive(path):
         return load_torchscript_state_dict(path)
-    try:
-        checkpoint = torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as e:
-        raise ValueError(
-            f'{path} is neither a TorchScript archive nor a weights-only '
-            f'state dict and is not loaded: {e}') from e
+    checkpoint = safe_load(path, map_location='cpu')
     if isinstance(checkpoint, dict) and isinstance(
             checkpoint.get('state_dict'), dict):
         checkpoint = checkpoint['state_dict']

@@ -1,8 +1,8 @@
 """Pre-training the demo's image models: tiny ViTs of two families.
 
 Each model learns *what* is in a still image (the shape and colour of an
-object, :func:`mmaction_aim.demo.synthetic.make_image_batch`). It never sees
-a video, so it knows nothing about time.
+object, :func:`projects.synthetic_demo.synthetic.make_image_batch`). It
+never sees a video, so it knows nothing about time.
 
 * ``'clip'``: CLIP's architecture, saved in OpenAI CLIP's key layout
   (``visual.conv1.weight``, ...,

@@ -1,0 +1,90 @@
+"""The one way the analysis tools and the tests build a model from a config.
+
+:func:`build_model` builds ``cfg.model`` through MMAction2's registry (the
+config's ``custom_imports`` applied), with the image-model file switched off
+(nothing is read; the weights are random), optionally changed into one of
+the comparison :data:`VARIANTS` and on any device, ``meta`` included (no
+memory, for counting).
+"""
+from typing import Optional, Union
+
+import torch
+from mmengine.config import Config, ConfigDict
+
+#: Backbone overrides that turn an AIM config into what it is compared with.
+VARIANTS = {
+    'aim': {},
+    # Full fine-tuning of the same image model.
+    'full': dict(adapters=(), freeze_image_model=False),
+    # The frozen image model with a linear head.
+    'linear': dict(adapters=(), temporal_embedding=False,
+                   freeze_ln_post=True),
+    # The same AIM model, computed the straightforward way.
+    'plain': dict(type='PlainAIMViT'),
+}
+
+
+def load_config(config: Union[str, Config],
+                cfg_options: Optional[dict] = None) -> Config:
+    """A config file (or a copy of a config) with ``cfg_options`` merged."""
+    cfg = Config.fromfile(config) if isinstance(config, str) else \
+        Config(config.to_dict() if isinstance(config, Config) else config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def build_model(cfg: Union[Config, dict], device: Union[str,
+                                                        torch.device] = 'cpu',
+                variant: str = 'aim', with_cp: bool = False,
+                init: bool = False,
+                keep_pretrained: bool = False) -> torch.nn.Module:
+    """Build a recognizer from a config, by default without its image
+    model's file.
+
+    Args:
+        cfg (Config | dict): A config with a ``model`` (and possibly
+            ``custom_imports``), or a model dict itself.
+        device (str | torch.device): Where to build it; ``'meta'`` allocates
+            nothing. Defaults to ``'cpu'``.
+        variant (str): A key of :data:`VARIANTS`. Defaults to ``'aim'``.
+        with_cp (bool): Activation checkpointing of the backbone.
+        init (bool): Run ``init_weights()`` (the adapters' initialisation;
+            the image model stays random unless ``keep_pretrained``).
+            Defaults to False.
+        keep_pretrained (bool): Keep ``backbone.pretrained``, so that
+            ``init_weights()`` reads the image model. Defaults to False.
+
+    Returns:
+        torch.nn.Module: The model, in train mode as built.
+    """
+    import mmaction_aim  # noqa: F401  (registers AIM)
+    from mmengine.registry import init_default_scope
+    from mmengine.utils import import_modules_from_strings
+
+    from mmaction.registry import MODELS
+    init_default_scope('mmaction')
+    if isinstance(cfg, (Config, ConfigDict)) and 'model' in cfg or \
+            isinstance(cfg, dict) and 'model' in cfg:
+        if cfg.get('custom_imports'):
+            import_modules_from_strings(**cfg['custom_imports'])
+        model_cfg = ConfigDict(cfg['model']).copy()
+    else:
+        model_cfg = ConfigDict(cfg).copy()
+    backbone = model_cfg.get('backbone')
+    if backbone is not None:
+        if 'pretrained' in backbone and not keep_pretrained:
+            backbone.pretrained = None
+        backbone.update(VARIANTS[variant])
+        if with_cp:
+            backbone.with_cp = True
+    try:
+        with torch.device(device):
+            model = MODELS.build(model_cfg)
+    except NotImplementedError:
+        # A constructor that reads tensor values (``.tolist()``) cannot run
+        # on the meta device: build it for real, then move it.
+        model = MODELS.build(model_cfg).to(device)
+    if init:
+        model.init_weights()
+    return model

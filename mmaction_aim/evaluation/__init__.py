@@ -1,3 +1,0 @@
-from .twin_metric import TwinPairAccuracy
-
-__all__ = ['TwinPairAccuracy']
