@@ -5,23 +5,32 @@ from setuptools import find_packages, setup
 
 HERE = osp.dirname(osp.abspath(__file__))
 
-# The releases this plugin is tested against. torch >= 2.5 for the
-# weights-only loading API the safe checkpoint loader uses (`safe_globals`,
-# `get_unsafe_globals_in_checkpoint`); the upper bounds are the newest tested.
+# The releases this plugin is tested against; the lower bounds of torch and
+# timm were verified by running the whole test suite in a second environment
+# (torch 2.6.0 / torchvision 0.21.0 / timm 1.0.21 / numpy 1.26; see
+# docs/versions.md); the upper bounds are the newest tested. torch >= 2.6:
+# the safe checkpoint loader's allow-list names some objects by a full name
+# of its own (`(obj, 'module.name')` entries) and relies on `weights_only`
+# errors and `get_unsafe_globals_in_checkpoint` as 2.6 has them. timm >=
+# 1.0.21: builds every supported family on the meta device
+# (`calculate_drop_path_rates`), EVA's `norm_pre`, Swin's `always_partition`.
+# MMEngine/MMCV require `opencv-python` and MMAction2 `opencv-contrib-python`;
+# both install the one `cv2` module, so they are pinned to one release.
 # mmaction2 1.2.0 imports `importlib_metadata` without declaring it, and
 # mmengine 0.10.7 imports `pkg_resources` (gone from setuptools 82; our
 # compat layer no longer needs it, other OpenMMLab code may), so both are
 # declared here.
 INSTALL_REQUIRES = [
-    'torch>=2.5,<=2.14.1',
-    'torchvision>=0.20,<=0.29.1',
+    'torch>=2.6,<=2.14.1',
+    'torchvision>=0.21,<=0.29.1',
     'mmengine==0.10.7',
     'mmcv-lite==2.1.0',
     'mmaction2==1.2.0',
     'decord==0.6.0',
-    'timm>=0.9',
+    'timm>=1.0.21',
     'numpy',
-    'opencv-python',
+    'opencv-python==4.11.0.86',
+    'opencv-contrib-python==4.11.0.86',
     'importlib_metadata',
     'setuptools<82',
     'matplotlib',

@@ -107,3 +107,19 @@ def run_tool(args: List[str], timeout: float = 300,
             f'{" ".join(cmd)} exited {proc.returncode}\n--- stdout\n'
             f'{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-6000:]}')
     return proc
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        'markers', 'cuda: needs a CUDA GPU (skipped, with the reason, '
+        'without one); run them alone with `-m cuda`')
+
+
+def pytest_collection_modifyitems(config, items):
+    import torch
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason='needs a CUDA GPU; none on this machine')
+    for item in items:
+        if 'cuda' in item.keywords:
+            item.add_marker(skip)

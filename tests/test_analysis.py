@@ -146,11 +146,19 @@ def test_analyze_logs_reads_mmengine_lines(tmp_path):
         '{"lr": 6e-05, "loss": 0.9, "loss_cls": 0.9, "time": 0.4, '
         '"epoch": 1, "iter": 2, "step": 2}\n'
         '{"acc/top1": 0.25, "acc/top5": 1.0, "acc/mean1": 0.2, '
-        '"data_time": 0.1, "time": 0.2, "step": 1}\n')
+        '"data_time": 0.1, "time": 0.2, "step": 1}\n'
+        '{"lr": 5e-05, "loss": 0.8, "epoch": 2, "iter": 3, "step": 3}\n'
+        '{"lr": 4e-05, "loss": 0.7, "epoch": 2, "iter": 4, "step": 4}\n'
+        '{"acc/top1": 0.5, "acc/top5": 1.0, "acc/mean1": 0.4, "step": 2}\n')
     train, val = analyze_logs.load_scalars(str(log))
-    assert train['loss'] == ([1.0, 2.0], [1.1, 0.9])
-    assert val['acc/top1'] == ([1.0], [0.25])
+    assert train['loss'] == ([1.0, 2.0, 3.0, 4.0], [1.1, 0.9, 0.8, 0.7])
+    # Validation after epochs 1 and 2 of 2 iterations: iterations 2 and 4.
+    assert val['acc/top1'] == ([2.0, 4.0], [0.25, 0.5])
     assert 'lr' not in val
+    # 12 iterations per epoch, logged at 5, 10 (epoch 1), 15, 20, 24
+    # (epoch 2, whose last iteration is logged): 12.
+    assert analyze_logs.iterations_per_epoch([(1, 5), (1, 10), (2, 15),
+                                              (2, 20), (2, 24)]) == 12
 
 
 def test_publish_model(trained, tmp_path):

@@ -105,3 +105,19 @@ def test_import_is_quiet_but_other_warnings_stay():
     assert 'MultiScaleDeformableAttention' not in proc.stderr
     assert 'another mmcv warning' in proc.stderr
     assert 'a warning of ours' in proc.stderr
+
+
+def test_one_opencv_release_behind_cv2():
+    """MMEngine/MMCV need opencv-python, MMAction2 opencv-contrib-python;
+    both install `cv2`, so they must be the one release setup.py pins."""
+    import importlib.metadata
+
+    import cv2
+    versions = set()
+    for dist in ('opencv-python', 'opencv-contrib-python'):
+        try:
+            versions.add(importlib.metadata.version(dist))
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    assert len(versions) == 1, versions
+    assert cv2.__version__ == versions.pop().rsplit('.', 1)[0]

@@ -234,7 +234,7 @@ def _unpickler_reason(message: str) -> str:
     """The specific reason in torch's weights-only error message, without
     torch's header, footer and advice to load unsafely."""
     for line in message.splitlines():
-        line = line.replace('WeightsUnpickler error:', '').strip()
+        line = line.split('WeightsUnpickler error:')[-1].strip()
         if not line or line.startswith(('Weights only load failed',
                                         'Please file an issue',
                                         'Check the documentation')):
@@ -311,7 +311,7 @@ def safe_load(source: Any, map_location: Any = None,
             source.seek(0)
         culprits = _unsafe_globals(source)
         reason = _unpickler_reason(str(exc))
-        if not culprits and not _names_a_global(reason):
+        if not culprits and not _names_a_global(str(exc)):
             raise CheckpointReadError(
                 f'Cannot read checkpoint {name}: it is damaged or not a '
                 f'PyTorch checkpoint ({reason or exc})') from None

@@ -166,3 +166,30 @@ def test_attention_along_any_dim_uses_the_fused_kernel(seq_dim):
     torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-6)
     assert any('scaled_dot_product' in op for op in ops.ops), ops.ops
     assert not any('bmm' in op for op in ops.ops), ops.ops
+
+
+@pytest.mark.parametrize('act', ['quick_gelu', 'gelu'])
+def test_without_aten_private_backward_kernels(act, monkeypatch):
+    """Where a PyTorch build lacks ``aten::silu_backward`` /
+    ``gelu_backward`` (private operators), the fused paths fall back to
+    public autograd with the same gradients."""
+    from mmaction_aim.models.layers import frozen_ops
+    assert frozen_ops.ATEN_BACKWARD[act]  # this build has the kernels
+    fc, proj = (m.double() for m in _linears())
+    x = torch.randn(2, 3, 6, dtype=torch.float64)
+
+    def input_grad():
+        leaf = x.clone().requires_grad_()
+        FrozenMLPFunction.apply(leaf, fc.weight, fc.bias, proj.weight,
+                                proj.bias, act).pow(2).sum().backward()
+        return leaf.grad
+
+    fused = input_grad()
+    monkeypatch.setitem(frozen_ops.ATEN_BACKWARD, act, False)
+    monkeypatch.setattr(torch.ops.aten, frozen_ops.MLP_ACTIVATIONS[act][2],
+                        None, raising=False)
+    assert torch.allclose(input_grad(), fused, atol=1e-12)
+    leaf = x.clone().requires_grad_()
+    assert torch.autograd.gradcheck(
+        lambda t: FrozenMLPFunction.apply(t, fc.weight, fc.bias, proj.weight,
+                                          proj.bias, act), (leaf, ))

@@ -3,8 +3,11 @@
 MMEngine writes one JSON object per line to
 ``work_dirs/<exp>/<timestamp>/vis_data/<timestamp>.json`` (and the same to
 ``scalars.json``): training lines carry ``lr``, ``loss``, ``loss_cls``,
-``top1_acc``, ... with the global iteration as ``step``; validation lines
-carry ``acc/top1``, ``acc/top5``, ``acc/mean1`` with the epoch as ``step``.
+``top1_acc``, ... with the global iteration as ``step`` (and, when training
+by epochs, the ``epoch``); validation lines carry ``acc/top1``, ``acc/top5``,
+``acc/mean1`` with the epoch as ``step`` (by epochs) or the iteration (by
+iterations). Validation points are drawn at the iteration where they were
+taken, on the same axis as the training curves.
 
 Usage::
 
@@ -35,11 +38,13 @@ def load_scalars(path: str) -> Tuple[Series, Series]:
         path (str): ``scalars.json`` or ``<timestamp>.json``.
 
     Returns:
-        Tuple[Series, Series]: Training series (x = iteration) and
-        validation series (x = epoch), each ``key -> (x, y)``.
+        Tuple[Series, Series]: Training series and validation series, each
+        ``key -> (x, y)``, x the iteration (for validation after epoch
+        ``e``: ``e`` x the iterations per epoch, from the training lines).
     """
     train: Series = {}
     val: Series = {}
+    epochs: List[Tuple[int, int]] = []  # (epoch, iteration) of train lines
     with open(path) as f:
         for line in f:
             line = line.strip()
@@ -50,6 +55,8 @@ def load_scalars(path: str) -> Tuple[Series, Series]:
                                             for k in entry)
             target = train if is_train else val
             step = entry.get('step', entry.get('iter', entry.get('epoch')))
+            if is_train and 'epoch' in entry and 'iter' in entry:
+                epochs.append((int(entry['epoch']), int(entry['iter'])))
             for key, value in entry.items():
                 if key in ('step', 'iter', 'epoch') or not isinstance(
                         value, (int, float)):
@@ -57,7 +64,24 @@ def load_scalars(path: str) -> Tuple[Series, Series]:
                 xs, ys = target.setdefault(key, ([], []))
                 xs.append(float(step))
                 ys.append(float(value))
+    per_epoch = iterations_per_epoch(epochs)
+    if per_epoch:
+        val = {key: ([x * per_epoch for x in xs], ys)
+               for key, (xs, ys) in val.items()}
     return train, val
+
+
+def iterations_per_epoch(epochs: Sequence[Tuple[int, int]]) -> int:
+    """Iterations per epoch, from ``(epoch, global iteration)`` pairs of
+    logged training lines (0 when training was not by epochs).
+
+    Iteration ``i`` of epoch ``e`` (1-based) means ``(e - 1) n < i <= e n``;
+    the smallest ``n`` every logged line allows is taken (exact whenever the
+    last iteration of some epoch was logged).
+    """
+    if not epochs:
+        return 0
+    return max(-(-iteration // epoch) for epoch, iteration in epochs)
 
 
 def default_groups(train: Series, val: Series) -> List[Tuple[str, list]]:
@@ -99,7 +123,6 @@ def plot_group(runs: Sequence[Tuple[str, Series, Series]], keys: list,
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 5))
-    val_ax = None
     colours = iter(plt.cm.tab10.colors * 10)  # one colour per curve
     for legend, train, val in runs:
         for split, key in keys:
@@ -111,19 +134,14 @@ def plot_group(runs: Sequence[Tuple[str, Series, Series]], keys: list,
             if split == 'train':
                 ax.plot(xs, ys, label=label, linewidth=1,
                         color=next(colours))
-            else:
-                val_ax = val_ax or ax.twiny()
-                val_ax.plot(xs, ys, 'o--', label=label, linewidth=1,
-                            color=next(colours))
+            else:  # at the iteration where the validation was taken
+                ax.plot(xs, ys, 'o--', label=label, linewidth=1,
+                        color=next(colours))
     ax.set_xlabel('iteration')
     ax.set_ylabel(title)
     if title == 'lr':
         ax.ticklabel_format(axis='y', style='sci', scilimits=(-3, 3))
     handles, labels = ax.get_legend_handles_labels()
-    if val_ax is not None:
-        val_ax.set_xlabel('epoch (validation)')
-        h, lab = val_ax.get_legend_handles_labels()
-        handles, labels = handles + h, labels + lab
     if handles:
         ax.legend(handles, labels, loc='best', fontsize='small')
     ax.set_title(title)

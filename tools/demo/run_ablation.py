@@ -1,7 +1,8 @@
 """Train and test every row of the demo ablation; write a table and a plot.
 
 Each row is trained with ``tools/train.py`` and tested with ``tools/test.py
---dump`` (its MMEngine logs stream through). From the dumped predictions it
+--dump``; their full MMEngine logs go to ``<work-dir>/<row>/*_stdout.log``,
+the console gets progress and the results. From the dumped predictions it
 reports top-1 over all test videos and top-1 inside the time-reversed twin
 pairs (chance: 50%), with the trainable parameters (from the training log's
 summary line) and the training wall time.
@@ -46,32 +47,46 @@ ROWS = [
 ]
 
 
-def run_logged(cmd, log_file):
-    """Run ``cmd``, streaming its output to the console and to a file."""
+EPOCH = re.compile(r'Epoch\(train\)\s+\[(\d+)\]')
+
+
+def run_logged(cmd, log_file, max_epochs=None):
+    """Run ``cmd``; its whole output goes to ``log_file``, the console gets
+    a progress line every tenth epoch (and the log's tail on failure)."""
+    shown = 0
     with open(log_file, 'w') as log:
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
         for line in proc.stdout:
-            if 'warn' in line.lower() and 'mmengine' not in line:
-                log.write(line)
-                continue
-            sys.stdout.write(line)
             log.write(line)
+            match = EPOCH.search(line)
+            if match and max_epochs and int(match.group(1)) % 10 == 0 \
+                    and int(match.group(1)) > shown:
+                shown = int(match.group(1))
+                print(f'[demo]   epoch {shown}/{max_epochs}', flush=True)
         if proc.wait() != 0:
+            log.flush()
+            with open(log_file) as f:
+                tail = f.readlines()[-25:]
+            sys.stdout.write(''.join(tail))
             raise SystemExit(f'failed ({proc.returncode}): {" ".join(cmd)} '
                              f'(log: {log_file})')
     with open(log_file) as f:
         return f.read()
 
 
-def run_row(name, config, work_dir, cfg_options, twin_pairs):
+def run_row(name, config, work_dir, cfg_options, twin_pairs, seed=None):
+    from mmengine.config import Config
     row_dir = osp.join(work_dir, name)
     os.makedirs(row_dir, exist_ok=True)
     opts = ['--cfg-options', *cfg_options] if cfg_options else []
+    seed_args = ['--seed', str(seed)] if seed is not None else []
+    max_epochs = Config.fromfile(osp.join(REPO, config)).train_cfg.get(
+        'max_epochs')
     start = time.time()
     log = run_logged([sys.executable, 'tools/train.py', config,
-                      '--work-dir', row_dir, *opts],
-                     osp.join(row_dir, 'train_stdout.log'))
+                      '--work-dir', row_dir, *seed_args, *opts],
+                     osp.join(row_dir, 'train_stdout.log'), max_epochs)
     train_seconds = time.time() - start
     match = re.findall(r'trainable params: ([\d,]+)', log)
     trainable = int(match[-1].replace(',', '')) if match else -1
@@ -143,6 +158,8 @@ def main():
                         help='e.g. "0,1 2,3"; defaults to the config field')
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='passed to tools/train.py and tools/test.py')
+    parser.add_argument('--seed', type=int, default=None,
+                        help='training seed (default: the configs\' own, 0)')
     args = parser.parse_args()
 
     from mmengine.config import Config
@@ -162,7 +179,8 @@ def main():
                   key=lambda r: order.index(r[0]))
     for i, (name, config, desc) in enumerate(rows, 1):
         print(f'[demo] row {i}/{len(rows)}: {desc} ({config})', flush=True)
-        r = run_row(name, config, work_dir, args.cfg_options, twin_pairs)
+        r = run_row(name, config, work_dir, args.cfg_options, twin_pairs,
+                    args.seed)
         results.append((desc, r))
         print(f'[demo] {desc}: top-1 {100 * r["top1"]:.1f}%, twins '
               f'{100 * r["twin_top1"]:.1f}%, trainable {r["trainable"]:,}, '

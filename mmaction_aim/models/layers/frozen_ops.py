@@ -14,7 +14,7 @@ needs no such function, since PyTorch already saves the input of a matrix
 product only when the other operand requires a gradient.
 """
 import contextlib
-from typing import Iterator, Optional, Tuple
+from typing import Callable, Iterator, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -84,9 +84,30 @@ MLP_ACTIVATIONS = {
 }
 
 
+def _aten_backward(act: str) -> Optional[Callable]:
+    """ATen's fused ``*_backward`` kernel of ``act``'s ``f``, or None where
+    this PyTorch build lacks it (it is not public API)."""
+    try:
+        return getattr(torch.ops.aten, MLP_ACTIVATIONS[act][2])
+    except (AttributeError, RuntimeError):
+        return None
+
+
+#: Whether the fused kernels are used (else: autograd on ``f``, the same
+#: numbers at the cost of one more pass); decided once, per activation.
+ATEN_BACKWARD = {act: _aten_backward(act) is not None
+                 for act in MLP_ACTIVATIONS}
+
+
 def _act_backward(act: str, grad: Tensor, z: Tensor) -> Tensor:
-    """``grad * f'(z)`` in one fused pass (ATen's ``*_backward`` kernel)."""
-    return getattr(torch.ops.aten, MLP_ACTIVATIONS[act][2])(grad, z)
+    """``grad * f'(z)``: in one fused pass (ATen's private ``*_backward``
+    kernel) where it exists, through public autograd otherwise."""
+    if ATEN_BACKWARD[act]:
+        return _aten_backward(act)(grad, z)
+    with torch.enable_grad():
+        leaf = z.detach().requires_grad_()
+        return torch.autograd.grad(MLP_ACTIVATIONS[act][1](leaf), leaf,
+                                   grad)[0]
 
 
 class FrozenMLPFunction(torch.autograd.Function):
