@@ -119,3 +119,49 @@ def test_unreadable_remote_checkpoint_is_said_to_be_unchecked(
                  if isinstance(h, logging.FileHandler)]
     with open(log_file) as f:
         assert 'was NOT checked' in f.read()
+
+
+@pytest.mark.parametrize('initialises', [False, True])
+def test_adapter_only_checkpoint_reads_each_file_once(tmp_path, monkeypatch,
+                                                       initialises):
+    """An adapter-only file: the image model's file is read once (testing:
+    the merge; training: init_weights, then MMEngine's load of the adapters
+    onto it), the adapter file once."""
+    from mmengine.runner import Runner
+
+    from mmaction_aim.engine.runner_setup import checked_checkpoint
+    from mmaction_aim.models import AIMViT
+    arch = dict(patch_size=8, width=32, layers=2, heads=2)
+    torch.manual_seed(0)
+    trained = build_recognizer(arch=arch, input_resolution=32, num_classes=3)
+    image_model = str(tmp_path / 'image_model.pth')
+    torch.save({k: v for k, v in trained.backbone.state_dict().items()
+                if k in set(AIMViT(arch=arch, input_resolution=32,
+                                   num_frames=4, adapters=(),
+                                   temporal_embedding=False).state_dict())},
+               image_model)
+    trained.backbone.pretrained = image_model
+    adapters = str(tmp_path / 'adapters.pth')
+    trained.save_adapters(adapters)
+
+    cfg = Config.fromfile(TINY_CONFIG)
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.model.backbone.pretrained = image_model
+    cfg.load_from = adapters
+    runner = Runner.from_cfg(cfg)
+    reads = []
+    real_load = torch.load
+
+    def counting_load(f, *args, **kwargs):
+        reads.append(str(f))
+        return real_load(f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, 'load', counting_load)
+    with checked_checkpoint(runner, initialises=initialises):
+        if initialises:
+            runner.model.init_weights()
+        runner.load_or_resume()
+    assert sorted(reads) == sorted([adapters, image_model])
+    got = runner.model.state_dict()
+    for key, value in trained.state_dict().items():
+        assert torch.equal(got[key], value), key

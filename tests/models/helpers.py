@@ -116,3 +116,29 @@ def official_parameter_counts(key_list: str, num_classes: int = 400):
                     or 'temporal_embedding' in key or 'cls_head' in key):
                 trainable += n
     return trainable, total
+
+
+def clips(batch=2, views=1, frames=4, size=16, seed=0):
+    """Random clips ``[B, V, 3, T, H, W]``, seeded."""
+    torch.manual_seed(seed)
+    return torch.randn(batch, views, 3, frames, size, size)
+
+
+def randomise_adapters(model):
+    """Give zero-initialised adapters non-zero weights (as after training)."""
+    from mmaction_aim.models.layers import Adapter
+    torch.manual_seed(123)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, Adapter):
+                module.fc2.weight.normal_(std=0.1)
+                module.fc2.bias.normal_(std=0.1)
+        model.backbone.temporal_embedding.normal_(std=0.1)
+
+
+def saved_bytes_of_forward(model):
+    """What autograd keeps for one training forward, parameters excluded."""
+    from mmaction_aim.models.utils import saved_activation_bytes
+    model.train()
+    return saved_activation_bytes(
+        model, lambda: model(clips(), mode='tensor', stage='head'))

@@ -9,16 +9,15 @@ drop-path masks included.
 import pytest
 import torch
 
-from .helpers import TINY_ARCH, build_recognizer
-from .test_training import (_clips, _randomise_adapters,
-                            _saved_bytes_of_forward)
+from .helpers import (TINY_ARCH, build_recognizer, clips,
+                      randomise_adapters, saved_bytes_of_forward)
 
 
 def _pair(num_tadapter=1, **extra):
     backbone = dict(num_tadapter=num_tadapter, drop_path_rate=0.2, **extra)
     ours = build_recognizer(backbone_extra=backbone)
     ours.init_weights()
-    _randomise_adapters(ours)
+    randomise_adapters(ours)
     plain = build_recognizer(
         backbone_extra=dict(type='PlainAIMViT', **backbone))
     plain.load_state_dict(ours.state_dict())  # the same keys, strictly
@@ -32,7 +31,7 @@ def test_outputs_and_gradients_equal_the_plain_implementation(num_tadapter):
     for model in (ours, plain):
         model.train()
         torch.manual_seed(7)  # the same drop-path masks
-        scores = model(_clips(), mode='tensor', stage='head')
+        scores = model(clips(), mode='tensor', stage='head')
         scores.square().sum().backward()
         results.append((scores.detach(), {
             n: p.grad for n, p in model.named_parameters()
@@ -49,10 +48,10 @@ def test_outputs_and_gradients_equal_the_plain_implementation(num_tadapter):
 
 def test_plain_blocks_keep_more_for_the_backward_pass():
     ours, plain = _pair()
-    lean = _saved_bytes_of_forward(ours)
-    kept = _saved_bytes_of_forward(plain)
-    clips = _clips()
-    token_bytes = clips.shape[0] * clips.shape[3] * 5 * 32 * 4
+    lean = saved_bytes_of_forward(ours)
+    kept = saved_bytes_of_forward(plain)
+    batch = clips()
+    token_bytes = batch.shape[0] * batch.shape[3] * 5 * 32 * 4
     # Recomputed attention (2 x 4), MLP (4) and plain QuickGELU's second
     # tensor (4): at least 16 token tensors per block.
     assert kept - lean >= 16 * token_bytes * TINY_ARCH['layers']

@@ -7,26 +7,10 @@ import torch
 from mmengine.logging import MMLogger
 
 from mmaction_aim.models import AIMViT
-from mmaction_aim.models.layers import Adapter
-from mmaction_aim.models.utils import (count_parameters,
-                                       saved_activation_bytes)
-from .helpers import TINY_ARCH, build_recognizer, official_parameter_counts
-
-
-def _clips(batch=2, views=1, frames=4, size=16, seed=0):
-    torch.manual_seed(seed)
-    return torch.randn(batch, views, 3, frames, size, size)
-
-
-def _randomise_adapters(model):
-    """Give zero-initialised adapters non-zero weights (as after training)."""
-    torch.manual_seed(123)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, Adapter):
-                module.fc2.weight.normal_(std=0.1)
-                module.fc2.bias.normal_(std=0.1)
-        model.backbone.temporal_embedding.normal_(std=0.1)
+from mmaction_aim.models.utils import count_parameters
+from .helpers import (TINY_ARCH, build_recognizer, clips,
+                      official_parameter_counts, randomise_adapters,
+                      saved_bytes_of_forward)
 
 
 def test_default_freezing_is_structural_and_survives_train():
@@ -56,7 +40,7 @@ def test_optimiser_steps_change_only_trainable_parameters():
     optimizer = torch.optim.AdamW(
         [p for p in model.parameters() if p.requires_grad], lr=1e-2,
         weight_decay=0.05)
-    inputs = _clips()
+    inputs = clips()
     labels = torch.tensor([1, 3])
     for step in range(3):
         optimizer.zero_grad()
@@ -83,7 +67,7 @@ def _train_step_results(backbone_extra, reference):
     model.load_state_dict(reference.state_dict())
     model.train()
     torch.manual_seed(7)  # the same drop-path masks in every run
-    scores = model(_clips(), mode='tensor', stage='head')
+    scores = model(clips(), mode='tensor', stage='head')
     scores.square().sum().backward()
     return scores.detach(), {
         n: p.grad.clone()
@@ -105,7 +89,7 @@ def test_recomputation_gives_identical_outputs_and_gradients(memory_saving):
     extra = dict(num_tadapter=memory_saving.get('num_tadapter', 1))
     reference = build_recognizer(backbone_extra=extra)
     reference.init_weights()
-    _randomise_adapters(reference)
+    randomise_adapters(reference)
     out_a, grads_a = _train_step_results(
         dict(recompute_frozen=(), **extra), reference)
     out_b, grads_b = _train_step_results(memory_saving, reference)
@@ -116,22 +100,15 @@ def test_recomputation_gives_identical_outputs_and_gradients(memory_saving):
                                    rtol=1e-5)
 
 
-def _saved_bytes_of_forward(model):
-    """What autograd keeps for one training forward, parameters excluded."""
-    model.train()
-    return saved_activation_bytes(
-        model, lambda: model(_clips(), mode='tensor', stage='head'))
-
-
 def test_recomputing_frozen_parts_keeps_four_token_tensors_less_each():
-    clips = _clips()
-    token_bytes = clips.shape[0] * clips.shape[3] * 5 * 32 * 4  # [B*T,N,D]
+    batch = clips()
+    token_bytes = batch.shape[0] * batch.shape[3] * 5 * 32 * 4  # [B*T,N,D]
     saved = {}
     for parts in ((), ('spatial', ), ('temporal', 'spatial'),
                   ('temporal', 'spatial', 'mlp')):
         torch.manual_seed(0)
         model = build_recognizer(backbone_extra=dict(recompute_frozen=parts))
-        saved[parts] = _saved_bytes_of_forward(model)
+        saved[parts] = saved_bytes_of_forward(model)
     layers = TINY_ARCH['layers']
     # Per branch and block: q, k, v and the attention output at least.
     assert saved[()] - saved[('spatial', )] >= 4 * token_bytes * layers
@@ -147,7 +124,7 @@ def test_recomputing_frozen_parts_keeps_four_token_tensors_less_each():
         torch.manual_seed(0)
         model = build_recognizer(backbone_extra=dict(
             freeze_image_model=False, recompute_frozen=branches))
-        full[branches] = _saved_bytes_of_forward(model)
+        full[branches] = saved_bytes_of_forward(model)
     assert full[()] == full[('temporal', 'spatial', 'mlp')]
 
 
@@ -167,14 +144,14 @@ def test_recomputation_only_where_a_gradient_flows(monkeypatch):
     probe = build_recognizer(backbone_extra=dict(
         adapters=(), temporal_embedding=False, freeze_ln_post=True))
     probe.train()
-    probe(_clips(), mode='tensor', stage='head').sum().backward()
+    probe(clips(), mode='tensor', stage='head').sum().backward()
     assert not calls
     aim = build_recognizer()
     aim.train()
     with torch.no_grad():
-        aim(_clips(), mode='tensor', stage='head')
+        aim(clips(), mode='tensor', stage='head')
     assert not calls
-    aim(_clips(), mode='tensor', stage='head').sum().backward()
+    aim(clips(), mode='tensor', stage='head').sum().backward()
     assert len(calls) == 2 * TINY_ARCH['layers']
 
 
@@ -239,10 +216,10 @@ def test_parameter_counts_match_the_original(arch, tadapter, key_list):
 
 
 def test_chunked_multiview_testing_matches_unchunked():
-    inputs = _clips(batch=3, views=5)
+    inputs = clips(batch=3, views=5)
     whole = build_recognizer()
     whole.init_weights()
-    _randomise_adapters(whole)
+    randomise_adapters(whole)
     chunked = build_recognizer(test_cfg=dict(max_testing_views=2))
     chunked.load_state_dict(whole.state_dict())
     whole.eval()
@@ -257,7 +234,7 @@ def test_chunked_multiview_testing_matches_unchunked():
 
 def test_eval_tensor_mode_returns_raw_scores():
     model = build_recognizer().eval()
-    out = model(_clips(batch=2), mode='tensor', stage='head')
+    out = model(clips(batch=2), mode='tensor', stage='head')
     assert out.shape == (2, 5)
 
 
@@ -283,7 +260,7 @@ def test_adapter_only_checkpoint_reproduces_full_model(tmp_path):
     extra = dict(pretrained=str(clip_path))
     trained = build_recognizer(backbone_extra=extra)
     trained.init_weights()
-    _randomise_adapters(trained)
+    randomise_adapters(trained)
     trained.eval()
     path = tmp_path / 'adapters.pth'
     trained.save_adapters(str(path))
@@ -300,7 +277,7 @@ def test_adapter_only_checkpoint_reproduces_full_model(tmp_path):
     # A fresh model, image model never loaded: the explicit merge loads it.
     fresh = build_recognizer(backbone_extra=extra).eval()
     fresh.load_adapters(state)
-    inputs = _clips()
+    inputs = clips()
     with torch.no_grad():
         torch.testing.assert_close(
             fresh(inputs, mode='tensor', stage='head'),
@@ -329,9 +306,9 @@ def test_mixed_precision_training_matches_float32():
     functions with gradients close to float32's."""
     model = build_recognizer()
     model.init_weights()
-    _randomise_adapters(model)
+    randomise_adapters(model)
     model.train()
-    inputs = _clips()
+    inputs = clips()
     grads = {}
     for amp in (False, True):
         model.zero_grad()
@@ -364,7 +341,7 @@ def test_train_mode_keeps_what_a_user_changed():
 def test_init_cfg_is_honoured_after_the_image_model(tmp_path):
     """A Pretrained init_cfg of the whole backbone is applied last."""
     donor = build_recognizer()
-    _randomise_adapters(donor)
+    randomise_adapters(donor)
     path = tmp_path / 'backbone.pth'
     torch.save(dict(state_dict=donor.backbone.state_dict()), path)
     model = build_recognizer(backbone_extra=dict(
