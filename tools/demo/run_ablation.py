@@ -162,6 +162,7 @@ def main():
                         help='training seed (default: the configs\' own, 0)')
     args = parser.parse_args()
 
+    import mmaction_aim  # noqa: F401  (first: the fixes MMEngine needs)
     from mmengine.config import Config
     if args.twin_pairs:
         twin_pairs = [tuple(int(c) for c in p.split(','))
