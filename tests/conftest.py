@@ -1,5 +1,7 @@
 """Shared fixtures: real encoded videos on disk, MMAction2 list files, and a
 helper to run the command-line tools in a subprocess."""
+import contextlib
+import logging
 import os
 import os.path as osp
 import subprocess
@@ -107,6 +109,21 @@ def run_tool(args: List[str], timeout: float = 300,
             f'{" ".join(cmd)} exited {proc.returncode}\n--- stdout\n'
             f'{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-6000:]}')
     return proc
+
+
+@contextlib.contextmanager
+def captured_log_records():
+    """The records MMEngine's current logger emits inside the block."""
+    from mmengine.logging import MMLogger
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
 
 
 def pytest_configure(config):

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from conftest import REPO, run_tool
-from models.helpers import build_recognizer
+from models.helpers import RecordedOps, build_recognizer
 
 pytestmark = pytest.mark.cuda
 
@@ -48,7 +48,6 @@ def test_temporal_attention_runs_the_fused_kernel_on_cuda(dtype):
     """Attention along the time axis of ``[B, N, T, D]`` tokens equals the
     reference computation and runs PyTorch's fused kernel."""
     import torch.nn.functional as F
-    from torch.utils._python_dispatch import TorchDispatchMode
 
     from mmaction_aim.models.layers import CLIPAttention
     torch.manual_seed(0)
@@ -60,17 +59,7 @@ def test_temporal_attention_runs_the_fused_kernel_on_cuda(dtype):
         None, None, False, 0., attn.out_proj.weight, attn.out_proj.bias,
         need_weights=False)[0].transpose(0, 1).reshape(x.shape)
 
-    class Ops(TorchDispatchMode):
-
-        def __init__(self):
-            super().__init__()
-            self.ops = []
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            self.ops.append(str(func))
-            return func(*args, **(kwargs or {}))
-
-    with torch.no_grad(), Ops() as ops:
+    with torch.no_grad(), RecordedOps() as ops:
         out = attn(x, seq_dim=2)
     tol = dict(rtol=1e-4, atol=1e-5) if dtype == torch.float32 else dict(
         rtol=2e-2, atol=2e-2)

@@ -1,6 +1,5 @@
 """Missing and undecodable videos are reported by name: before training
 (tools/check_dataset.py), at start-up, and while loading, in workers too."""
-import logging
 import os.path as osp
 import shutil
 
@@ -8,7 +7,8 @@ import pytest
 import torch
 from mmengine.dataset import pseudo_collate
 
-from conftest import TINY_CONFIG, data_options, run_tool
+from conftest import (TINY_CONFIG, captured_log_records, data_options,
+                      run_tool)
 
 import mmaction_aim  # noqa: F401
 from mmaction.registry import DATASETS
@@ -103,20 +103,12 @@ def test_error_from_a_worker_process_names_the_file(bad_dataset):
 
 
 def test_skip_policy_logs_and_trains_on_the_rest(bad_dataset):
-    from mmengine.logging import MMLogger
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    try:
+    with captured_log_records() as records:
         dataset = build(bad_dataset['train'], bad_dataset['videos'],
                         on_bad_video='skip')
         assert len(dataset) == 6  # the missing one dropped at start-up
         names = [dataset.get_data_info(i)['filename'] for i in range(6)]
         sample = dataset[names.index(bad_dataset['broken'])]
-    finally:
-        logger.removeHandler(handler)
     assert sample['inputs'].shape == (1, 3, 4, 32, 32)  # another video
     text = '\n'.join(record.getMessage() for record in records)
     assert 'not_there.mp4' in text and 'train_c0_1.mp4' in text

@@ -7,6 +7,8 @@ Kinetics-400 layout of docs/data_preparation.md filled with a few real
 videos. Config fragments are then used: ``backbone`` / ``cls_head`` /
 ``model`` dicts are built (image-model file off, on the meta device), and a
 fragment with ``_base_`` is read as a config file.
+Models are built by the one builder the tools use,
+:func:`mmaction_aim.analysis.build_model`.
 """
 import os
 import os.path as osp
@@ -57,22 +59,15 @@ PRELUDES = {
 
 EPILOGUE = '''
 import mmaction_aim  # noqa
-import torch
 from mmengine.config import Config
-from mmaction.registry import MODELS
-from mmengine.registry import init_default_scope
+from mmaction_aim.analysis import build_model
 _names = dict(globals())
-init_default_scope('mmaction')
 for _name in ('backbone', 'cls_head', 'model'):
     _cfg = _names.get(_name)
     if isinstance(_cfg, dict) and 'type' in _cfg:
-        _cfg = dict(_cfg)
         if _name == 'backbone':
-            _cfg['pretrained'] = None
-        if _name == 'model' and isinstance(_cfg.get('backbone'), dict):
-            _cfg['backbone'] = dict(_cfg['backbone'], pretrained=None)
-        with torch.device('meta'):
-            MODELS.build(_cfg)
+            _cfg = dict(_cfg, pretrained=None)
+        build_model(_cfg, device='meta')  # a model's image-model file off
         print('built', _name)
 if '_base_' in _names:
     with open('fragment_config.py', 'w') as f:

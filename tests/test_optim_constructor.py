@@ -1,9 +1,6 @@
 """The optimizer-wrapper constructor: MMEngine's, with one log line for the
 frozen image model instead of a warning per parameter."""
-import logging
-
-from mmengine.logging import MMLogger
-
+from conftest import captured_log_records
 from models.helpers import build_recognizer
 
 
@@ -12,18 +9,11 @@ def _build(constructor):
 
     import mmaction_aim  # noqa: F401
     model = build_recognizer()
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    try:
+    with captured_log_records() as records:
         wrapper = build_optim_wrapper(model, dict(
             type='OptimWrapper', constructor=constructor,
             optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
             paramwise_cfg=dict(norm_decay_mult=0.)))
-    finally:
-        logger.removeHandler(handler)
     return model, wrapper, [r.getMessage() for r in records]
 
 

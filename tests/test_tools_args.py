@@ -6,7 +6,7 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from conftest import REPO, TINY_CONFIG
+from conftest import REPO, TINY_CONFIG, captured_log_records
 
 ITER_CONFIG = osp.join(REPO, 'tests', 'configs', 'tiny_iter.py')
 DEMO_CONFIG = osp.join(REPO, 'configs', 'demo', 'aim_tiny_synthetic.py')
@@ -38,19 +38,10 @@ def merged(tool, argv):
 def merged_and_logged(tool, argv):
     """The merged config, and the records the tool logs about what it
     changed (once its runner exists: report_config_changes)."""
-    from mmengine.logging import MMLogger
-
     from mmaction_aim.engine.runner_setup import report_config_changes
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    try:
+    with captured_log_records() as records:
         cfg = merged(tool, argv)
         report_config_changes()
-    finally:
-        logger.removeHandler(handler)
     return cfg, records
 
 

@@ -64,8 +64,7 @@ def build_model(cfg: Union[Config, dict], device: Union[str,
 
     from mmaction.registry import MODELS
     init_default_scope('mmaction')
-    if isinstance(cfg, (Config, ConfigDict)) and 'model' in cfg or \
-            isinstance(cfg, dict) and 'model' in cfg:
+    if 'model' in cfg:  # a whole config
         if cfg.get('custom_imports'):
             import_modules_from_strings(**cfg['custom_imports'])
         model_cfg = ConfigDict(cfg['model']).copy()

@@ -33,6 +33,7 @@ import io
 import os
 import os.path as osp
 import pickle
+import re
 import threading
 from collections import OrderedDict, defaultdict
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
@@ -509,15 +510,9 @@ def install_safe_loaders() -> None:
         CheckpointLoader.register_scheme(prefixes, loader, force=True)
 
 
-def is_safe_loader(loader: Callable) -> bool:
-    """Whether ``loader`` is one of the loaders registered here."""
-    return loader in _SAFE_SCHEMES.values()
-
-
 def state_dict_of(checkpoint: Any) -> Dict[str, Any]:
     """The weights of a checkpoint (``checkpoint['state_dict']`` or itself),
     with DDP's ``module.`` prefix removed."""
-    import re
     state = checkpoint.get('state_dict', checkpoint) if isinstance(
         checkpoint, dict) else checkpoint
     if not isinstance(state, dict):

@@ -11,6 +11,7 @@ checkpoint saved at another frame count). The model itself is not touched.
 """
 import copy
 import itertools
+import re
 from typing import Any, Dict, Iterable, List, Sequence
 
 import torch
@@ -58,8 +59,6 @@ def find_mismatches(model: nn.Module, ckpt_state: Dict[str, Any],
         dict: ``missing``, ``unexpected`` and ``shape`` lists (the last as
         ``'key: checkpoint [..] vs model [..]'``).
     """
-    import re
-
     def ignored(key):
         return any(re.search(p, key) for p in ignore)
 

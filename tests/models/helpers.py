@@ -1,5 +1,8 @@
 """Builders shared by the model tests: tiny AIM models and CLIP files."""
+import json
+import math
 import os.path as osp
+import re
 
 import torch
 from mmengine.registry import init_default_scope
@@ -94,28 +97,44 @@ REFERENCE_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
                          'data', 'aim_reference')
 
 
-def official_parameter_counts(key_list: str, num_classes: int = 400):
-    """``(trainable, total)`` parameters of the original's model, from its
-    key list (``tests/data/aim_reference/official_keys_*.txt``: every key
-    with its shape) and its training rule: the adapters, the temporal
-    embedding, ``ln_post`` and the head train, nothing else."""
-    total = trainable = 0
+def official_key_shapes(key_list: str, num_classes: int = 400):
+    """``{key: '[d0, d1, ...]'}`` of one of the original's key lists
+    (``tests/data/aim_reference/official_keys_*.txt``: every key with its
+    shape), ``NUM_CLASSES`` filled in."""
+    shapes = {}
     with open(osp.join(REFERENCE_DIR, key_list)) as f:
         for line in f:
-            if not line.strip():
-                continue
-            key, shape = line.split(None, 1)
-            dims = [num_classes if d.strip() == 'NUM_CLASSES' else int(d)
-                    for d in shape.strip().strip('[]').split(',')
-                    if d.strip()]
-            n = 1
-            for d in dims:
-                n *= d
-            total += n
-            if ('Adapter' in key or 'ln_post' in key
-                    or 'temporal_embedding' in key or 'cls_head' in key):
-                trainable += n
+            if line.strip():
+                key, shape = re.match(r'^(\S+)\s+(\[.*\])$',
+                                      line.strip()).groups()
+                shapes[key] = shape.replace('NUM_CLASSES', str(num_classes))
+    return shapes
+
+
+def official_parameter_counts(key_list: str, num_classes: int = 400):
+    """``(trainable, total)`` parameters of the original's model, from its
+    key list and its training rule: the adapters, the temporal embedding,
+    ``ln_post`` and the head train, nothing else."""
+    total = trainable = 0
+    for key, shape in official_key_shapes(key_list, num_classes).items():
+        n = math.prod(json.loads(shape))
+        total += n
+        if ('Adapter' in key or 'ln_post' in key
+                or 'temporal_embedding' in key or 'cls_head' in key):
+            trainable += n
     return trainable, total
+
+
+def assert_reproduces_reference(model, state_dict, ref, atol):
+    """Load ``state_dict`` strictly; the backbone's features and the class
+    scores on the reference inputs equal the original's within ``atol``."""
+    model.load_state_dict(state_dict, strict=True)
+    model.eval()
+    with torch.no_grad():
+        features = model.backbone(ref['inputs'])
+        logits = model(ref['inputs'][:, None], mode='tensor', stage='head')
+    torch.testing.assert_close(features, ref['features'], atol=atol, rtol=0)
+    torch.testing.assert_close(logits, ref['logits'], atol=atol, rtol=0)
 
 
 def clips(batch=2, views=1, frames=4, size=16, seed=0):
@@ -142,3 +161,25 @@ def saved_bytes_of_forward(model):
     model.train()
     return saved_activation_bytes(
         model, lambda: model(clips(), mode='tensor', stage='head'))
+
+
+class RecordedOps:
+    """Context manager recording the ATen operators that run inside it
+    (``.ops``: their names, in order)."""
+
+    def __enter__(self):
+        from torch.utils._python_dispatch import TorchDispatchMode
+        ops = self.ops = []
+
+        class Record(TorchDispatchMode):
+
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                ops.append(str(func))
+                return func(*args, **(kwargs or {}))
+
+        self._mode = Record()
+        self._mode.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._mode.__exit__(*exc)

@@ -15,6 +15,8 @@ from mmaction_aim.models.layers.frozen_ops import (AdapterFunction,
                                                    adapter_mlp, clip_mlp,
                                                    quick_gelu)
 
+from .helpers import RecordedOps
+
 
 def _plain_quick_gelu(x):
     return x * torch.sigmoid(1.702 * x)
@@ -149,19 +151,7 @@ def test_attention_along_any_dim_uses_the_fused_kernel(seq_dim):
         attn.out_proj.weight, attn.out_proj.bias, need_weights=False)[0]
     ref = ref.transpose(0, 1).reshape(ref_in.shape).movedim(-2, seq_dim)
 
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    class Ops(TorchDispatchMode):
-
-        def __init__(self):
-            super().__init__()
-            self.ops = []
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            self.ops.append(str(func))
-            return func(*args, **(kwargs or {}))
-
-    with Ops() as ops:
+    with RecordedOps() as ops:
         out = attn(x, seq_dim=seq_dim)
     torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-6)
     assert any('scaled_dot_product' in op for op in ops.ops), ops.ops

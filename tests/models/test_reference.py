@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from mmaction_aim.models.utils import convert_official_aim
-from .helpers import build_recognizer, convert_with_the_tool
+from .helpers import (assert_reproduces_reference, build_recognizer,
+                      convert_with_the_tool)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 # The original implementation's outputs and released key layouts (copied
@@ -36,14 +37,8 @@ def test_converted_official_checkpoint_reproduces_reference(case, tmp_path):
     # A released file, wrapped as the original repository wraps it.
     converted, printed = convert_with_the_tool(ref['state_dict'], tmp_path)
     assert 'clip_vit layout' in printed
-    model = _build(ref['meta'])
-    model.load_state_dict(converted, strict=True)
-    with torch.no_grad():
-        features = model.backbone(ref['inputs'])
-        logits = model(ref['inputs'][:, None], mode='tensor', stage='head')
-    torch.testing.assert_close(features, ref['features'], atol=1e-5,
-                               rtol=0)
-    torch.testing.assert_close(logits, ref['logits'], atol=1e-5, rtol=0)
+    assert_reproduces_reference(_build(ref['meta']), converted, ref,
+                                atol=1e-5)
 
 
 def test_official_key_lists_map_onto_our_model():

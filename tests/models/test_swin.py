@@ -12,7 +12,8 @@ import mmaction_aim  # noqa: F401
 from mmaction.registry import MODELS
 from mmaction_aim.models import AIMSwin, ImageModelMismatchError
 from mmaction_aim.models.layers import Adapter
-from .helpers import convert_with_the_tool
+from .helpers import (assert_reproduces_reference, convert_with_the_tool,
+                      official_key_shapes)
 from mmaction_aim.models.utils import convert_official_aim
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
@@ -93,22 +94,8 @@ def test_converted_official_swin_reproduces_reference(tmp_path):
                      weights_only=True)['swin2d_adapter']
     converted, printed = convert_with_the_tool(ref['state_dict'], tmp_path)
     assert 'swin layout' in printed
-    model = _swin_recognizer(ref['meta']).eval()
-    model.load_state_dict(converted, strict=True)
-    with torch.no_grad():
-        features = model.backbone(ref['inputs'])
-        logits = model(ref['inputs'][:, None], mode='tensor', stage='head')
-    torch.testing.assert_close(features, ref['features'], atol=1e-4, rtol=0)
-    torch.testing.assert_close(logits, ref['logits'], atol=1e-4, rtol=0)
-
-
-def _key_list(name):
-    shapes = {}
-    with open(os.path.join(REF_DIR, name)) as f:
-        for line in f:
-            key, shape = re.match(r'^(\S+)\s+(\[.*\])$', line.strip()).groups()
-            shapes[key] = shape.replace('NUM_CLASSES', '400')
-    return shapes
+    assert_reproduces_reference(_swin_recognizer(ref['meta']), converted, ref,
+                                atol=1e-4)
 
 
 def _numel(shape):
@@ -122,7 +109,7 @@ def test_official_swin_b_keys_map_and_count():
     """Swin-B, 32 frames, 400 classes, built on the meta device: every
     parameter of the original's key list has a home here with its shape,
     and the totals agree (the stored buffers are rebuilt, not loaded)."""
-    shapes = _key_list('official_keys_swin-b_32f.txt')
+    shapes = official_key_shapes('official_keys_swin-b_32f.txt')
     theirs = convert_official_aim(shapes)  # values carried along
     init_default_scope('mmaction')
     with torch.device('meta'):

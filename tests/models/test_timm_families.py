@@ -1,7 +1,6 @@
 """AIM on timm's image-model families: identity with timm at init, the
 original ImageNet-ViT's outputs, strict loading from timm's file formats."""
 import os
-import re
 
 import pytest
 import timm
@@ -13,7 +12,8 @@ from mmaction.registry import MODELS
 from mmaction_aim.models import AIMTimmViT, AIMViT, ImageModelMismatchError
 from mmaction_aim.models.families import UnsupportedImageModelError
 from mmaction_aim.models.layers import Adapter
-from .helpers import convert_with_the_tool, official_parameter_counts
+from .helpers import (assert_reproduces_reference, convert_with_the_tool,
+                      official_key_shapes, official_parameter_counts)
 from mmaction_aim.models.utils import convert_official_aim, count_parameters
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
@@ -175,28 +175,14 @@ def test_converted_official_imagenet_vit_reproduces_reference(case,
     ref = _other_cases()[case]
     converted, printed = convert_with_the_tool(ref['state_dict'], tmp_path)
     assert 'imagenet_vit layout' in printed
-    model = _in21k_recognizer(ref['meta']).eval()
-    model.load_state_dict(converted, strict=True)
-    with torch.no_grad():
-        features = model.backbone(ref['inputs'])
-        logits = model(ref['inputs'][:, None], mode='tensor', stage='head')
-    torch.testing.assert_close(features, ref['features'], atol=1e-4, rtol=0)
-    torch.testing.assert_close(logits, ref['logits'], atol=1e-4, rtol=0)
-
-
-def _key_list(name):
-    shapes = {}
-    with open(os.path.join(REF_DIR, name)) as f:
-        for line in f:
-            key, shape = re.match(r'^(\S+)\s+(\[.*\])$', line.strip()).groups()
-            shapes[key] = shape.replace('NUM_CLASSES', '400')
-    return shapes
+    assert_reproduces_reference(_in21k_recognizer(ref['meta']), converted, ref,
+                                atol=1e-4)
 
 
 @pytest.mark.parametrize('tadapter', [1, 2])
 def test_official_imagenet_vit_keys_map_onto_aimtimmvit(tadapter):
-    shapes = _key_list(f'official_keys_vit-b16-in21k_8f_tadapter{tadapter}'
-                       '.txt')
+    shapes = official_key_shapes(
+        f'official_keys_vit-b16-in21k_8f_tadapter{tadapter}.txt')
     converted = convert_official_aim(dict.fromkeys(shapes))
     init_default_scope('mmaction')
     with torch.device('meta'):
