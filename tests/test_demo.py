@@ -1,6 +1,7 @@
 """The embedded demo: synthetic twin videos, its configs, its image model."""
 import json
 import os.path as osp
+import pickle
 
 import numpy as np
 import pytest
@@ -149,3 +150,49 @@ def test_demo_configs_build_and_run(tiny_set):
         out = model.test_step(dict(inputs=[item['inputs']],
                                    data_samples=[item['data_samples']]))
     assert out[0].pred_score.shape == (14, )
+
+
+def _ablation_options(root, files):
+    """run_ablation's --cfg-options: the tiny set, one epoch."""
+    options = ['train_cfg.max_epochs=1']
+    for split, ann in (('train', 'train'), ('val', 'test'), ('test', 'test')):
+        options += [f'{split}_dataloader.dataset.ann_file={files[ann]}',
+                    f'{split}_dataloader.dataset.data_prefix.video={root}']
+    return options
+
+
+def test_run_ablation_runs_rows_side_by_side(tiny_set, tmp_path):
+    """Two rows at once, one thread each, each trained and tested by one
+    tools/train.py --test-last process; the table holds both."""
+    from conftest import run_tool
+    root, files = tiny_set
+    work_dir = tmp_path / 'ablation'
+    proc = run_tool(['demo/run_ablation.py', '--work-dir', str(work_dir),
+                     '--rows', 'aim', 'spatial_only', '--jobs', '2',
+                     '--cfg-options', *_ablation_options(root, files)])
+    assert '2 rows, 2 at a time, 1 thread(s) each' in proc.stdout
+    assert proc.stdout.count('started') == 2
+    table = (work_dir / 'results.md').read_text()
+    assert '| AIM (spatial + temporal + joint) |' in table
+    assert '| spatial adaptation |' in table
+    assert 'rows ran 2 at a time, 1 thread(s) each' in table
+    for row in ('aim', 'spatial_only'):
+        log = (work_dir / row / 'stdout.log').read_text()
+        assert 'Preloaded 28 videos' in log  # the tiny train split
+        assert 'Epoch(test)' in log  # tested in the training process
+        with open(work_dir / row / 'test_predictions.pkl', 'rb') as f:
+            assert len(pickle.load(f)) == 14  # our own file: one a class
+
+
+def test_run_ablation_stops_on_a_failing_row(tiny_set, tmp_path):
+    from conftest import run_tool
+    root, files = tiny_set
+    work_dir = tmp_path / 'ablation'
+    proc = run_tool(['demo/run_ablation.py', '--work-dir', str(work_dir),
+                     '--rows', 'aim', 'spatial_only', '--jobs', '2',
+                     '--cfg-options', *_ablation_options(root, files),
+                     'train_dataloader.dataset.ann_file=/not/there.txt'],
+                    check=False)
+    assert proc.returncode != 0
+    assert 'failed' in proc.stderr and 'stdout.log' in proc.stderr
+    assert not (work_dir / 'results.md').exists()

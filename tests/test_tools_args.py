@@ -112,6 +112,25 @@ def test_train_flags(train_tool):
     assert cfg.work_dir == osp.join('work_dirs', 'tiny_recognizer')
 
 
+def test_test_last_flags(train_tool):
+    """--test-last (with --dump) tests the final model in the training
+    process; it is refused before training where it cannot run."""
+    cfg = merged(train_tool, [TINY_CONFIG, '--test-last', '--dump',
+                              'out.pkl'])
+    assert cfg.test_evaluator[-1] == dict(type='DumpResults',
+                                          out_file_path='out.pkl')
+    assert merged(train_tool, [TINY_CONFIG]).test_evaluator == \
+        merged(train_tool, [TINY_CONFIG, '--test-last']).test_evaluator
+    with pytest.raises(ValueError, match='--dump dumps the predictions of '
+                       '--test-last'):
+        merged(train_tool, [TINY_CONFIG, '--dump', 'out.pkl'])
+    with pytest.raises(ValueError, match='--test-last needs test_dataloader'):
+        merged(train_tool, [TINY_CONFIG, '--test-last', '--cfg-options',
+                            'test_dataloader=None'])
+    with pytest.raises(ValueError, match='.pkl'):
+        merged(train_tool, [TINY_CONFIG, '--test-last', '--dump', 'o.json'])
+
+
 def test_test_flags(test_tool):
     cfg = merged(test_tool, [TINY_CONFIG, 'ckpt.pth', '--dump', 'out.pkl',
                              '--work-dir', '/tmp/y'])

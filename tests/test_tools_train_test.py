@@ -44,7 +44,9 @@ def last_val_metrics(work_dir: str) -> dict:
 def trained(video_dataset, tmp_path_factory) -> str:
     """Work dir of one uninterrupted tools/train.py run (iteration ckpts)."""
     work_dir = str(tmp_path_factory.mktemp('uninterrupted'))
-    run_tool(['train.py', TINY_CONFIG, '--work-dir', work_dir,
+    # --test-last: then the final model's test predictions, in-process.
+    run_tool(['train.py', TINY_CONFIG, '--work-dir', work_dir, '--test-last',
+              '--dump', osp.join(work_dir, 'test_last.pkl'),
               '--cfg-options', *data_options(video_dataset), *ITER_CKPT])
     return work_dir
 
@@ -65,6 +67,15 @@ def test_train_then_test(trained, video_dataset, tmp_path):
     with open(dump, 'rb') as f:
         preds = pickle.load(f)  # our own file, written just now
     assert len(preds) == 3  # one per validation video
+    # train.py --test-last gave exactly what test.py gives for the last
+    # checkpoint.
+    with open(osp.join(trained, 'test_last.pkl'), 'rb') as f:
+        test_last = pickle.load(f)  # our own file
+    assert [int(p['gt_label']) for p in test_last] == \
+        [int(p['gt_label']) for p in preds]
+    for a, b in zip(test_last, preds, strict=True):
+        assert torch.equal(torch.as_tensor(a['pred_score']),
+                           torch.as_tensor(b['pred_score']))
 
 
 def kill_after_iter_4_and_resume(pause_config: str, config: str,

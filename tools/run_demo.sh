@@ -9,7 +9,9 @@
 #    twin) to data/demo_synthetic, if not there yet;
 # 3. train and test the ablation rows on the tiny image models shipped in
 #    checkpoints/demo/ (pre-trained on still images only; a CLIP-layout ViT
-#    and a timm ViT), through tools/train.py and tools/test.py;
+#    and a timm ViT), each through one `tools/train.py --test-last` process,
+#    two rows at a time with one thread each (OMP_NUM_THREADS, default 2,
+#    shared out; tools/demo/run_ablation.py --jobs);
 # 4. print the table and write it to WORK_DIR/results.md, plot WORK_DIR/results.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -21,7 +21,8 @@ from mmengine.runner import Runner  # noqa: E402
 
 from mmaction.registry import RUNNERS  # noqa: E402
 from mmaction_aim.engine.runner_setup import (  # noqa: E402
-    adapt_to_cpu, allow_config_checkpoint_globals, checked_checkpoint,
+    adapt_to_cpu, add_dump_evaluator, allow_config_checkpoint_globals,
+    checked_checkpoint,
     default_work_dir, finish_distributed, merge_cfg_options,
     report_config_changes)
 from mmaction_aim.utils import main_with_clear_errors  # noqa: E402
@@ -69,12 +70,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         vis.update(enable=True, show=args.show, wait_time=args.wait_time,
                    out_dir=args.show_dir, interval=args.interval)
     if args.dump is not None:
-        if not args.dump.endswith(('.pkl', '.pickle')):
-            raise ValueError(f'--dump must name a .pkl file, got {args.dump}')
-        dump = dict(type='DumpResults', out_file_path=args.dump)
-        evaluators = cfg.test_evaluator
-        cfg.test_evaluator = (list(evaluators) + [dump]) if isinstance(
-            evaluators, (list, tuple)) else [evaluators, dump]
+        add_dump_evaluator(cfg, args.dump)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         merge_cfg_options(cfg, args.cfg_options)

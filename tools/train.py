@@ -5,6 +5,11 @@ Same command line as MMAction2's ``tools/train.py``::
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
         [--no-validate] [--auto-scale-lr] [--seed N] [--diff-rank-seed]
         [--deterministic] [--cfg-options k=v ...] [--launcher pytorch]
+        [--test-last [--dump OUT.pkl]]
+
+``--test-last`` (MMAction2 0.x's option) tests the final model on the test
+split right after training, in the same process: the numbers
+``tools/test.py`` gives for the last checkpoint, without starting again.
 
 On a machine without a GPU it trains on the CPU: ``--amp`` (or an
 ``AmpOptimWrapper`` config) falls back to float32 with a warning, and
@@ -23,7 +28,8 @@ from mmengine.runner import Runner  # noqa: E402
 
 from mmaction.registry import RUNNERS  # noqa: E402
 from mmaction_aim.engine.runner_setup import (  # noqa: E402
-    adapt_to_cpu, allow_config_checkpoint_globals, apply_randomness_flags,
+    adapt_to_cpu, add_dump_evaluator, allow_config_checkpoint_globals,
+    apply_randomness_flags,
     checked_checkpoint, default_work_dir, finish_distributed,
     merge_cfg_options, report_config_changes, use_resumable_loop)
 from mmaction_aim.utils import main_with_clear_errors  # noqa: E402
@@ -54,6 +60,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, key=value (lists: key="[a,b]")')
+    parser.add_argument('--test-last', action='store_true',
+                        help='after training, test the final model on the '
+                        'test split (as tools/test.py with the last '
+                        'checkpoint)')
+    parser.add_argument('--dump', type=str,
+                        help='with --test-last: dump its predictions to a '
+                        '.pkl file')
     parser.add_argument('--launcher', default='none',
                         choices=['none', 'pytorch', 'slurm', 'mpi'],
                         help='job launcher')
@@ -67,6 +80,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command line to the config."""
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    if args.dump is not None and not args.test_last:
+        raise ValueError('--dump dumps the predictions of --test-last: give '
+                         'both, or dump with tools/test.py')
     cfg.launcher = args.launcher
     default_work_dir(cfg, args.config, args.work_dir)
     if args.amp:
@@ -84,6 +100,14 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.auto_scale_lr.enable = True
     if args.cfg_options is not None:
         merge_cfg_options(cfg, args.cfg_options)
+    if args.test_last:
+        missing = [key for key in ('test_dataloader', 'test_cfg',
+                                   'test_evaluator') if not cfg.get(key)]
+        if missing:
+            raise ValueError(f'--test-last needs {", ".join(missing)} in '
+                             f'the config')
+        if args.dump is not None:
+            add_dump_evaluator(cfg, args.dump)
     # The flags win over the config's `randomness` (each change is logged).
     apply_randomness_flags(cfg, args.seed, args.diff_rank_seed,
                            args.deterministic)
@@ -102,6 +126,8 @@ def main(argv=None) -> None:
     report_config_changes(runner)
     with checked_checkpoint(runner, initialises=True):
         runner.train()
+    if args.test_last:
+        runner.test()
     finish_distributed(runner)
 
 

@@ -25,6 +25,7 @@ model = dict(
         temporal_embedding=True,
         freeze_image_model=True,
         freeze_ln_post=False,
+        recompute_frozen=(),  # as aim_tiny_synthetic.py: memory is no issue
         pretrained=pretrained),
     # The image model's own normalisation (timm's config: 0.5 / 0.5), also
     # used to pre-train it.

@@ -1,8 +1,13 @@
-"""A ``VideoDataset`` that names the file whenever a video cannot be used."""
+"""A ``VideoDataset`` that names the file whenever a video cannot be used,
+and can decode a small dataset into memory once."""
+import io
 import logging
 import os.path as osp
+import time
 from typing import Any, List, Optional
 
+
+from mmengine import fileio
 from mmengine.logging import print_log
 
 from mmaction.datasets import VideoDataset
@@ -35,18 +40,34 @@ class AIMVideoDataset(VideoDataset):
             Defaults to ``'error'``.
         check_exists (bool): Check at start-up that every listed local file
             exists. Defaults to True.
+        preload (bool): Decode every video once at start-up, all its frames,
+            with decord, and keep them in memory (``uint8`` RGB, as
+            ``DecordDecode`` gives them). The pipeline reads them with
+            MMAction2's ``ArrayDecode`` where it would otherwise open and
+            decode the file with ``DecordInit`` and ``DecordDecode`` for
+            every sample of every epoch: the same frames, without the
+            decoding. For datasets that fit in memory (frames x height x
+            width x 3 bytes a video); a video that fails to decode follows
+            ``on_bad_video``. Defaults to False.
+        preload_limit_mb (float): With ``preload``, stop with an error once
+            the decoded frames pass this size. Defaults to 2048.
         **kwargs: Passed to ``VideoDataset``.
     """
 
     def __init__(self, *args, on_bad_video: str = 'error',
-                 check_exists: bool = True, **kwargs) -> None:
+                 check_exists: bool = True, preload: bool = False,
+                 preload_limit_mb: float = 2048., **kwargs) -> None:
         if on_bad_video not in ('error', 'skip'):
             raise ValueError(
                 "on_bad_video must be 'error' or 'skip', got "
                 f'{on_bad_video!r}')
         self.on_bad_video = on_bad_video
         self.check_exists = check_exists
+        self.preload = preload
+        self.preload_limit_mb = preload_limit_mb
         self._reported: set = set()
+        if preload:
+            _check_preload_pipeline(kwargs.get('pipeline', ()))
         super().__init__(*args, **kwargs)
 
     @property
@@ -54,8 +75,14 @@ class AIMVideoDataset(VideoDataset):
         return self.on_bad_video == 'skip' and not self.test_mode
 
     def load_data_list(self) -> List[dict]:
-        """Read the list and apply the missing-file policy."""
-        data_list = super().load_data_list()
+        """Read the list, apply the missing-file policy and, with
+        ``preload``, decode every video (before MMEngine serialises the
+        list, so the frames travel with it, to dataloader workers too)."""
+        data_list = self._existing(super().load_data_list())
+        return self._decoded(data_list) if self.preload else data_list
+
+    def _existing(self, data_list: List[dict]) -> List[dict]:
+        """``data_list`` by the missing-file policy."""
         if not self.check_exists:
             return data_list
         missing = [info['filename'] for info in data_list
@@ -78,6 +105,52 @@ class AIMVideoDataset(VideoDataset):
         return [info for info in data_list
                 if info['filename'] not in missing_set]
 
+    def _decoded(self, data_list: List[dict]) -> List[dict]:
+        """``data_list`` with every video's frames as ``array`` and their
+        number as ``total_frames``; bad videos by ``on_bad_video``."""
+        import decord
+        start, total_bytes, kept, bad = time.time(), 0, [], []
+        for info in data_list:
+            try:
+                reader = decord.VideoReader(
+                    io.BytesIO(fileio.get(info['filename'])), num_threads=1)
+                frames = reader.get_batch(range(len(reader))).asnumpy()
+                if len(frames) == 0:
+                    raise ValueError('no frames')
+            except Exception as exc:  # decord raises DECORDError and others
+                message = (str(exc).strip().splitlines() or [''])[0]
+                bad.append((info['filename'],
+                            f'undecodable: {type(exc).__name__}: {message}'))
+                if not self._skips:
+                    break
+                continue
+            total_bytes += frames.nbytes
+            if total_bytes > self.preload_limit_mb * 2**20:
+                raise ValueError(
+                    f'preload: the decoded frames of the first '
+                    f'{len(kept) + 1} of {len(data_list)} videos of '
+                    f'{self.ann_file} already pass preload_limit_mb='
+                    f'{self.preload_limit_mb:g}. Raise the limit, or decode '
+                    'every sample from the file instead: preload=False and '
+                    'DecordInit + DecordDecode in the pipeline in place of '
+                    'ArrayDecode.')
+            kept.append(dict(info, array=frames, total_frames=len(frames)))
+        if bad:
+            report = format_bad_videos(bad)
+            if not self._skips:
+                raise BadVideoError(
+                    f'Cannot preload a video listed in {self.ann_file}:\n'
+                    f'{report}\nFix the list (tools/check_dataset.py finds '
+                    "every bad video) or set on_bad_video='skip'.")
+            print_log(f'Skipping {len(bad)} of {len(data_list)} videos of '
+                      f'{self.ann_file} that cannot be decoded:\n{report}',
+                      logger='current', level=logging.WARNING)
+        print_log(
+            f'Preloaded {len(kept)} videos of {self.ann_file}: '
+            f'{total_bytes / 2**20:.1f} MB of frames, decoded with decord in '
+            f'{time.time() - start:.1f} s', logger='current')
+        return kept
+
     def prepare_data(self, idx: int) -> Optional[Any]:
         """Run the pipeline; a failure names the video."""
         data_info = self.get_data_info(idx)
@@ -96,3 +169,30 @@ class AIMVideoDataset(VideoDataset):
                           f'loaded: {reason}', logger='current',
                           level=logging.WARNING)
             return None
+
+
+#: Transforms that open or decode the file, which ``preload`` replaces.
+_FILE_DECODERS = ('DecordInit', 'DecordDecode', 'OpenCVInit', 'OpenCVDecode',
+                  'PyAVInit', 'PyAVDecode', 'PIMSInit', 'PIMSDecode')
+
+
+def _transform_name(transform: Any) -> str:
+    """A pipeline entry's type name (config dict or built transform)."""
+    if isinstance(transform, dict):
+        name = transform.get('type', '')
+        return name if isinstance(name, str) else name.__name__
+    return type(transform).__name__
+
+
+def _check_preload_pipeline(pipeline) -> None:
+    """``preload`` needs ``ArrayDecode`` and no transform that decodes the
+    file again."""
+    names = [_transform_name(t) for t in pipeline]
+    decoders = [n for n in names if n in _FILE_DECODERS]
+    if 'ArrayDecode' not in names or decoders:
+        raise ValueError(
+            'preload=True hands the decoded frames to the pipeline as '
+            "'array': the pipeline must read them with ArrayDecode (after "
+            'SampleFrames) and must not decode the file again'
+            + (f' (it has {", ".join(decoders)})' if decoders else '')
+            + f'; got {names}')

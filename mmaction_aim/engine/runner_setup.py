@@ -148,6 +148,18 @@ def default_work_dir(cfg: Config, config_path: str,
     return cfg
 
 
+def add_dump_evaluator(cfg: Config, out_file: str) -> Config:
+    """Also dump the test predictions to ``out_file`` (``.pkl``), through
+    MMEngine's ``DumpResults`` metric, beside the config's evaluators."""
+    if not out_file.endswith(('.pkl', '.pickle')):
+        raise ValueError(f'--dump must name a .pkl file, got {out_file}')
+    dump = dict(type='DumpResults', out_file_path=out_file)
+    evaluators = cfg.test_evaluator
+    cfg.test_evaluator = (list(evaluators) + [dump]) if isinstance(
+        evaluators, (list, tuple)) else [evaluators, dump]
+    return cfg
+
+
 def checkpoint_to_load(runner) -> Optional[str]:
     """The checkpoint ``runner.load_or_resume()`` is about to load, if any."""
     from mmengine.runner import find_latest_checkpoint
