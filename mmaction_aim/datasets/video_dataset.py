@@ -66,8 +66,6 @@ class AIMVideoDataset(VideoDataset):
         self.preload = preload
         self.preload_limit_mb = preload_limit_mb
         self._reported: set = set()
-        if preload:
-            _check_preload_pipeline(kwargs.get('pipeline', ()))
         super().__init__(*args, **kwargs)
 
     @property
@@ -108,6 +106,8 @@ class AIMVideoDataset(VideoDataset):
     def _decoded(self, data_list: List[dict]) -> List[dict]:
         """``data_list`` with every video's frames as ``array`` and their
         number as ``total_frames``; bad videos by ``on_bad_video``."""
+        # The pipeline is built before the list is loaded: check it first.
+        _check_preload_pipeline(self.pipeline.transforms)
         import decord
         start, total_bytes, kept, bad = time.time(), 0, [], []
         for info in data_list:
@@ -176,18 +176,10 @@ _FILE_DECODERS = ('DecordInit', 'DecordDecode', 'OpenCVInit', 'OpenCVDecode',
                   'PyAVInit', 'PyAVDecode', 'PIMSInit', 'PIMSDecode')
 
 
-def _transform_name(transform: Any) -> str:
-    """A pipeline entry's type name (config dict or built transform)."""
-    if isinstance(transform, dict):
-        name = transform.get('type', '')
-        return name if isinstance(name, str) else name.__name__
-    return type(transform).__name__
-
-
-def _check_preload_pipeline(pipeline) -> None:
+def _check_preload_pipeline(transforms: List[Any]) -> None:
     """``preload`` needs ``ArrayDecode`` and no transform that decodes the
-    file again."""
-    names = [_transform_name(t) for t in pipeline]
+    file again (``transforms``: the built pipeline's)."""
+    names = [type(t).__name__ for t in transforms]
     decoders = [n for n in names if n in _FILE_DECODERS]
     if 'ArrayDecode' not in names or decoders:
         raise ValueError(
