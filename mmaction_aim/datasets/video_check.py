@@ -38,10 +38,16 @@ def check_video(path: str, decode: bool = True) -> Optional[str]:
         if frames.ndim != 4 or frames.shape[0] != len(indices):
             return f'undecodable: got frames of shape {frames.shape}'
     except Exception as exc:  # decord raises its own DECORDError and others
-        message = str(exc).strip().splitlines()
-        return f'undecodable: {type(exc).__name__}: ' + (
-            message[0] if message else '')
+        return undecodable_reason(exc)
     return None
+
+
+def undecodable_reason(exc: Exception) -> str:
+    """One line for a video that failed to decode with ``exc``
+    (``'undecodable: <type>: <first line of the message>'``)."""
+    message = str(exc).strip().splitlines()
+    return f'undecodable: {type(exc).__name__}: ' + (
+        message[0] if message else '')
 
 
 def read_video_list(ann_file: str, delimiter: str = ' ') -> List[str]:

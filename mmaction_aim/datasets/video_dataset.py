@@ -6,14 +6,14 @@ import os.path as osp
 import time
 from typing import Any, List, Optional
 
-
 from mmengine import fileio
 from mmengine.logging import print_log
 
 from mmaction.datasets import VideoDataset
 from mmaction.registry import DATASETS
 
-from .video_check import format_bad_videos, is_local_path
+from .video_check import (format_bad_videos, is_local_path,
+                          undecodable_reason)
 
 
 class BadVideoError(RuntimeError):
@@ -118,9 +118,7 @@ class AIMVideoDataset(VideoDataset):
                 if len(frames) == 0:
                     raise ValueError('no frames')
             except Exception as exc:  # decord raises DECORDError and others
-                message = (str(exc).strip().splitlines() or [''])[0]
-                bad.append((info['filename'],
-                            f'undecodable: {type(exc).__name__}: {message}'))
+                bad.append((info['filename'], undecodable_reason(exc)))
                 if not self._skips:
                     break
                 continue

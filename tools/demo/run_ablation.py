@@ -66,7 +66,7 @@ _PRINT_LOCK = threading.Lock()
 
 
 class RowFailed(RuntimeError):
-    """A row's training or test process exited with an error."""
+    """A row's process (training, then its test) exited with an error."""
 
 
 def say(text):
