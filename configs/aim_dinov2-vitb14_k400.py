@@ -7,8 +7,9 @@ _base_ = ['./aim_vitb-in21k_k400.py']
 
 model = dict(
     backbone=dict(
-        model_name='vit_base_patch14_dinov2.lvd142m',
-        # DINOv2's native 518 px, used at 224 (positions resized on load).
-        timm_kwargs=dict(img_size=224),
+        image_model=dict(
+            model_name='vit_base_patch14_dinov2.lvd142m',
+            # DINOv2's native 518 px, used at 224 (positions resized on load).
+            timm_kwargs=dict(img_size=224)),
         pretrained='checkpoints/timm/'
         'vit_base_patch14_dinov2.lvd142m.safetensors'))

@@ -8,6 +8,7 @@ _base_ = ['./aim_vitb-in21k_ssv2.py']
 
 model = dict(
     backbone=dict(
-        model_name='eva02_base_patch16_clip_224.merged2b',
+        image_model=dict(type='TimmEva',
+                         model_name='eva02_base_patch16_clip_224.merged2b'),
         pretrained='checkpoints/timm/'
         'eva02_base_patch16_clip_224.merged2b.safetensors'))

@@ -8,6 +8,6 @@ _base_ = ['./aim_vitb-in21k_k400.py']
 
 model = dict(
     backbone=dict(
-        model_name='vit_base_patch16_siglip_224.webli',
+        image_model=dict(model_name='vit_base_patch16_siglip_224.webli'),
         pretrained='checkpoints/timm/'
         'vit_base_patch16_siglip_224.webli.safetensors'))

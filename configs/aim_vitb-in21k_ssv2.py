@@ -18,8 +18,9 @@ custom_imports = dict(imports=['mmaction_aim'], allow_failed_imports=False)
 
 model = dict(
     backbone=dict(
-        model_name='vit_base_patch16_224.augreg_in21k',
-        pretrained='checkpoints/timm/vit_base_patch16_224.augreg_in21k.npz',
+        image_model=dict(model_name='vit_base_patch16_224.augreg_in21k'),
+        pretrained='checkpoints/timm/'
+        'vit_base_patch16_224.augreg_in21k.safetensors',
         num_frames=8,
         num_tadapter=2,
         adapter_scale=1.0),

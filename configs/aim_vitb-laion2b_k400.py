@@ -10,5 +10,5 @@ _base_ = ['./aim_vitb_k400.py']
 
 model = dict(
     backbone=dict(
-        arch='ViT-B-16',
+        image_model=dict(arch='ViT-B-16'),
         pretrained='checkpoints/clip/ViT-B-16-laion2b_s34b_b88k.bin'))

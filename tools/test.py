@@ -6,8 +6,9 @@ Same command line as MMAction2's ``tools/test.py``::
         [--cfg-options k=v ...] [--show-dir DIR] [--show] [--interval N]
         [--wait-time S] [--launcher pytorch]
 
-The checkpoint is loaded safely (no pickled code runs) and must fit the model
-exactly; a checkpoint of another architecture is an error naming the keys.
+The checkpoint is read safely (no pickled code runs) and must fit the model
+exactly; a checkpoint of another architecture is an error naming the keys;
+an adapter-only one is merged onto the image model it was trained on.
 """
 import argparse
 import os
@@ -17,14 +18,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import mmaction_aim  # noqa: E402,F401  (fixes and registrations)
 from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
-from mmaction.registry import RUNNERS  # noqa: E402
 from mmaction_aim.engine.runner_setup import (  # noqa: E402
-    adapt_to_cpu, add_dump_evaluator, allow_config_checkpoint_globals,
-    checked_checkpoint,
-    default_work_dir, finish_distributed, merge_cfg_options,
-    report_config_changes)
+    add_dump_evaluator, build_runner, default_work_dir, finish_distributed,
+    merge_cfg_options)
 from mmaction_aim.utils import main_with_clear_errors  # noqa: E402
 
 
@@ -50,6 +47,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='visualise every N-th sample')
     parser.add_argument('--wait-time', type=float, default=2,
                         help='seconds each window is shown')
+    parser.add_argument('--allow-other-image-model', action='store_true',
+                        help='merge an adapter-only checkpoint even onto '
+                        'another image model than it was trained on')
     parser.add_argument('--launcher', default='none',
                         choices=['none', 'pytorch', 'slurm', 'mpi'],
                         help='job launcher')
@@ -77,8 +77,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     default_work_dir(cfg, args.config, args.work_dir)
     cfg.load_from = args.checkpoint
     cfg.resume = False
-    adapt_to_cpu(cfg)
-    allow_config_checkpoint_globals(cfg)
+    if args.allow_other_image_model:
+        cfg.allow_other_image_model = True
     return cfg
 
 
@@ -86,11 +86,8 @@ def main(argv=None) -> None:
     """Build the runner from the config and test the checkpoint."""
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
-    runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
-              RUNNERS.build(cfg))
-    report_config_changes(runner)
-    with checked_checkpoint(runner):
-        runner.test()
+    runner = build_runner(cfg)
+    runner.test()
     finish_distributed(runner)
 
 

@@ -11,9 +11,11 @@ Same command line as MMAction2's ``tools/train.py``::
 split right after training, in the same process: the numbers
 ``tools/test.py`` gives for the last checkpoint, without starting again.
 
-On a machine without a GPU it trains on the CPU: ``--amp`` (or an
-``AmpOptimWrapper`` config) falls back to float32 with a warning, and
-distributed runs use gloo instead of nccl.
+The run is built by the config's ``runner_type`` (``AIMRunner`` by
+default): checkpoints are read safely and loaded strictly, the data are
+checked against the model before the first iteration, and on a machine
+without a GPU ``--amp`` (or an ``AmpOptimWrapper`` config) falls back to
+float32 with a warning and distributed runs use gloo.
 """
 import argparse
 import os
@@ -24,14 +26,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import mmaction_aim  # noqa: E402,F401  (fixes and registrations)
 from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
-from mmaction.registry import RUNNERS  # noqa: E402
 from mmaction_aim.engine.runner_setup import (  # noqa: E402
-    adapt_to_cpu, add_dump_evaluator, allow_config_checkpoint_globals,
-    apply_randomness_flags,
-    checked_checkpoint, default_work_dir, finish_distributed,
-    merge_cfg_options, report_config_changes, use_resumable_loop)
+    add_dump_evaluator, apply_randomness_flags, build_runner,
+    default_work_dir, finish_distributed, merge_cfg_options)
 from mmaction_aim.utils import main_with_clear_errors  # noqa: E402
 
 
@@ -67,6 +65,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--dump', type=str,
                         help='with --test-last: dump its predictions to a '
                         '.pkl file')
+    parser.add_argument('--allow-other-image-model', action='store_true',
+                        help='merge an adapter-only load_from even onto '
+                        'another image model than it was trained on')
     parser.add_argument('--launcher', default='none',
                         choices=['none', 'pytorch', 'slurm', 'mpi'],
                         help='job launcher')
@@ -78,6 +79,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command line to the config."""
+    if args.cfg_options is not None:
+        merge_cfg_options(cfg, args.cfg_options)
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     if args.dump is not None and not args.test_last:
@@ -98,8 +101,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
-    if args.cfg_options is not None:
-        merge_cfg_options(cfg, args.cfg_options)
+    if args.allow_other_image_model:
+        cfg.allow_other_image_model = True
     if args.test_last:
         missing = [key for key in ('test_dataloader', 'test_cfg',
                                    'test_evaluator') if not cfg.get(key)]
@@ -111,9 +114,6 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     # The flags win over the config's `randomness` (each change is logged).
     apply_randomness_flags(cfg, args.seed, args.diff_rank_seed,
                            args.deterministic)
-    adapt_to_cpu(cfg)
-    use_resumable_loop(cfg)
-    allow_config_checkpoint_globals(cfg)
     return cfg
 
 
@@ -121,11 +121,8 @@ def main(argv=None) -> None:
     """Build the runner from the config and train."""
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
-    runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
-              RUNNERS.build(cfg))
-    report_config_changes(runner)
-    with checked_checkpoint(runner, initialises=True):
-        runner.train()
+    runner = build_runner(cfg)
+    runner.train()
     if args.test_last:
         runner.test()
     finish_distributed(runner)

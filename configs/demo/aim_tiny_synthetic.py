@@ -8,6 +8,7 @@ _base_ = ['mmaction::_base_/default_runtime.py']
 
 # The demo's own code (its metric on time-reversed twins) lives in
 # projects/synthetic_demo, outside the library.
+runner_type = 'AIMRunner'
 custom_imports = dict(imports=['mmaction_aim', 'projects.synthetic_demo'],
                       allow_failed_imports=False)
 
@@ -34,9 +35,11 @@ pretrained = '{{ fileDirname }}/../../checkpoints/demo/clip_vit_tiny_shapes.pth'
 model = dict(
     type='AIMRecognizer',
     backbone=dict(
-        type='AIMViT',
-        arch=dict(patch_size=8, width=64, layers=4, heads=4),
-        input_resolution=input_size,
+        type='AIMBackbone',
+        image_model=dict(
+            type='CLIPViT',
+            arch=dict(patch_size=8, width=64, layers=4, heads=4),
+            input_resolution=input_size),
         num_frames=num_frames,
         num_tadapter=1,
         adapter_scale=0.5,

@@ -2,7 +2,7 @@
 # Transformer (no pre-norm, exact GELU, timm's names and file format), which
 # this repo pre-trains on the same still images as the CLIP one
 # (`python tools/demo/pretrain_image_model.py --family timm`), adapted by
-# AIMTimmViT. Everything but the image model as aim_tiny_synthetic.py.
+# the TimmViT family. Everything but the image model as aim_tiny_synthetic.py.
 # Full AIM: temporal, spatial and joint adaptation plus a temporal embedding.
 _base_ = ['./aim_tiny_synthetic.py']
 
@@ -12,10 +12,12 @@ pretrained = ('{{ fileDirname }}/../../checkpoints/demo/'
 model = dict(
     backbone=dict(
         _delete_=True,
-        type='AIMTimmViT',
-        model_name='vit_tiny_patch16_224',
-        timm_kwargs=dict(img_size={{_base_.input_size}}, patch_size=8,
-                         embed_dim=64, depth=4, num_heads=4),
+        type='AIMBackbone',
+        image_model=dict(
+            type='TimmViT',
+            model_name='vit_tiny_patch16_224',
+            timm_kwargs=dict(img_size={{_base_.input_size}}, patch_size=8,
+                             embed_dim=64, depth=4, num_heads=4)),
         num_frames={{_base_.num_frames}},
         num_tadapter=1,
         adapter_scale=0.5,

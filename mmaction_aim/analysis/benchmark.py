@@ -12,9 +12,10 @@ over :func:`main`). Usage::
 For one config, in one run and side by side, it measures
 
 * the machine's matrix-product throughput: the median time of square
-  ``n x n`` matrix products, ``n`` = 4 x the backbone's width by default
-  (the widest product of a ViT, its MLP), float32 on the CPU, bfloat16 on a
-  GPU (the precision the model then runs in);
+  ``n x n`` matrix products, ``n`` = 4 x the width of the blocks doing most
+  of the work (:func:`reference_width`, from the built model: a ViT's MLP,
+  its widest product), float32 on the CPU, bfloat16 on a GPU (the precision
+  the model then runs in);
 * for each variant, inference clips per second (``mode='tensor'`` forward
   under ``torch.no_grad``, eval mode), training seconds per step (forward in
   ``mode='loss'``, backward, AdamW step over the trainable parameters, train
@@ -41,8 +42,8 @@ The variants, built from the config with ``model.backbone.pretrained=None``:
   (``adapters=(), freeze_image_model=False``);
 * ``linear``: the frozen image model with a linear head
   (``adapters=(), temporal_embedding=False, freeze_ln_post=True``);
-* ``plain`` (only when asked for): the same AIM computed the straightforward
-  way, :class:`~mmaction_aim.models.PlainAIMViT`
+* ``plain`` (only when asked for, CLIP configs): the same AIM computed the
+  straightforward way, :mod:`mmaction_aim.analysis.plain_aim`
   (``nn.MultiheadAttention``, regrouping copies, plain autograd).
 
 Every (variant, inference or training) is measured in its own process, so
@@ -84,7 +85,7 @@ import time
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 from .builder import VARIANTS, build_model, load_config
 from .flops import count_macs
@@ -220,7 +221,7 @@ def build_step(config: str, variant: str, mode: str, batch_size: int,
     model = build_model(load_config(config, cfg_options), dev, variant,
                         with_cp, init=True)
     backbone = model.backbone
-    size = backbone.input_resolution
+    size = backbone.input_size
     inputs = torch.randn(batch_size, 1, 3, backbone.num_frames, size, size,
                          device=dev)  # [B, V, C, T, H, W]
     samples = [
@@ -536,7 +537,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='activation checkpointing of the backbone')
     parser.add_argument('--matmul-size', type=int,
                         help='side of the square matrix products '
-                        '(default: 4 x the backbone width)')
+                        '(default: 4 x the width of most blocks)')
     parser.add_argument('--device', default=None,
                         help="'cpu' or 'cuda' (default: cuda if available)")
     parser.add_argument('--max-batch', action='store_true',
@@ -563,14 +564,21 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
-def backbone_width(cfg: Config) -> int:
-    """The backbone's width, from its ``arch`` name or dict."""
-    arch = cfg.model.backbone.get('arch', 'ViT-B/16')
-    if isinstance(arch, str):
-        import mmaction_aim  # noqa: F401
-        from mmaction_aim.models import AIMViT
-        return AIMViT.arch_zoo[arch]['width']
-    return int(arch['width'])
+def reference_width(model: torch.nn.Module) -> int:
+    """The width of the blocks that do most of a model's work: the width
+    most of its adapted blocks share (ViT-B/16: 768; Swin-B: 512, the 18
+    blocks of its third stage; a Swin block costs about the same in every
+    stage, its tokens quartered as its width doubles).
+
+    Args:
+        model (torch.nn.Module): A built recognizer (on ``meta`` is
+            enough).
+
+    Returns:
+        int: The width; ties go to the wider.
+    """
+    widths = [block.embed_dims for block in model.backbone.adapted_blocks()]
+    return max(set(widths), key=lambda w: (widths.count(w), w))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
@@ -585,7 +593,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         return {}
     cfg = load_config(args.config, args.cfg_options)
     device = torch.device(args.device)
-    size = args.matmul_size = args.matmul_size or 4 * backbone_width(cfg)
+    size = args.matmul_size = args.matmul_size or 4 * reference_width(
+        build_model(cfg, device='meta'))
     matmul = matmul_throughput(size, device, args.repeats, args.warmup)
     results = []
     for variant in args.variants:

@@ -3,15 +3,17 @@
 :func:`build_model` builds ``cfg.model`` through MMAction2's registry (the
 config's ``custom_imports`` applied), with the image-model file switched off
 (nothing is read; the weights are random), optionally changed into one of
-the comparison :data:`VARIANTS` and on any device, ``meta`` included (no
-memory, for counting).
+the comparison :data:`VARIANTS`, on the default device or the one given
+(``meta`` allocates nothing).
 """
+import contextlib
 from typing import Optional, Union
 
 import torch
 from mmengine.config import Config, ConfigDict
 
-#: Backbone overrides that turn an AIM config into what it is compared with.
+#: Backbone overrides that turn an AIM config into what it is compared with
+#: (``image_model``: merged into the backbone's ``image_model`` dict).
 VARIANTS = {
     'aim': {},
     # Full fine-tuning of the same image model.
@@ -19,8 +21,8 @@ VARIANTS = {
     # The frozen image model with a linear head.
     'linear': dict(adapters=(), temporal_embedding=False,
                    freeze_ln_post=True),
-    # The same AIM model, computed the straightforward way.
-    'plain': dict(type='PlainAIMViT'),
+    # The same AIM model, computed the straightforward way (CLIP only).
+    'plain': dict(image_model=dict(type='PlainCLIPViT')),
 }
 
 
@@ -34,8 +36,8 @@ def load_config(config: Union[str, Config],
     return cfg
 
 
-def build_model(cfg: Union[Config, dict], device: Union[str,
-                                                        torch.device] = 'cpu',
+def build_model(cfg: Union[Config, dict],
+                device: Optional[Union[str, torch.device]] = None,
                 variant: str = 'aim', with_cp: bool = False,
                 init: bool = False,
                 keep_pretrained: bool = False) -> torch.nn.Module:
@@ -45,8 +47,9 @@ def build_model(cfg: Union[Config, dict], device: Union[str,
     Args:
         cfg (Config | dict): A config with a ``model`` (and possibly
             ``custom_imports``), or a model dict itself.
-        device (str | torch.device): Where to build it; ``'meta'`` allocates
-            nothing. Defaults to ``'cpu'``.
+        device (str | torch.device, optional): Where to build it; ``'meta'``
+            allocates nothing. Defaults to None: PyTorch's current default
+            device (an enclosing ``with torch.device(...)`` included).
         variant (str): A key of :data:`VARIANTS`. Defaults to ``'aim'``.
         with_cp (bool): Activation checkpointing of the backbone.
         init (bool): Run ``init_weights()`` (the adapters' initialisation;
@@ -74,16 +77,18 @@ def build_model(cfg: Union[Config, dict], device: Union[str,
     if backbone is not None:
         if 'pretrained' in backbone and not keep_pretrained:
             backbone.pretrained = None
-        backbone.update(VARIANTS[variant])
+        for key, value in VARIANTS[variant].items():
+            if key == 'image_model':
+                from . import plain_aim  # noqa: F401  (registers it)
+                backbone.image_model = dict(backbone.image_model, **value)
+            else:
+                backbone[key] = value
         if with_cp:
             backbone.with_cp = True
-    try:
-        with torch.device(device):
-            model = MODELS.build(model_cfg)
-    except NotImplementedError:
-        # A constructor that reads tensor values (``.tolist()``) cannot run
-        # on the meta device: build it for real, then move it.
-        model = MODELS.build(model_cfg).to(device)
+    place = torch.device(device) if device is not None else \
+        contextlib.nullcontext()
+    with place:
+        model = MODELS.build(model_cfg)
     if init:
         model.init_weights()
     return model

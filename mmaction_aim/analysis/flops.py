@@ -99,14 +99,12 @@ def count_macs(fn: Callable[[], object]) -> Tuple[int, Dict[str, int]]:
     return int(counter.get_total_flops()) // 2, by_op
 
 
-def default_input_shape(cfg: Config, model: torch.nn.Module
-                        ) -> Tuple[int, int, int]:
-    """``(T, H, W)`` of one view: the backbone's frames and resolution."""
+def default_input_shape(model: torch.nn.Module) -> Tuple[int, int, int]:
+    """``(T, H, W)`` of one view: the built backbone's frames and frame
+    size."""
     backbone = getattr(model, 'backbone', model)
-    frames = getattr(backbone, 'num_frames', None) or \
-        cfg.model.get('backbone', {}).get('num_frames', 8)
-    size = getattr(backbone, 'input_resolution', None) or 224
-    return int(frames), int(size), int(size)
+    size = backbone.input_size
+    return int(backbone.num_frames), int(size), int(size)
 
 
 def model_complexity(model: torch.nn.Module, input_shape: Sequence[int],
@@ -154,18 +152,20 @@ def config_complexity(config: Union[str, Config],
         dict: See :func:`model_complexity`; plus ``config``.
     """
     cfg = load_config(config, cfg_options)
-    backbone = cfg.model.get('backbone', {})
-    if shape and 'num_frames' in backbone:
-        # A model with a temporal embedding is built for its frame count
-        # (and its positional embedding for its resolution).
+    if shape:
+        # A model with a temporal embedding is built for its frame count,
+        # one with absolute positions for its frame size.
+        from mmaction_aim.models.families import IMAGE_MODELS
+        backbone = cfg.model.backbone
         backbone.num_frames = shape[0]
-        if shape[1] == shape[2] and 'model_name' in backbone:
-            backbone.timm_kwargs = dict(backbone.get('timm_kwargs') or {},
-                                        img_size=shape[1])
-        elif shape[1] == shape[2]:
-            backbone.input_resolution = shape[1]
+        if shape[1] != shape[2]:
+            raise ValueError(f'--shape T H W: square frames only, got '
+                             f'{shape[1]}x{shape[2]}')
+        family = IMAGE_MODELS.get(backbone.image_model['type'])
+        backbone.image_model = family.config_for_size(
+            dict(backbone.image_model), shape[1])
     model = build_model(cfg, device='meta')
-    shape = tuple(shape) if shape else default_input_shape(cfg, model)
+    shape = tuple(shape) if shape else default_input_shape(model)
     result = model_complexity(model, shape)
     result['config'] = config if isinstance(config, str) else None
     return result

@@ -3,6 +3,8 @@ import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from .video_list import read_video_list
+
 
 def is_local_path(path: str) -> bool:
     """Whether ``path`` is a plain file path (not ``s3://``, ``http://``)."""
@@ -50,25 +52,6 @@ def undecodable_reason(exc: Exception) -> str:
         message[0] if message else '')
 
 
-def read_video_list(ann_file: str, delimiter: str = ' ') -> List[str]:
-    """File names of an MMAction2 ``VideoDataset`` list (``name label``).
-
-    Args:
-        ann_file (str): The list file.
-        delimiter (str): Column separator. Defaults to ``' '``.
-
-    Returns:
-        list[str]: The first column of every non-empty line.
-    """
-    names = []
-    with open(ann_file) as f:
-        for line in f:
-            line = line.strip()
-            if line:
-                names.append(line.split(delimiter)[0])
-    return names
-
-
 def check_video_list(ann_file: str, data_prefix: str = '',
                      delimiter: str = ' ', decode: bool = True,
                      num_workers: int = 0) -> List[Tuple[str, str]]:
@@ -88,8 +71,10 @@ def check_video_list(ann_file: str, data_prefix: str = '',
         list[tuple[str, str]]: ``(path, reason)`` for each bad video, in list
         order.
     """
-    paths = [osp.join(data_prefix, name) if data_prefix else name
-             for name in read_video_list(ann_file, delimiter)]
+    paths = [osp.join(data_prefix, entry.filename) if data_prefix else
+             entry.filename
+             for entry in read_video_list(ann_file, delimiter,
+                                          labelled=False)]
     if num_workers > 0:
         from concurrent.futures import ProcessPoolExecutor
         with ProcessPoolExecutor(num_workers) as pool:

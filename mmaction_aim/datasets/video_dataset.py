@@ -14,10 +14,26 @@ from mmaction.registry import DATASETS
 
 from .video_check import (format_bad_videos, is_local_path,
                           undecodable_reason)
+from .video_list import check_labels, read_video_list
 
 
 class BadVideoError(RuntimeError):
     """A video named by a dataset list is missing or cannot be decoded."""
+
+
+#: Transforms that open or decode the video file: a failure in one of them
+#: is a bad video; a failure anywhere else is an error of the pipeline or
+#: the config, and keeps its traceback. A transform of another package
+#: joins them with a class attribute ``decodes_video = True``.
+DECODER_TRANSFORMS = ('DecordInit', 'DecordDecode', 'OpenCVInit',
+                      'OpenCVDecode', 'PyAVInit', 'PyAVDecode',
+                      'PyAVDecodeMotionVector', 'PIMSInit', 'PIMSDecode')
+
+
+def decodes_video(transform: Any) -> bool:
+    """Whether ``transform`` opens or decodes the video file."""
+    return type(transform).__name__ in DECODER_TRANSFORMS or bool(
+        getattr(transform, 'decodes_video', False))
 
 
 @DATASETS.register_module()
@@ -26,8 +42,13 @@ class AIMVideoDataset(VideoDataset):
 
     MMAction2 reports an undecodable video as an exception deep inside the
     data pipeline, in a worker process, without the file name. This dataset
-    checks at start-up that every listed file exists, and wraps the pipeline
-    so that a failure names the file.
+    reads its list with line numbers (a line without a label, or a label
+    that is not an integer or outside ``[0, num_classes)`` when
+    ``num_classes`` is given, is an error naming the file and the line),
+    checks at start-up that every listed file exists, and names the file
+    when one of the decoding transforms (:data:`DECODER_TRANSFORMS`) fails;
+    an error of any other transform is the pipeline's, and propagates with
+    its traceback.
 
     Args:
         *args: Passed to ``VideoDataset`` (``ann_file``, ``pipeline`` ...).
@@ -35,8 +56,9 @@ class AIMVideoDataset(VideoDataset):
             naming the file(s). ``'skip'``: log the file(s) and train on
             the others (missing files are dropped from the list at start-up;
             a video that fails to decode is replaced by another sample, as
-            MMEngine does for ``None`` samples). Test mode always uses
-            ``'error'``, as skipping would change the metrics.
+            MMEngine does for ``None`` samples, and not tried again). Test
+            mode always uses ``'error'``, as skipping would change the
+            metrics.
             Defaults to ``'error'``.
         check_exists (bool): Check at start-up that every listed local file
             exists. Defaults to True.
@@ -65,7 +87,7 @@ class AIMVideoDataset(VideoDataset):
         self.check_exists = check_exists
         self.preload = preload
         self.preload_limit_mb = preload_limit_mb
-        self._reported: set = set()
+        self._bad: set = set()
         super().__init__(*args, **kwargs)
 
     @property
@@ -73,10 +95,23 @@ class AIMVideoDataset(VideoDataset):
         return self.on_bad_video == 'skip' and not self.test_mode
 
     def load_data_list(self) -> List[dict]:
-        """Read the list, apply the missing-file policy and, with
-        ``preload``, decode every video (before MMEngine serialises the
-        list, so the frames travel with it, to dataloader workers too)."""
-        data_list = self._existing(super().load_data_list())
+        """Read the list (with line numbers, labels checked), apply the
+        missing-file policy and, with ``preload``, decode every video
+        (before MMEngine serialises the list, so the frames travel with it,
+        to dataloader workers too)."""
+        entries = read_video_list(self.ann_file, self.delimiter,
+                                  self.multi_class)
+        if self.num_classes is not None:
+            check_labels(entries, self.num_classes, self.ann_file)
+        #: The list as read (line, file, label), kept beside MMEngine's
+        #: serialised data list for checks that need no frames.
+        self.list_entries = entries
+        prefix = self.data_prefix.get('video')
+        data_list = [dict(filename=osp.join(prefix, entry.filename)
+                          if prefix else entry.filename,
+                          label=entry.label, line=entry.line)
+                     for entry in entries]
+        data_list = self._existing(data_list)
         return self._decoded(data_list) if self.preload else data_list
 
     def _existing(self, data_list: List[dict]) -> List[dict]:
@@ -93,8 +128,7 @@ class AIMVideoDataset(VideoDataset):
             raise BadVideoError(
                 f'{len(missing)} of {len(data_list)} videos listed in '
                 f'{self.ann_file} do not exist:\n{report}\n'
-                "Fix the list (tools/check_dataset.py finds every bad video) "
-                "or set on_bad_video='skip' to train without them.")
+                + self._advice())
         print_log(
             f'Skipping {len(missing)} of {len(data_list)} videos listed in '
             f'{self.ann_file} that do not exist:\n{report}',
@@ -138,8 +172,7 @@ class AIMVideoDataset(VideoDataset):
             if not self._skips:
                 raise BadVideoError(
                     f'Cannot preload a video listed in {self.ann_file}:\n'
-                    f'{report}\nFix the list (tools/check_dataset.py finds '
-                    "every bad video) or set on_bad_video='skip'.")
+                    f'{report}\n' + self._advice())
             print_log(f'Skipping {len(bad)} of {len(data_list)} videos of '
                       f'{self.ann_file} that cannot be decoded:\n{report}',
                       logger='current', level=logging.WARNING)
@@ -149,36 +182,55 @@ class AIMVideoDataset(VideoDataset):
             f'{time.time() - start:.1f} s', logger='current')
         return kept
 
+    def _advice(self) -> str:
+        """What to do about bad videos, for this dataset's mode."""
+        advice = ('Fix the list (tools/check_dataset.py finds every bad '
+                  'video)')
+        if self.test_mode:
+            return advice + ': test mode never skips videos, since that ' \
+                'would change the metrics.'
+        return advice + " or set on_bad_video='skip' to train without them."
+
     def prepare_data(self, idx: int) -> Optional[Any]:
-        """Run the pipeline; a failure names the video."""
-        data_info = self.get_data_info(idx)
-        try:
-            return self.pipeline(data_info)
-        except Exception as exc:
-            filename = data_info.get('filename', f'sample {idx}')
-            reason = f'{type(exc).__name__}: {exc}'
-            if not self._skips:
-                raise BadVideoError(
-                    f'Cannot load video {filename} (sample {idx} of '
-                    f'{self.ann_file}): {reason}') from exc
-            if filename not in self._reported:
-                self._reported.add(filename)
-                print_log(f'Skipping video {filename} that cannot be '
-                          f'loaded: {reason}', logger='current',
-                          level=logging.WARNING)
-            return None
+        """Run the pipeline; a failure of a decoding transform names the
+        video, any other failure propagates as it is."""
+        data = self.get_data_info(idx)
+        filename = data.get('filename', f'sample {idx}')
+        if filename in self._bad:
+            return None  # skipped before: not decoded again
+        for transform in self.pipeline.transforms:
+            if not decodes_video(transform):
+                data = transform(data)
+            else:
+                try:
+                    data = transform(data)
+                except Exception as exc:  # each decoder raises its own
+                    return self._bad_video(idx, filename, exc)
+            if data is None:
+                return None
+        return data
 
-
-#: Transforms that open or decode the file, which ``preload`` replaces.
-_FILE_DECODERS = ('DecordInit', 'DecordDecode', 'OpenCVInit', 'OpenCVDecode',
-                  'PyAVInit', 'PyAVDecode', 'PIMSInit', 'PIMSDecode')
+    def _bad_video(self, idx: int, filename: str, exc: Exception) -> None:
+        """Raise, or (``skip``) log once and give MMEngine no sample."""
+        reason = f'{type(exc).__name__}: {exc}'
+        where = f'line {self.get_data_info(idx).get("line", "?")} of ' \
+            f'{self.ann_file}'
+        if not self._skips:
+            raise BadVideoError(f'Cannot decode video {filename} ({where}): '
+                                f'{reason}. ' + self._advice()) from exc
+        if filename not in self._bad:
+            self._bad.add(filename)
+            print_log(f'Skipping video {filename} ({where}) that cannot be '
+                      f'decoded: {reason}', logger='current',
+                      level=logging.WARNING)
+        return None
 
 
 def _check_preload_pipeline(transforms: List[Any]) -> None:
     """``preload`` needs ``ArrayDecode`` and no transform that decodes the
     file again (``transforms``: the built pipeline's)."""
     names = [type(t).__name__ for t in transforms]
-    decoders = [n for n in names if n in _FILE_DECODERS]
+    decoders = [type(t).__name__ for t in transforms if decodes_video(t)]
     if 'ArrayDecode' not in names or decoders:
         raise ValueError(
             'preload=True hands the decoded frames to the pipeline as '

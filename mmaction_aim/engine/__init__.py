@@ -1,18 +1,11 @@
-"""Runtime parts: safe checkpoint loading, checks, exactly resumable loops."""
-from .checkpoint import (SAFE_CHECKPOINT_GLOBALS, CheckpointReadError,
-                         UnsafeCheckpointError, allow_checkpoint_globals,
-                         install_safe_loaders, preloaded_checkpoint,
-                         safe_load, state_dict_of)
-from .checkpoint_fit import (CheckpointMismatchError,
-                             check_checkpoint_matches, find_mismatches)
+"""Runtime parts: the runner, the checks before a run, resumable loops."""
 from .loops import AIMEpochBasedTrainLoop, AIMIterBasedTrainLoop
 from .optim_constructor import AIMOptimWrapperConstructor
+from .preflight import ConfigMismatchError, PreflightHook
+from .runner import AIMRunner
 
 __all__ = [
-    'SAFE_CHECKPOINT_GLOBALS', 'CheckpointMismatchError',
-    'CheckpointReadError', 'UnsafeCheckpointError',
-    'allow_checkpoint_globals', 'check_checkpoint_matches',
-    'find_mismatches', 'install_safe_loaders', 'preloaded_checkpoint',
-    'safe_load', 'state_dict_of', 'AIMEpochBasedTrainLoop',
-    'AIMIterBasedTrainLoop', 'AIMOptimWrapperConstructor'
+    'AIMEpochBasedTrainLoop', 'AIMIterBasedTrainLoop',
+    'AIMOptimWrapperConstructor', 'AIMRunner', 'ConfigMismatchError',
+    'PreflightHook'
 ]

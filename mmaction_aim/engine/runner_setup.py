@@ -1,9 +1,9 @@
-"""Config adjustments shared by tools/train.py and tools/test.py."""
-import contextlib
+"""What tools/train.py and tools/test.py change in a config from their
+command line (the runner's own adjustments: :mod:`.runner`)."""
 import logging
 import os
 import sys
-from typing import Iterator, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 from mmengine.config import Config
@@ -34,74 +34,13 @@ def _info(message: str) -> None:
 
 def report_config_changes(runner=None) -> None:
     """Log, one line each, what the tool changed in the config and why
-    (through the runner's logger, so also into the run's log file)."""
+    (through the runner's logger, so also into the run's log file); the
+    runner adds its own lines (:class:`~.runner.AIMRunner`)."""
     logger = runner.logger if runner is not None else 'current'
     while _changes:
         level, message = _changes.pop(0)
         print_log(f'Config changed by the tool: {message}', logger=logger,
                   level=level)
-
-
-def adapt_to_cpu(cfg: Config) -> Config:
-    """Make a GPU config runnable on a machine without an accelerator.
-
-    * ``AmpOptimWrapper`` -> ``OptimWrapper`` (float32), with a warning:
-      MMEngine's AMP needs CUDA, and bf16 autocast on these CPUs is orders of
-      magnitude slower than float32.
-    * The ``nccl`` distributed backend -> ``gloo``.
-
-    Args:
-        cfg (Config): Modified in place.
-
-    Returns:
-        Config: ``cfg``.
-    """
-    if accelerator_available():
-        return cfg
-    optim = cfg.get('optim_wrapper')
-    if optim is not None and optim.get('type') == 'AmpOptimWrapper':
-        _warn('optim_wrapper.type: AmpOptimWrapper -> OptimWrapper (no GPU '
-              'found: MMEngine\'s mixed precision needs one, so training '
-              'runs in float32 on the CPU)')
-        optim['type'] = 'OptimWrapper'
-        for key in ('loss_scale', 'dtype', 'use_fsdp'):
-            optim.pop(key, None)
-    dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
-    if dist_cfg.get('backend', 'nccl') == 'nccl':
-        if cfg.get('launcher', 'none') != 'none':
-            _info('env_cfg.dist_cfg.backend: nccl -> gloo (no GPU found)')
-        dist_cfg['backend'] = 'gloo'
-    return cfg
-
-
-def use_resumable_loop(cfg: Config) -> Config:
-    """Train with :class:`AIMEpochBasedTrainLoop` / ``AIMIterBasedTrainLoop``.
-
-    Our configs name these loops themselves. A config that names MMEngine's
-    ``EpochBasedTrainLoop`` / ``IterBasedTrainLoop`` (or only ``by_epoch``)
-    gets ours, with one logged line saying so: MMEngine's cannot resume
-    mid-epoch, and neither restores random state on resume; ours do, and are
-    otherwise the same.
-
-    Args:
-        cfg (Config): Modified in place.
-
-    Returns:
-        Config: ``cfg``.
-    """
-    train_cfg = cfg.get('train_cfg')
-    if not train_cfg:
-        return cfg
-    loop_type = train_cfg.get('type')
-    if loop_type is None and 'by_epoch' in train_cfg:
-        loop_type = ('EpochBasedTrainLoop' if train_cfg.pop('by_epoch') else
-                     'IterBasedTrainLoop')
-    if loop_type in ('EpochBasedTrainLoop', 'IterBasedTrainLoop'):
-        train_cfg['type'] = 'AIM' + loop_type
-        _info(f'train_cfg.type: {loop_type} -> AIM{loop_type} (the same '
-              'loop, which also resumes mid-epoch and restores random state '
-              'exactly)')
-    return cfg
 
 
 def apply_randomness_flags(cfg: Config, seed: Optional[int] = None,
@@ -158,97 +97,6 @@ def add_dump_evaluator(cfg: Config, out_file: str) -> Config:
     cfg.test_evaluator = (list(evaluators) + [dump]) if isinstance(
         evaluators, (list, tuple)) else [evaluators, dump]
     return cfg
-
-
-def checkpoint_to_load(runner) -> Optional[str]:
-    """The checkpoint ``runner.load_or_resume()`` is about to load, if any."""
-    from mmengine.runner import find_latest_checkpoint
-    if runner._resume and runner._load_from is None:
-        return find_latest_checkpoint(runner.work_dir)
-    return runner._load_from
-
-
-def allow_config_checkpoint_globals(cfg: Config) -> None:
-    """Apply the config's ``checkpoint_safe_globals`` (full names of extra
-    types its checkpoints may contain; see
-    :func:`mmaction_aim.engine.allow_checkpoint_globals`)."""
-    from .checkpoint import allow_checkpoint_globals
-    names = cfg.get('checkpoint_safe_globals') or []
-    if names:
-        allow_checkpoint_globals(list(names))
-        _info('checkpoints may also contain ' + ', '.join(names) +
-              ' (checkpoint_safe_globals)')
-
-
-@contextlib.contextmanager
-def checked_checkpoint(runner, initialises: bool = False) -> Iterator[None]:
-    """Check the checkpoint the runner will load against its model, then
-    let the runner load it without reading the file again.
-
-    Use as ``with checked_checkpoint(runner): runner.test()``.
-
-    MMEngine loads ``load_from`` / ``--resume`` / the test checkpoint
-    non-strictly and only logs mismatched keys, so a checkpoint of another
-    architecture silently leaves the model at its initialisation. Here any
-    missing, unexpected or differently shaped key is a
-    :class:`CheckpointMismatchError` naming them (decided by
-    :func:`find_mismatches`, which leaves the model untouched); keys
-    matching the config's ``checkpoint_ignore_keys`` (regular expressions,
-    e.g. ``['^cls_head\\.']`` to fine-tune with a new classifier from
-    ``load_from``) are exempt. Local and remote checkpoints are read once,
-    here, through the safe loaders; a remote one that cannot be read here is
-    logged as unchecked and left to MMEngine.
-
-    An adapter-only checkpoint (``meta['adapter_only']``) takes the explicit
-    merge path, :meth:`AIMRecognizer.load_adapters`: the image model from
-    ``backbone.pretrained``, the file onto it. When the runner initialises
-    the model itself before loading (training: ``init_weights`` loads the
-    image model), only the file's keys are checked here and MMEngine's load
-    then puts the adaptation onto the initialised image model, so the image
-    model's file is read once either way.
-
-    Args:
-        runner (mmengine.runner.Runner): A built runner.
-        initialises (bool): The runner calls ``init_weights`` before it
-            loads the checkpoint (``runner.train()``). Defaults to False.
-    """
-    from mmengine.runner.checkpoint import CheckpointLoader
-
-    from ..models.recognizers import is_adapter_only
-    from .checkpoint import preloaded_checkpoint, state_dict_of
-    from .checkpoint_fit import check_checkpoint_matches
-    path = checkpoint_to_load(runner)
-    if path is None:
-        yield
-        return
-    try:
-        checkpoint = CheckpointLoader.load_checkpoint(path,
-                                                      map_location='cpu')
-    except (OSError, RuntimeError) as exc:
-        if '://' not in path or isinstance(exc, FileNotFoundError):
-            raise
-        runner.logger.warning(
-            f'Could not read {path} to check it against the model '
-            f'({type(exc).__name__}: {exc}); it was NOT checked, and '
-            'MMEngine will load it non-strictly.')
-        yield
-        return
-    model = getattr(runner.model, 'module', runner.model)
-    ignore = () if runner._resume else tuple(
-        runner.cfg.get('checkpoint_ignore_keys', None) or ())
-    if is_adapter_only(checkpoint) and not runner._resume:
-        if not initialises:
-            # The image model from backbone.pretrained, the file merged onto
-            # it; MMEngine's own (non-strict) load is then skipped.
-            model.load_adapters(state_dict_of(checkpoint))
-            runner._load_from = None
-            yield
-            return
-        model.check_adapter_keys(state_dict_of(checkpoint), name=path)
-    else:
-        check_checkpoint_matches(model, checkpoint, name=path, ignore=ignore)
-    with preloaded_checkpoint(path, checkpoint):
-        yield
 
 
 def finish_distributed(runner=None) -> None:
@@ -314,3 +162,17 @@ def merge_cfg_options(cfg: Config, options: Optional[dict]) -> Config:
                   'model.cls_head.num_classes=...')
     cfg.merge_from_dict(options)
     return cfg
+
+
+def build_runner(cfg: Config):
+    """The config's runner, through MMAction2's ``RUNNERS`` registry: its
+    ``runner_type``, or :class:`~.runner.AIMRunner` (logged) for a config
+    that names none."""
+    from mmaction.registry import RUNNERS
+    if 'runner_type' not in cfg:
+        cfg.runner_type = 'AIMRunner'
+        _info("runner_type: (none) -> 'AIMRunner' (safe, strict checkpoint "
+              'loading and checks before the first iteration)')
+    runner = RUNNERS.build(cfg)
+    report_config_changes(runner)
+    return runner

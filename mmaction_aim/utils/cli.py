@@ -11,15 +11,15 @@ from typing import Callable, Optional, Sequence, Tuple, Type
 
 def input_errors() -> Tuple[Type[BaseException], ...]:
     """The exception types that mean "bad input file"."""
-    from ..datasets.video_dataset import BadVideoError
-    from ..engine.checkpoint import CheckpointReadError, UnsafeCheckpointError
-    from ..engine.checkpoint_fit import CheckpointMismatchError
-    from ..models.backbones.aim_base import ImageModelMismatchError
-    from ..models.families.base import UnsupportedImageModelError
+    from ..checkpoint import (CheckpointMismatchError, CheckpointReadError,
+                              ImageModelMismatchError, UnsafeCheckpointError)
+    from ..datasets import BadVideoError, VideoListError
+    from ..engine.preflight import ConfigMismatchError
+    from ..models.families import UnsupportedImageModelError
     return (FileNotFoundError, IsADirectoryError, CheckpointReadError,
             UnsafeCheckpointError, CheckpointMismatchError, BadVideoError,
             ImageModelMismatchError, UnsupportedImageModelError,
-            BadInputError)
+            VideoListError, ConfigMismatchError, BadInputError)
 
 
 class BadInputError(ValueError):

@@ -7,11 +7,12 @@ never sees a video, so it knows nothing about time.
 * ``'clip'``: CLIP's architecture, saved in OpenAI CLIP's key layout
   (``visual.conv1.weight``, ...,
   ``visual.transformer.resblocks.N.attn.in_proj_weight``, ...,
-  ``visual.proj``), loaded by :class:`AIMViT` as real CLIP weights are;
+  ``visual.proj``), loaded by the ``CLIPViT`` family as real CLIP weights
+  are;
 * ``'timm'``: a timm Vision Transformer (no pre-norm, exact GELU, biased
   patch embedding, ``norm`` before the class token), saved as a timm
-  ``.safetensors`` file, loaded by :class:`AIMTimmViT` through timm's reader
-  and checkpoint filter as a real timm file is.
+  ``.safetensors`` file, loaded by the ``TimmViT`` family through timm's
+  checkpoint filter as a real timm file is.
 """
 import time
 from typing import Callable, Dict, Optional
@@ -37,33 +38,35 @@ DEMO_TIMM_KWARGS = dict(img_size=32, patch_size=8, embed_dim=64, depth=4,
                         num_heads=4)
 
 
+def _plain_encoder(image_model: dict) -> nn.Module:
+    """An image encoder: AIM's backbone without adapters, one frame
+    (``[B, 3, 1, H, W]`` -> ``[B, D, 1]``)."""
+    from mmaction_aim.models import AIMBackbone
+
+    return AIMBackbone(image_model, num_frames=1, adapters=(),
+                       temporal_embedding=False, freeze_image_model=False)
+
+
 def build_image_encoder(arch: Optional[Dict] = None,
                         input_resolution: int = DEMO_INPUT_RESOLUTION
                         ) -> nn.Module:
-    """A plain CLIP image encoder (AIMViT without adapters, one frame)."""
-    from mmaction_aim.models import AIMViT
-
-    return AIMViT(arch=dict(arch or DEMO_ARCH),
-                  input_resolution=input_resolution, num_frames=1,
-                  adapters=(), temporal_embedding=False,
-                  freeze_image_model=False)
+    """A plain CLIP image encoder."""
+    return _plain_encoder(dict(type='CLIPViT', arch=dict(arch or DEMO_ARCH),
+                               input_resolution=input_resolution))
 
 
 def build_timm_image_encoder() -> nn.Module:
-    """A plain timm ViT image encoder (AIMTimmViT without adapters)."""
-    from mmaction_aim.models import AIMTimmViT
-
-    return AIMTimmViT(DEMO_TIMM_NAME, timm_kwargs=dict(DEMO_TIMM_KWARGS),
-                      num_frames=1, adapters=(), temporal_embedding=False,
-                      freeze_image_model=False)
+    """A plain timm ViT image encoder."""
+    return _plain_encoder(dict(type='TimmViT', model_name=DEMO_TIMM_NAME,
+                               timm_kwargs=dict(DEMO_TIMM_KWARGS)))
 
 
 def timm_mean_std() -> tuple:
     """The timm demo model's normalisation (its pretrained config's)."""
-    from mmaction_aim.models import AIMTimmViT
+    from mmaction_aim.models.families import build_family
 
-    return AIMTimmViT.image_model_normalization(
-        dict(model_name=DEMO_TIMM_NAME))
+    return build_family(dict(type='TimmViT', model_name=DEMO_TIMM_NAME),
+                        num_frames=1).normalization()
 
 
 class ImageClassifier(nn.Module):
@@ -94,24 +97,26 @@ class ImageClassifier(nn.Module):
         feats = feats.reshape(feats.shape[0], -1)  # [B, D]
         return self.fc(feats @ self.proj)
 
-    def clip_state_dict(self) -> Dict[str, torch.Tensor]:
-        """The image tower in OpenAI CLIP's layout (``visual.*`` keys)."""
-        state = {
-            f'visual.{k}': v.detach().clone().contiguous()
-            for k, v in self.encoder.state_dict().items()
-        }
-        state['visual.proj'] = self.proj.detach().clone().contiguous()
-        return state
-
-    def timm_state_dict(self) -> Dict[str, torch.Tensor]:
-        """The image model in timm's own layout (what ``timm.create_model``
-        builds, without a classifier)."""
+    def image_state_dict(self) -> Dict[str, torch.Tensor]:
+        """The encoder's image model under its own names."""
         prefix = 'image_model.'
         return {
             k[len(prefix):]: v.detach().clone().contiguous()
             for k, v in self.encoder.state_dict().items()
             if k.startswith(prefix)
         }
+
+    def clip_state_dict(self) -> Dict[str, torch.Tensor]:
+        """The image tower in OpenAI CLIP's layout (``visual.*`` keys)."""
+        state = {f'visual.{k}': v
+                 for k, v in self.image_state_dict().items()}
+        state['visual.proj'] = self.proj.detach().clone().contiguous()
+        return state
+
+    def timm_state_dict(self) -> Dict[str, torch.Tensor]:
+        """The image model in timm's own layout (what ``timm.create_model``
+        builds, without a classifier)."""
+        return self.image_state_dict()
 
 
 def pretrain_image_model(

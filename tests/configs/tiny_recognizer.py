@@ -5,14 +5,18 @@
 # --cfg-options.
 _base_ = ['mmaction::_base_/default_runtime.py']
 
+runner_type = 'AIMRunner'
 custom_imports = dict(imports=['mmaction_aim'], allow_failed_imports=False)
 
 num_frames = 4
 model = dict(
     type='AIMRecognizer',
     backbone=dict(
-        type='AIMViT', arch=dict(patch_size=8, width=32, layers=2, heads=2),
-        input_resolution=32, num_frames=num_frames, drop_path_rate=0.1,
+        type='AIMBackbone',
+        image_model=dict(type='CLIPViT',
+                         arch=dict(patch_size=8, width=32, layers=2, heads=2),
+                         input_resolution=32),
+        num_frames=num_frames, drop_path_rate=0.1,
         freeze_image_model=True),
     cls_head=dict(
         type='AIMHead', num_classes=3, in_channels=32, dropout_ratio=0.5,

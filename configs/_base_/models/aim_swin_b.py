@@ -1,4 +1,4 @@
-# AIM with a timm Swin-B image model (AIMSwin), the paper's Swin-B row:
+# AIM with a timm Swin-B image model (family TimmSwin), the paper's Swin-B row:
 # embed 128, depths [2, 2, 18, 2], heads [4, 8, 16, 32], window 7; a tubelet
 # patch embedding over 2 frames (T/2 time steps); temporal adaptation in the
 # unshifted (even) blocks of every stage; no temporal embedding (the
@@ -6,13 +6,15 @@
 model = dict(
     type='AIMRecognizer',
     backbone=dict(
-        type='AIMSwin',
-        model_name='swin_base_patch4_window7_224.ms_in22k',
-        timm_kwargs=dict(),
+        type='AIMBackbone',
+        image_model=dict(
+            type='TimmSwin',
+            model_name='swin_base_patch4_window7_224.ms_in22k',
+            timm_kwargs=dict(),
+            tubelet_size=2,
+            temporal_blocks='even',
+            train_temporal_bias=True),
         num_frames=32,
-        tubelet_size=2,
-        temporal_blocks='even',
-        train_temporal_bias=True,
         num_tadapter=1,
         adapter_scale=0.5,  # the original hard-codes 0.5
         adapter_mlp_ratio=0.25,
@@ -40,3 +42,7 @@ model = dict(
         std='image_model',
         format_shape='NCTHW'),
     test_cfg=dict(max_testing_views=2))
+
+# AIM's runner (MMEngine's runner_type): safe, strict checkpoint loading and
+# checks of the data against the model before the first iteration.
+runner_type = 'AIMRunner'

@@ -1,14 +1,17 @@
-# AIM with a timm ViT-B/16 image model (AIMTimmViT): the ImageNet-21K ViT of
-# the paper's "ViT-B/16 IN-21K" row by default. Other timm families change
-# `model_name` (and `timm_kwargs`, `pretrained`). Three adapters per block
+# AIM with a timm ViT-B/16 image model (family TimmViT): the ImageNet-21K ViT of
+# the paper's "ViT-B/16 IN-21K" row by default. Other timm models change
+# `image_model` (and `pretrained`). Three adapters per block
 # (temporal, spatial, joint), the Kinetics recipe. Dataset configs set
 # `num_classes`, `num_frames` and the sampling.
 model = dict(
     type='AIMRecognizer',
     backbone=dict(
-        type='AIMTimmViT',
-        model_name='vit_base_patch16_224.augreg_in21k',
-        timm_kwargs=dict(),
+        type='AIMBackbone',
+        # A timm ViT by name (and timm.create_model's arguments).
+        image_model=dict(
+            type='TimmViT',
+            model_name='vit_base_patch16_224.augreg_in21k',
+            timm_kwargs=dict()),
         num_frames=8,
         num_tadapter=1,
         adapter_scale=0.5,
@@ -19,7 +22,8 @@ model = dict(
         temporal_embedding=True,
         freeze_image_model=True,
         freeze_ln_post=False,
-        pretrained='checkpoints/timm/vit_base_patch16_224.augreg_in21k.npz',
+        pretrained='checkpoints/timm/'
+        'vit_base_patch16_224.augreg_in21k.safetensors',
         with_cp=False,
         recompute_frozen=('temporal', 'spatial', 'mlp')),
     cls_head=dict(
@@ -39,3 +43,7 @@ model = dict(
         format_shape='NCTHW'),
     test_cfg=dict(max_testing_views=4))
 
+
+# AIM's runner (MMEngine's runner_type): safe, strict checkpoint loading and
+# checks of the data against the model before the first iteration.
+runner_type = 'AIMRunner'

@@ -4,9 +4,9 @@
 model = dict(
     type='AIMRecognizer',
     backbone=dict(
-        type='AIMViT',
-        arch='ViT-B/16',
-        input_resolution=224,
+        type='AIMBackbone',
+        # OpenAI's CLIP (QuickGELU); open_clip's names select GELU models.
+        image_model=dict(type='CLIPViT', arch='ViT-B/16', input_resolution=224),
         num_frames=8,
         num_tadapter=1,
         adapter_scale=0.5,
@@ -38,3 +38,7 @@ model = dict(
         std=[68.493, 66.63, 70.321],
         format_shape='NCTHW'),
     test_cfg=dict(max_testing_views=4))
+
+# AIM's runner (MMEngine's runner_type): safe, strict checkpoint loading and
+# checks of the data against the model before the first iteration.
+runner_type = 'AIMRunner'

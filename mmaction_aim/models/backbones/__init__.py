@@ -1,10 +1,3 @@
-from .aim_base import AIMBackbone, ImageModelMismatchError
-from .aim_swin import AIMSwin
-from .aim_timm_vit import AIMTimmViT
-from .aim_vit import AIMViT
-from .plain_aim_vit import PlainAIMViT
+from .aim_backbone import ADAPTATIONS, AIMBackbone
 
-__all__ = [
-    'AIMBackbone', 'AIMSwin', 'AIMTimmViT', 'AIMViT',
-    'ImageModelMismatchError', 'PlainAIMViT'
-]
+__all__ = ['ADAPTATIONS', 'AIMBackbone']

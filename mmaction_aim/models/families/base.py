@@ -1,87 +1,205 @@
-"""What AIM needs to know of one timm image-model class: a family."""
-import sys
-from typing import Callable, Dict, List, Tuple, Type
+"""What a family of image models tells AIM: :class:`ImageModelFamily`."""
+from typing import (Dict, Iterator, List, MutableSequence, Sequence, Tuple,
+                    Type)
 
 import torch
 from torch import nn
 
+from ...checkpoint import StateDict, read_checkpoint, strip_prefix, unwrap
 from ..layers.adapted_block import AdaptedBlock
+
+#: One stage of an image model: what runs before its blocks (patch merging,
+#: or identity) and the blocks, a sequence whose items can be replaced.
+Stage = Tuple[nn.Module, MutableSequence[nn.Module]]
 
 
 class UnsupportedImageModelError(ValueError):
-    """A timm model that AIM cannot adapt, with the reason."""
+    """An image model that AIM cannot adapt, with the reason."""
 
 
-class TimmFamily:
-    """How AIM adapts the models of one timm class.
+class ImageModelFamily:
+    """How AIM adapts one kind of image model (one file, one decorator).
 
-    A family names the timm model class, maps each of its block classes to
-    the :class:`~..layers.AdaptedBlock` subclass that adapts it in place
-    (keeping the block's layers and names), and says how the model embeds a
-    frame before its blocks and what each block takes per forward. The
-    output (final norm, then ``forward_head(pre_logits=True)``) and the
-    reading of weight files (the model module's ``checkpoint_filter_fn``)
-    are the same for every timm ViT-like model.
+    :class:`~..backbones.AIMBackbone` writes AIM once: it builds the image
+    model through :meth:`build`, replaces each block of :meth:`stages` by
+    :meth:`adapt_block`, adds the temporal embedding, marks what trains and
+    loads weights through the package's one pipeline. A family supplies
+    only what differs between image models:
+
+    * building: :meth:`build` (the plain image model, initialised as its
+      authors do), :attr:`block_types` (the image model's block classes and
+      the :class:`~..layers.AdaptedBlock` subclass adapting each),
+      :meth:`stages` (one stage for a flat ViT; Swin's four), optionally
+      :meth:`time_steps` (a tubelet embedding's), :meth:`check`;
+    * forward: :meth:`embed` (clip to tokens), :meth:`pre_blocks`,
+      :meth:`output`;
+    * parameters: :meth:`output_norms`, :meth:`new_parameters` (the
+      family's own new ones, beside the adapters);
+    * weights: :meth:`convert` (any released layout to the model's own
+      names, pure), optionally :meth:`read`;
+    * facts: :meth:`normalization`, :meth:`describe`, :meth:`identity`.
+
+    A family keeps the image model's own module names, so that its released
+    weights load unchanged under the backbone's ``image_model.`` prefix.
+
+    Args:
+        num_frames (int): Frames per clip (given by the backbone).
     """
 
-    #: The timm model class (exactly; subclasses may forward differently).
-    model_cls: Type[nn.Module]
-    #: timm block class -> the AdaptedBlock subclass that adapts it.
-    block_types: Dict[Type[nn.Module], Type[AdaptedBlock]]
+    #: image-model block class -> the AdaptedBlock subclass adapting it.
+    block_types: Dict[Type[nn.Module], Type[AdaptedBlock]] = {}
+    #: Whether :meth:`new_parameters` train (with the adapters).
+    trains_new_parameters: bool = True
+
+    def __init__(self, num_frames: int) -> None:
+        self.num_frames = num_frames
+
+    # ---------------------------------------------------------- building
+    def build(self) -> nn.Module:
+        """The plain image model, randomly initialised as its authors do."""
+        raise NotImplementedError
+
+    def time_steps(self) -> int:
+        """Time steps ``T'`` the blocks see (frames, or tubelets)."""
+        return self.num_frames
+
+    def stages(self, model: nn.Module) -> List[Stage]:
+        """The image model's stages: ``(downsample, blocks)`` pairs."""
+        raise NotImplementedError
 
     def check(self, model: nn.Module) -> None:
-        """Raise :class:`UnsupportedImageModelError` for a model of this
-        class that AIM cannot adapt (and say why)."""
+        """Raise :class:`UnsupportedImageModelError` (saying why) for a
+        model this family cannot adapt. By default: every block must be of
+        a type in :attr:`block_types`."""
         types = sorted(t.__name__ for t in self.block_types)
-        for i, block in enumerate(model.blocks):
-            if type(block) not in self.block_types:
-                raise UnsupportedImageModelError(
-                    f'block {i} is a {type(block).__name__}; AIM adapts '
-                    'pre-norm residual blocks (norm1 -> attn, norm2 -> mlp) '
-                    f'of the types {types}')
+        for s, (_, blocks) in enumerate(self.stages(model)):
+            for i, block in enumerate(blocks):
+                if type(block) not in self.block_types:
+                    raise UnsupportedImageModelError(
+                        f'AIM cannot adapt {self.describe()}: block {i} of '
+                        f'stage {s} is a {type(block).__name__}; '
+                        f'{type(self).__name__} adapts {types}')
 
-    def adapt_block(self, block: nn.Module, embed_dims: int,
-                    num_frames: int, **aim_kwargs) -> AdaptedBlock:
-        """The adapted block, built around ``block``'s own layers."""
-        return self.block_types[type(block)](block, embed_dims, num_frames,
+    def adapt_block(self, block: nn.Module, stage: int, index: int,
+                    **aim_kwargs) -> AdaptedBlock:
+        """``block`` with AIM's adaptations (its own layers kept).
+
+        Args:
+            block (nn.Module): The image model's block.
+            stage (int): Its stage.
+            index (int): Its index in the stage.
+            **aim_kwargs: The adaptation's arguments
+                (:class:`~..layers.AdaptedBlock`).
+        """
+        return self.block_types[type(block)](block, self.time_steps(),
                                              **aim_kwargs)
 
-    def embed(self, model: nn.Module,
-              x: torch.Tensor) -> Tuple[torch.Tensor, dict]:
-        """Patch and positional embedding of frames ``[B*T, 3, H, W]``.
+    # ----------------------------------------------------------- forward
+    def embed(self, model: nn.Module, x: torch.Tensor
+              ) -> Tuple[torch.Tensor, dict]:
+        """Tokens of a batch of clips.
+
+        Args:
+            x (torch.Tensor): Clips ``[B, 3, T, H, W]``.
 
         Returns:
-            tuple: Tokens ``[B*T, N, D]`` with prefix tokens and positions,
-            before ``norm_pre``; the keyword arguments every block takes
-            in this forward (EVA's rotary embedding).
+            tuple: Tokens ``[B*T', ..., D]`` (the time steps of a clip
+            consecutive), and the keyword arguments every block takes in
+            this forward (EVA's rotary embedding).
         """
         raise NotImplementedError
 
     def pre_blocks(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        """What runs between the embedding (plus AIM's temporal embedding)
-        and the blocks: patch dropout, ``norm_pre``."""
-        return model.norm_pre(x)
+        """What runs between the embedding (and AIM's temporal embedding)
+        and the first block."""
+        return x
 
-    def pool(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        """The model's own output: final norm, then its pooling (class
-        token, average or attention pool) and ``fc_norm``.
+    def output(self, model: nn.Module, x: torch.Tensor,
+               batch: int) -> torch.Tensor:
+        """The backbone's output from the last block's tokens: ``[B, D,
+        T']`` (a feature per time step) or ``[B, C, T', H', W']``."""
+        raise NotImplementedError
 
-        Args:
-            x (torch.Tensor): Tokens ``[B*T, N, D]`` after the blocks.
+    # -------------------------------------------------------- parameters
+    def temporal_width(self, model: nn.Module) -> int:
+        """Width of the tokens the temporal embedding is added to."""
+        raise NotImplementedError
 
-        Returns:
-            torch.Tensor: ``[B*T, D]``.
-        """
-        return model.forward_head(model.norm(x), pre_logits=True)
+    def width(self, model: nn.Module) -> int:
+        """Channels of the backbone's output."""
+        raise NotImplementedError
 
     def output_norms(self, model: nn.Module) -> List[nn.Module]:
-        """The final norm(s) (``norm``, ``fc_norm``) that are not identity."""
-        return [m for m in (model.norm, model.fc_norm)
-                if not isinstance(m, nn.Identity)]
+        """The final norm(s), trained unless ``freeze_ln_post``."""
+        raise NotImplementedError
 
-    def filter_fn(self, model: nn.Module) -> Callable:
-        """timm's ``checkpoint_filter_fn`` of the model's module: converts
-        other releases (OpenAI / open_clip CLIP, original DINOv2, ...) and
-        resizes positions and patch embeddings, as timm does."""
-        module = sys.modules[type(model).__module__]
-        return module.checkpoint_filter_fn
+    def new_parameters(self, model: nn.Module) -> Iterator[nn.Parameter]:
+        """Parameters the family's adapted blocks add beside the adapters
+        (none by default)."""
+        return iter(())
+
+    def reset(self, model: nn.Module) -> None:
+        """Initialise the image model as its authors do (before weights are
+        loaded); by default its ``init_weights``, if it has one."""
+        init = getattr(model, 'init_weights', None)
+        if init is not None:
+            init()
+
+    # ----------------------------------------------------------- weights
+    def read(self, path: str) -> StateDict:
+        """The state dict of an image-model file, read safely, unwrapped,
+        ``module.`` stripped once (no conversion)."""
+        return strip_prefix(unwrap(read_checkpoint(path), name=path))
+
+    def convert(self, state_dict: StateDict, model: nn.Module,
+                name: str) -> StateDict:
+        """A released state dict in the image model's own names and sizes.
+
+        Pure: recognises the file's layout, refuses one of another model
+        (:class:`~mmaction_aim.checkpoint.ImageModelMismatchError`, saying
+        what the file is for), renames and resizes. ``model`` is only read
+        for its sizes (it may be on the ``meta`` device).
+        """
+        return state_dict
+
+    def resize(self, state_dict: StateDict, model: nn.Module) -> StateDict:
+        """The image model's state dict with its position tables resized to
+        ``model``'s (a checkpoint trained at another resolution); pure. By
+        default unchanged."""
+        return state_dict
+
+    # ------------------------------------------------------------- facts
+    def normalization(self) -> Tuple[List[float], List[float]]:
+        """The image model's mean and std, 0-255 scale."""
+        raise NotImplementedError
+
+    def input_size(self, model: nn.Module) -> int:
+        """The frame size the image model is built for."""
+        raise NotImplementedError
+
+    @classmethod
+    def config_for_size(cls, cfg: dict, size: int) -> dict:
+        """The family's config (an ``image_model`` dict) for frames of
+        ``size`` pixels."""
+        raise NotImplementedError(
+            f'{cls.__name__} cannot be built for another frame size')
+
+    def fixed_input_size(self, model: nn.Module) -> bool:
+        """Whether the image model takes frames of :meth:`input_size` only
+        (absolute positions, fixed windows); True by default."""
+        return True
+
+    def describe(self) -> str:
+        """The image model, in a few words, for messages."""
+        return type(self).__name__
+
+    def identity(self) -> Dict[str, str]:
+        """What identifies the image model (recorded in adapter-only
+        checkpoints): the family and its model name."""
+        return dict(family=type(self).__name__, name=self.describe())
+
+
+def blocks_of(stages: Sequence[Stage]) -> Iterator[nn.Module]:
+    """Every block of ``stages``, in order."""
+    for _, blocks in stages:
+        yield from blocks

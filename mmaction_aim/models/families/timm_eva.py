@@ -5,8 +5,9 @@ import torch
 from timm.models.eva import Eva, EvaBlock
 from torch import nn
 
-from .base import TimmFamily, UnsupportedImageModelError
-from .timm_vit import AIMTimmBlock
+from .base import UnsupportedImageModelError
+from .registry import IMAGE_MODELS
+from .timm_vit import AIMTimmBlock, FlatTimmFamily
 
 
 class AIMEvaBlock(AIMTimmBlock):
@@ -35,8 +36,12 @@ class AIMEvaBlock(AIMTimmBlock):
         return x if self.gamma_2 is None else self.gamma_2 * x
 
 
-class EvaFamily(TimmFamily):
-    """timm's :class:`~timm.models.eva.Eva` (EVA-02 and relatives)."""
+@IMAGE_MODELS.register_module()
+class TimmEva(FlatTimmFamily):
+    """timm's :class:`~timm.models.eva.Eva` (EVA-02 and relatives).
+
+    Args: see :class:`~.timm_common.TimmFamily`.
+    """
 
     model_cls = Eva
     block_types = {EvaBlock: AIMEvaBlock}
@@ -45,12 +50,17 @@ class EvaFamily(TimmFamily):
         super().check(model)
         if getattr(model, 'rope_mixed', False):
             raise UnsupportedImageModelError(
-                'mixed (per-block) rotary embeddings are not supported')
+                f'AIM cannot adapt {self.describe()}: mixed (per-block) '
+                'rotary embeddings are not supported')
 
-    def embed(self, model: Eva,
-              x: torch.Tensor) -> Tuple[torch.Tensor, dict]:
-        x = model.patch_embed(x)
+    def embed(self, model: Eva, x: torch.Tensor
+              ) -> Tuple[torch.Tensor, dict]:
+        b, c, t, h, w = x.shape
+        x = model.patch_embed(x.transpose(1, 2).reshape(b * t, c, h, w))
         # Positions, prefix tokens and patch dropout; the rotary embedding
         # goes to every block's spatial attention.
         x, rope = model._pos_embed(x)  # [B*T, N, D]
         return x, dict(rope=rope)
+
+    def pre_blocks(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        return model.norm_pre(x)  # patch dropout ran in _pos_embed

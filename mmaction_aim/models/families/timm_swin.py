@@ -1,13 +1,23 @@
-"""timm's Swin Transformer: a hierarchical image model adapted by AIM."""
-from typing import Iterable
+"""timm's Swin Transformer: a hierarchical image model adapted by AIM, as
+in the paper's Swin-B row (the original's ``SwinTransformer2D_Adapter``)."""
+from typing import Iterable, Iterator, List, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
-from timm.models.swin_transformer import SwinTransformerBlock
+from timm.models.swin_transformer import (SwinTransformer,
+                                          SwinTransformerBlock)
+from timm.models.swin_transformer import \
+    checkpoint_filter_fn as swin_filter_fn
 from torch import nn
 from torch.nn.init import trunc_normal_
 
+from ...checkpoint import ImageModelMismatchError, StateDict
 from ..layers.adapted_block import AdaptedBlock
+from ..utils.convert import inflate_patch_embedding
+from .base import Stage
+from .recognise import describe_state_dict
+from .registry import IMAGE_MODELS
+from .timm_common import TimmFamily
 
 
 class AIMSwinBlock(AdaptedBlock):
@@ -30,15 +40,14 @@ class AIMSwinBlock(AdaptedBlock):
 
     Args:
         block (SwinTransformerBlock): The timm block whose layers are taken.
-        embed_dims (int): Width ``C`` of its stage.
         num_frames (int): Time steps ``T`` (frames / tubelet size).
         **kwargs: The adaptation's arguments
             (:class:`~..layers.AdaptedBlock`).
     """
 
-    def __init__(self, block: SwinTransformerBlock, embed_dims: int,
-                 num_frames: int, **kwargs) -> None:
-        super().__init__(embed_dims, num_frames, **kwargs)
+    def __init__(self, block: SwinTransformerBlock, num_frames: int,
+                 **kwargs) -> None:
+        super().__init__(block.dim, num_frames, **kwargs)
         self.norm1 = block.norm1
         self.attn = block.attn
         self.norm2 = block.norm2
@@ -99,3 +108,146 @@ class AIMSwinBlock(AdaptedBlock):
 
     def mlp_norm(self, x: torch.Tensor) -> torch.Tensor:
         return self.norm2(x)
+
+
+@IMAGE_MODELS.register_module()
+class TimmSwin(TimmFamily):
+    """timm's Swin Transformer, a hierarchical image model (the paper's
+    Swin-B row).
+
+    Its 2-D patch embedding becomes a tubelet embedding over
+    ``tubelet_size`` frames (the 2-D weight repeated over them and divided
+    by their number, on load), so a clip has ``T / tubelet_size`` time
+    steps; each runs through timm's stages (windows, shifted windows, patch
+    merging) as an image, the temporal adaptation connecting the time steps
+    in the blocks ``temporal_blocks`` names. A fresh model fed clips whose
+    frames come in identical groups of ``tubelet_size`` returns timm's own
+    Swin features of each frame.
+
+    Output ``[B, C, T', H', W']`` after the final norm, as the original
+    returns it (average-pooled by :class:`~...heads.AIMHead`).
+
+    Args:
+        num_frames (int): Frames per clip (given by the backbone).
+        model_name (str): A timm Swin name
+            (``'swin_base_patch4_window7_224.ms_in22k'``).
+        timm_kwargs (dict, optional): ``timm.create_model`` arguments
+            (``img_size``, ``depths``, ``window_size``, ...).
+        tubelet_size (int): Frames per time step of the patch embedding.
+            Defaults to 2.
+        temporal_blocks (str | Sequence[int]): Which blocks of every stage
+            get temporal adaptation: ``'even'`` (the unshifted ones, as the
+            original), ``'all'``, or indices within a stage. Defaults to
+            ``'even'``.
+        train_temporal_bias (bool): Train the temporal relative position
+            bias tables. The original meant to (a new parameter) but its
+            name-based freezing left them frozen at their random
+            initialisation. Defaults to True.
+    """
+
+    model_cls = SwinTransformer
+    block_types = {SwinTransformerBlock: AIMSwinBlock}
+
+    def __init__(self, num_frames: int, model_name: str,
+                 timm_kwargs: dict = None, tubelet_size: int = 2,
+                 temporal_blocks: Union[str, Sequence[int]] = 'even',
+                 train_temporal_bias: bool = True) -> None:
+        super().__init__(num_frames, model_name, timm_kwargs)
+        if num_frames % tubelet_size:
+            raise ValueError(f'num_frames {num_frames} is not a multiple of '
+                             f'tubelet_size {tubelet_size}')
+        if isinstance(temporal_blocks, str) and temporal_blocks not in (
+                'even', 'all'):
+            raise ValueError(f"temporal_blocks: 'even', 'all' or indices, "
+                             f'got {temporal_blocks!r}')
+        self.tubelet_size = tubelet_size
+        self.temporal_blocks = temporal_blocks
+        self.trains_new_parameters = train_temporal_bias
+
+    def build(self) -> nn.Module:
+        model = super().build()
+        # The 2-D patch embedding as a tubelet embedding (same name).
+        proj = model.patch_embed.proj
+        model.patch_embed.proj = nn.Conv3d(
+            proj.in_channels, proj.out_channels,
+            kernel_size=(self.tubelet_size, *proj.kernel_size),
+            stride=(self.tubelet_size, *proj.stride),
+            bias=proj.bias is not None)
+        with torch.no_grad():
+            model.patch_embed.proj.weight.copy_(
+                inflate_patch_embedding(proj.weight, self.tubelet_size))
+            if proj.bias is not None:
+                model.patch_embed.proj.bias.copy_(proj.bias)
+        return model
+
+    def time_steps(self) -> int:
+        return self.num_frames // self.tubelet_size
+
+    def stages(self, model: SwinTransformer) -> List[Stage]:
+        return [(stage.downsample, stage.blocks) for stage in model.layers]
+
+    def adapt_block(self, block: nn.Module, stage: int, index: int,
+                    **aim_kwargs) -> AdaptedBlock:
+        which = self.temporal_blocks
+        aim_kwargs['temporal'] &= (index % 2 == 0 if which == 'even' else
+                                   which == 'all' or index in which)
+        return super().adapt_block(block, stage, index, **aim_kwargs)
+
+    def embed(self, model: SwinTransformer, x: torch.Tensor
+              ) -> Tuple[torch.Tensor, dict]:
+        b = x.shape[0]
+        x = model.patch_embed.proj(x)  # [B, C, T', H/4, W/4]
+        steps, h, w = x.shape[2:]
+        x = x.permute(0, 2, 3, 4, 1).reshape(b * steps, h, w, -1)  # NHWC
+        return model.patch_embed.norm(x), {}  # [B*T', H, W, C]
+
+    def output(self, model: SwinTransformer, x: torch.Tensor,
+               batch: int) -> torch.Tensor:
+        x = model.norm(x)  # [B*T', H', W', C]
+        h, w, c = x.shape[1:]
+        return x.view(batch, -1, h, w, c).permute(0, 4, 1, 2, 3)
+
+    def temporal_width(self, model: SwinTransformer) -> int:
+        return model.embed_dim
+
+    def width(self, model: SwinTransformer) -> int:
+        return model.num_features
+
+    def output_norms(self, model: SwinTransformer) -> List[nn.Module]:
+        return [model.norm]
+
+    def new_parameters(self, model: nn.Module) -> Iterator[nn.Parameter]:
+        for module in model.modules():
+            if isinstance(module, AIMSwinBlock) and \
+                    module.temporal_position_bias_table is not None:
+                yield module.temporal_position_bias_table
+
+    def input_size(self, model: SwinTransformer) -> int:
+        return int(model.patch_embed.img_size[0])
+
+    def convert(self, state_dict: StateDict, model: nn.Module,
+                name: str) -> StateDict:
+        """A timm or original Microsoft Swin file (timm's checkpoint filter:
+        downsampling moved, tables resized), its 2-D patch embedding
+        inflated to the tubelet."""
+        if not any(k.startswith('layers.0.blocks.0.') for k in state_dict):
+            raise ImageModelMismatchError(
+                f'{name} holds {describe_state_dict(state_dict)}, not the '
+                f'weights of {self.describe()}')
+        with torch.device('meta'):
+            plain = TimmFamily.build(self)
+        ours = {k: v.shape for k, v in plain.state_dict().items()}
+        theirs = state_dict.get('patch_embed.proj.weight')
+        if theirs is not None and theirs.shape[0] != ours[
+                'patch_embed.proj.weight'][0]:
+            raise ImageModelMismatchError(
+                f'{name} is a Swin of width {theirs.shape[0]}; '
+                f'{self.describe()} is {ours["patch_embed.proj.weight"][0]} '
+                'wide')
+        state_dict = self.drop_classifier(swin_filter_fn(state_dict, plain),
+                                          plain)
+        key = 'patch_embed.proj.weight'
+        if key in state_dict and state_dict[key].dim() == 4:
+            state_dict[key] = inflate_patch_embedding(state_dict[key],
+                                                      self.tubelet_size)
+        return state_dict

@@ -25,7 +25,7 @@ class AIMHead(BaseHead):
             ``dict(type='CrossEntropyLoss')``.
         dropout_ratio (float): Dropout before ``fc_cls``. Defaults to 0.5.
         init_std (float): Std of ``fc_cls``'s normal initialisation.
-            Defaults to 0.02.
+            Defaults to 0.01, the original's (MMAction2 0.x ``I3DHead``).
         **kwargs: ``label_smooth_eps``, ``average_clips``, ``multi_class``,
             ``topk``, ``init_cfg`` of :class:`BaseHead`.
     """
@@ -35,7 +35,7 @@ class AIMHead(BaseHead):
                  in_channels: int,
                  loss_cls: dict = dict(type='CrossEntropyLoss'),  # noqa: B006
                  dropout_ratio: float = 0.5,
-                 init_std: float = 0.02,
+                 init_std: float = 0.01,
                  **kwargs) -> None:
         super().__init__(num_classes, in_channels, loss_cls, **kwargs)
         self.init_std = init_std

@@ -34,6 +34,13 @@ from .adapter import Adapter
 RECOMPUTABLE = ('temporal', 'spatial', 'mlp')
 
 
+def has_random_ops(modules: Iterable[nn.Module]) -> bool:
+    """Whether a dropout runs in ``modules`` now (training mode, ``p > 0``;
+    timm's attention passes its ``attn_drop.p`` to the fused kernel)."""
+    return any(isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0
+               and m.training for module in modules for m in module.modules())
+
+
 class AdaptedBlock(nn.Module):
     """A pre-norm transformer block with AIM's temporal, spatial and joint
     adaptation (Yang et al., ICLR 2023), in this order:
@@ -95,6 +102,7 @@ class AdaptedBlock(nn.Module):
             raise ValueError(f'recompute takes parts of {RECOMPUTABLE}, '
                              f'got {sorted(unknown)}')
         self.recompute = frozenset(recompute)
+        self.embed_dims = embed_dims
         self.num_frames = num_frames
         self.adapter_scale = adapter_scale
 
@@ -157,8 +165,9 @@ class AdaptedBlock(nn.Module):
         what it keeps in the backward pass (default: checkpoint it)."""
         if recompute and torch.is_grad_enabled() and h.requires_grad and \
                 not any(p.requires_grad for p in self.mlp.parameters()):
-            return cp.checkpoint(self.mlp, h, use_reentrant=False,
-                                 preserve_rng_state=False)
+            return cp.checkpoint(
+                self.mlp, h, use_reentrant=False,
+                preserve_rng_state=has_random_ops([self.mlp]))
         return self.mlp(h)
 
     def mlp_scale(self, x: torch.Tensor) -> torch.Tensor:
@@ -187,11 +196,20 @@ class AdaptedBlock(nn.Module):
     def _attend(self, branch: str, fn: Callable[..., torch.Tensor],
                 x: torch.Tensor, recompute: bool,
                 **kwargs) -> torch.Tensor:
-        """``fn(x)``, recomputed in the backward pass where configured."""
+        """``fn(x)``, recomputed in the backward pass where configured.
+
+        Where a random operation runs in ``fn`` (the image model's attention
+        dropout), the random state of the forward pass is replayed in the
+        recomputation, so that both draw the same mask; otherwise nothing
+        needs replaying and nothing is saved for it.
+        """
         if recompute and self._recomputes(branch, x):
-            # No random operation runs in fn: no RNG state to replay.
+            parts = list(self.attention_parts())
+            if branch == 'temporal' and self.temporal_adapter_in is not None:
+                parts.append(self.temporal_adapter_in)
             return cp.checkpoint(fn, x, use_reentrant=False,
-                                 preserve_rng_state=False, **kwargs)
+                                 preserve_rng_state=has_random_ops(parts),
+                                 **kwargs)
         return fn(x, **kwargs)
 
     def temporal_adaptation(self, x: torch.Tensor,

@@ -149,3 +149,110 @@ class CLIPAttention(nn.Module):
         if seq_dim != x.dim() - 2:
             out = out.movedim(-2, seq_dim)
         return out
+
+
+class ResidualAttentionBlock(nn.Module):
+    """CLIP's pre-norm block: ``x + attn(ln_1(x))``, then ``x +
+    mlp(ln_2(x))`` (open_clip's and OpenAI's names).
+
+    Args:
+        embed_dims (int): Width ``D``.
+        num_heads (int): Attention heads.
+        act (str): The MLP's activation (:class:`CLIPMLP`).
+    """
+
+    def __init__(self, embed_dims: int, num_heads: int,
+                 act: str = 'quick_gelu') -> None:
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(embed_dims)
+        self.attn = CLIPAttention(embed_dims, num_heads)
+        self.ln_2 = nn.LayerNorm(embed_dims)
+        self.mlp = CLIPMLP(embed_dims, act=act)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``[..., N, D]`` -> ``[..., N, D]``."""
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+
+class CLIPVisionTransformer(nn.Module):
+    """CLIP's image encoder, without its final projection ``proj`` (which
+    AIM does not use), under CLIP's names: ``conv1``, ``class_embedding``,
+    ``positional_embedding``, ``ln_pre``, ``transformer.resblocks.N``,
+    ``ln_post``. A CLIP visual state dict loads into it with its
+    ``visual.`` prefix stripped.
+
+    Args:
+        patch_size (int): Patch size.
+        width (int): Width ``D``.
+        layers (int): Blocks.
+        heads (int): Attention heads.
+        input_resolution (int): Image size.
+        act (str): The MLP's activation, ``'quick_gelu'`` (OpenAI, DFN,
+            MetaCLIP weights) or ``'gelu'`` (LAION, DataComp).
+    """
+
+    def __init__(self, patch_size: int, width: int, layers: int, heads: int,
+                 input_resolution: int = 224,
+                 act: str = 'quick_gelu') -> None:
+        super().__init__()
+        if input_resolution % patch_size:
+            raise ValueError(f'input_resolution {input_resolution} is not '
+                             f'a multiple of patch {patch_size}')
+        grid = input_resolution // patch_size
+        self.patch_size = patch_size
+        self.width = width
+        self.layers = layers
+        self.input_resolution = input_resolution
+        self.conv1 = nn.Conv2d(3, width, kernel_size=patch_size,
+                               stride=patch_size, bias=False)
+        self.class_embedding = nn.Parameter(torch.zeros(width))
+        self.positional_embedding = nn.Parameter(
+            torch.zeros(grid * grid + 1, width))
+        self.ln_pre = nn.LayerNorm(width)
+        self.transformer = nn.Module()
+        self.transformer.resblocks = nn.Sequential(*[
+            ResidualAttentionBlock(width, heads, act) for _ in range(layers)
+        ])
+        self.ln_post = nn.LayerNorm(width)
+        self.init_weights()
+
+    def init_weights(self) -> None:
+        """Initialise as CLIP does (used without pretraining)."""
+        scale = self.width**-0.5
+        nn.init.normal_(self.class_embedding, std=scale)
+        nn.init.normal_(self.positional_embedding, std=scale)
+        proj_std = scale * (2 * self.layers)**-0.5
+        fc_std = (2 * self.width)**-0.5
+        for block in self.transformer.resblocks:
+            nn.init.normal_(block.attn.in_proj_weight, std=scale)
+            nn.init.zeros_(block.attn.in_proj_bias)
+            nn.init.normal_(block.attn.out_proj.weight, std=proj_std)
+            nn.init.zeros_(block.attn.out_proj.bias)
+            nn.init.normal_(block.mlp.c_fc.weight, std=fc_std)
+            nn.init.zeros_(block.mlp.c_fc.bias)
+            nn.init.normal_(block.mlp.c_proj.weight, std=proj_std)
+            nn.init.zeros_(block.mlp.c_proj.bias)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Patch, class-token and positional embedding (before ``ln_pre``).
+
+        Args:
+            x (torch.Tensor): Images ``[N, 3, H, W]``.
+
+        Returns:
+            torch.Tensor: Tokens ``[N, 1 + g*g, D]``, class token first.
+        """
+        x = self.conv1(x)  # [N, D, g, g]
+        x = x.flatten(2).transpose(1, 2)  # [N, g*g, D]
+        cls_token = self.class_embedding.to(x.dtype).expand(
+            x.shape[0], 1, -1)
+        x = torch.cat([cls_token, x], dim=1)  # [N, 1 + g*g, D]
+        return x + self.positional_embedding.to(x.dtype)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Each image's class token after ``ln_post``: ``[N, 3, H, W]`` ->
+        ``[N, D]``."""
+        x = self.ln_pre(self.embed(x))
+        x = self.transformer.resblocks(x)
+        return self.ln_post(x[:, 0])

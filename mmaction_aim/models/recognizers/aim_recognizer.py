@@ -1,13 +1,18 @@
 """AIM's recognizer: MMAction2's 3D recognizer plus what AIM users need."""
 import copy
 import os
-from typing import Dict, Optional
+from typing import Any, Dict, Mapping, Optional, Sequence
 
 import torch
 from mmengine.logging import MMLogger
 
 from mmaction.models.recognizers import Recognizer3D
 from mmaction.registry import MODELS
+from ...checkpoint import (CheckpointMismatchError, StateDict, add_prefix,
+                           check_fits, meta_of, select_prefix, strip_prefix,
+                           unwrap)
+from ..families import build_family
+from ..utils.convert import resize_temporal_embedding, upgrade_layout
 from ..utils.params import trainable_summary
 
 #: The value of ``data_preprocessor.mean`` / ``std`` that asks for the image
@@ -18,19 +23,17 @@ FROM_IMAGE_MODEL = 'image_model'
 def _resolve_normalization(
         backbone: dict, data_preprocessor: Optional[dict]) -> Optional[dict]:
     """Fill ``mean``/``std`` given as ``'image_model'`` from the backbone's
-    image model (its pretrained config, on the 0-255 scale)."""
+    image-model family (0-255 scale)."""
     if not isinstance(data_preprocessor, dict) or not any(
             data_preprocessor.get(k) == FROM_IMAGE_MODEL
             for k in ('mean', 'std')):
         return data_preprocessor
-    backbone_cls = MODELS.get(backbone['type']) if isinstance(
-        backbone.get('type'), str) else backbone['type']
-    lookup = getattr(backbone_cls, 'image_model_normalization', None)
-    if lookup is None:
-        raise ValueError(f'{backbone["type"]} has no image-model '
-                         "normalisation: give data_preprocessor's mean and "
-                         'std as numbers')
-    mean, std = lookup(backbone)
+    if 'image_model' not in backbone:
+        raise ValueError(f'{backbone.get("type")} has no image_model to take '
+                         "the normalisation from: give data_preprocessor's "
+                         'mean and std as numbers')
+    mean, std = build_family(backbone['image_model'],
+                             backbone.get('num_frames', 8)).normalization()
     data_preprocessor = copy.deepcopy(data_preprocessor)
     for key, value in (('mean', mean), ('std', std)):
         if data_preprocessor.get(key) == FROM_IMAGE_MODEL:
@@ -40,25 +43,36 @@ def _resolve_normalization(
     return data_preprocessor
 
 
+def is_adapter_only(checkpoint: Any) -> bool:
+    """Whether a checkpoint is adapter-only (``meta['adapter_only']``; files
+    of ``publish_model.py --trainable-only`` before 0.2 said
+    ``trainable_only``)."""
+    meta = meta_of(checkpoint)
+    return bool(meta.get('adapter_only') or meta.get('trainable_only'))
+
+
 @MODELS.register_module()
 class AIMRecognizer(Recognizer3D):
     """MMAction2's :class:`Recognizer3D` with AIM's conveniences.
 
     * ``data_preprocessor.mean`` / ``std`` may be ``'image_model'``: the
-      image model's own statistics (timm's pretrained config; CLIP's),
-      resolved when the model is built.
+      image model's own statistics, resolved when the model is built.
     * Multi-view testing in chunks of ``test_cfg.max_testing_views`` clips at
       any batch size (MMAction2's own chunking needs batch size 1), honouring
       ``stage``.
     * The trainable-parameter summary
       ``trainable params: N || all params: M || trainable%: P`` logged once,
       when the model is built.
+    * Loading (:meth:`load_checkpoint`): the package's one pipeline for a
+      checkpoint already read, with older layouts upgraded, the temporal
+      embedding and positions resized, the fit checked, a strict load.
     * Adapter-only checkpoints: :meth:`adapter_state_dict` holds, by
       structure, the adaptation's parameters (every adapter, the temporal
-      embedding, the output norm) and the head; :meth:`save_adapters` writes
-      it with ``meta['adapter_only'] = True``; :meth:`load_adapters` loads
-      the frozen image model from ``backbone.pretrained`` and the file onto
-      it. The tools take this path for such files.
+      embedding, the output norm) and the head; :meth:`save_adapters`
+      writes it with the image model it was trained on;
+      :meth:`load_adapters` loads that image model from
+      ``backbone.pretrained`` and the file onto it, refusing adapters of
+      another image model.
 
     ``mode='tensor'`` behaves as in MMAction2: backbone features
     ``[B*V, D, T]`` by default, ``stage='head'`` for class scores.
@@ -114,83 +128,178 @@ class AIMRecognizer(Recognizer3D):
             feats.append(feat)
         return torch.cat(feats), predict_kwargs
 
+    # ---------------------------------------------------------- loading
+    def adapt_state_dict(self, state_dict: Mapping[str, torch.Tensor]
+                         ) -> StateDict:
+        """A recognizer state dict made fit for this model, purely: the
+        layout of mmaction-aim 0.1 upgraded, the temporal embedding
+        interpolated to this model's time steps (an 8-frame model tested at
+        16 frames), the image model's positions resized to its resolution.
+        """
+        state_dict = upgrade_layout(state_dict)
+        backbone = self.backbone
+        key = 'backbone.temporal_embedding'
+        ours = getattr(backbone, 'temporal_embedding', None)
+        if key in state_dict and ours is not None and \
+                state_dict[key].shape[1] != ours.shape[1]:
+            MMLogger.get_current_instance().info(
+                f'temporal_embedding interpolated from '
+                f'{state_dict[key].shape[1]} to {ours.shape[1]} time steps')
+            state_dict[key] = resize_temporal_embedding(state_dict[key],
+                                                        ours.shape[1])
+        prefix = 'backbone.image_model.'
+        image = select_prefix(state_dict, prefix)
+        if image:
+            image = backbone.family.resize(image, backbone.image_model)
+            state_dict = dict(
+                {k: v for k, v in state_dict.items()
+                 if not k.startswith(prefix)}, **add_prefix(image, prefix))
+        return state_dict
+
+    def load_checkpoint(self, checkpoint: Any, name: str = 'checkpoint',
+                        ignore: Sequence[str] = (),
+                        allow_other_image_model: bool = False) -> None:
+        """Load a checkpoint already read (``read_checkpoint``): a whole
+        model strictly, after :meth:`adapt_state_dict` and the fit check;
+        an adapter-only one through :meth:`load_adapters`.
+
+        Args:
+            checkpoint: What ``read_checkpoint`` returned.
+            name (str): The file, for messages.
+            ignore (Sequence[str]): Key patterns that may be missing,
+                unexpected or of another shape (a new classifier when
+                fine-tuning); those keys are not loaded.
+            allow_other_image_model (bool): Merge adapter-only weights even
+                onto another image model than they were trained on.
+
+        Raises:
+            CheckpointMismatchError: The checkpoint does not fit.
+        """
+        state = strip_prefix(unwrap(checkpoint, keys=('state_dict', ),
+                                    name=name))
+        if is_adapter_only(checkpoint):
+            self.load_adapters(state, meta_of(checkpoint), name,
+                               allow_other_image_model)
+            return
+        state = self.adapt_state_dict(state)
+        check_fits(self, state, name, ignore)
+        if ignore:
+            ours = self.state_dict()
+            state = {k: v for k, v in state.items()
+                     if k in ours and v.shape == ours[k].shape}
+        self.load_state_dict(state, strict=not ignore)
+
     # ------------------------------------------------- adapter-only weights
     def adapter_state_dict(self) -> Dict[str, torch.Tensor]:
         """The adaptation's parameters and the head (and neck), chosen by
         structure, whether or not they train now."""
         keys = {f'backbone.{k}'
                 for k in self.backbone.adaptation_parameter_names()}
-        state = self.state_dict()
-        return {
-            k: v.detach().clone()
-            for k, v in state.items()
-            if k in keys or k.startswith(('cls_head.', 'neck.'))
-        }
+        return {k: v.detach().clone() for k, v in self.state_dict().items()
+                if k in keys or k.startswith(('cls_head.', 'neck.'))}
+
+    def adapter_meta(self, meta: Optional[dict] = None,
+                     image_weights: Optional[torch.Tensor] = None) -> dict:
+        """``meta`` of an adapter-only file: ``adapter_only=True``, the image
+        model it needs (``image_model``: family, name, weights fingerprint)
+        and where it was read from (``pretrained``)."""
+        return dict(meta or {}, adapter_only=True,
+                    image_model=self.backbone.image_model_identity(
+                        image_weights),
+                    pretrained=getattr(self.backbone, 'pretrained', None))
 
     def save_adapters(self, path: str, meta: Optional[dict] = None) -> None:
-        """Write an adapter-only checkpoint, MMEngine-style.
-
-        Args:
-            path (str): Output file.
-            meta (dict, optional): Stored under ``'meta'``, with
-                ``adapter_only=True`` and the image model it needs.
-        """
+        """Write an adapter-only checkpoint, MMEngine-style
+        (:meth:`adapter_state_dict`, :meth:`adapter_meta`)."""
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        meta = dict(meta or {}, adapter_only=True,
-                    image_model=getattr(self.backbone, 'pretrained', None))
-        torch.save(dict(state_dict=self.adapter_state_dict(), meta=meta),
-                   path)
+        torch.save(dict(state_dict=self.adapter_state_dict(),
+                        meta=self.adapter_meta(meta)), path)
 
-    def load_adapters(self, state_dict: Dict[str, torch.Tensor],
-                      image_model: Optional[str] = None) -> None:
-        """Merge an adapter-only state dict onto the pre-trained image model.
+    def load_adapters(self, state_dict: Mapping[str, torch.Tensor],
+                      meta: Optional[dict] = None,
+                      name: str = 'checkpoint',
+                      allow_other_image_model: bool = False) -> None:
+        """Merge an adapter-only state dict onto its pre-trained image
+        model.
 
-        Loads the frozen image model from ``image_model`` (default
-        ``backbone.pretrained``), then the file's tensors, which must be
-        exactly :meth:`adapter_state_dict`'s keys.
-
-        Raises:
-            RuntimeError: if no image model is given, or the keys differ.
-        """
-        path = image_model or getattr(self.backbone, 'pretrained', None)
-        got = self.check_adapter_keys(state_dict)
-        self.backbone.load_image_model(path)
-        result = self.load_state_dict(got, strict=False)
-        assert not result.unexpected_keys, result.unexpected_keys
-        MMLogger.get_current_instance().info(
-            f'Merged an adapter-only checkpoint ({len(got)} tensors) onto '
-            f'the image model from {path}')
-
-    def check_adapter_keys(self, state_dict: Dict[str, torch.Tensor],
-                           name: str = 'checkpoint') -> Dict[str,
-                                                             torch.Tensor]:
-        """Check that ``state_dict`` is an adapter-only state dict of this
-        model with an image model to merge onto; return it without any
-        ``module.`` prefix.
+        The image model is loaded from ``backbone.pretrained`` (unless the
+        backbone is initialised already), its identity compared with the
+        one the file records, then the file's tensors loaded; they must be
+        exactly :meth:`adapter_state_dict`'s keys (the output norm may be
+        absent where the config freezes it: it is the image model's).
 
         Raises:
-            RuntimeError: naming what differs.
+            CheckpointMismatchError: No image model to merge onto, another
+                image model than the file's (unless
+                ``allow_other_image_model``), or other keys.
         """
-        if not getattr(self.backbone, 'pretrained', None):
-            raise RuntimeError(
+        meta = dict(meta or {})
+        backbone = self.backbone
+        if not getattr(backbone, 'pretrained', None):
+            raise CheckpointMismatchError(
                 f'{name} holds only the adaptation; set '
                 'model.backbone.pretrained to the image model it was trained '
                 'on, so that it can be merged onto it.')
+        state = dict(state_dict)
+        self._check_adapter_keys(state, name)
+        recorded = meta.get('image_model')
+        if isinstance(recorded, dict):
+            self._check_image_model(recorded, name, allow_other_image_model,
+                                    weights=False)
+        if not backbone.is_init:
+            backbone.load_image_model(backbone.pretrained)
+        logger = MMLogger.get_current_instance()
+        if isinstance(recorded, dict):
+            self._check_image_model(recorded, name, allow_other_image_model,
+                                    weights=True)
+        else:
+            logger.warning(
+                f'{name} does not record which image model its adapters '
+                f'were trained on (written before mmaction-aim 0.2); merged '
+                f'onto {backbone.describe()} from {backbone.pretrained} '
+                'without checking.')
+        self.load_state_dict(state, strict=False)
+        logger.info(f'Merged an adapter-only checkpoint ({len(state)} '
+                    f'tensors) onto the image model from '
+                    f'{backbone.pretrained}')
+
+    def _check_adapter_keys(self, state: Mapping[str, Any],
+                            name: str) -> None:
         expected = set(self.adapter_state_dict())
-        got = {k[len('module.'):] if k.startswith('module.') else k: v
-               for k, v in state_dict.items()}
-        missing, unexpected = expected - set(got), set(got) - expected
+        may_lack = set()
+        if self.backbone.freeze_ln_post:
+            may_lack = {f'backbone.{k}'
+                        for k in self.backbone.output_norm_names()}
+        missing = expected - set(state) - may_lack
+        unexpected = set(state) - expected
         if missing or unexpected:
-            raise RuntimeError(
+            raise CheckpointMismatchError(
                 f'{name} is not an adapter-only checkpoint of this model: '
                 f'missing {sorted(missing)[:10]}, unexpected '
                 f'{sorted(unexpected)[:10]}')
-        return got
+        check_fits(self, state, name,
+                   ignore=[f'^{k}$' for k in self.state_dict()
+                           if k not in state])
 
-
-def is_adapter_only(checkpoint) -> bool:
-    """Whether a loaded checkpoint is adapter-only (its ``meta`` says so;
-    files of the first release said ``trainable_only``)."""
-    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
-    return isinstance(meta, dict) and bool(
-        meta.get('adapter_only') or meta.get('trainable_only'))
+    def _check_image_model(self, recorded: dict, name: str, allow: bool,
+                           weights: bool) -> None:
+        """Refuse adapters trained on another image model (by family and
+        name before the image model is loaded, by weights after)."""
+        ours = self.backbone.image_model_identity(
+            None if weights else False)
+        fields = ('family', 'name', 'act') + (('weights', ) if weights
+                                              else ())
+        differ = [f'{f}: file {recorded.get(f)!r} vs model {ours.get(f)!r}'
+                  for f in fields
+                  if f in recorded and recorded.get(f) != ours.get(f)]
+        if not differ:
+            return
+        message = (f'{name} holds adapters trained on another image model '
+                   f'than this config\'s ({"; ".join(differ)})')
+        if not allow:
+            raise CheckpointMismatchError(
+                message + '. Point model.backbone.pretrained at the image '
+                'model they were trained on, or merge them anyway with '
+                '--allow-other-image-model (allow_other_image_model=True).')
+        MMLogger.get_current_instance().warning(
+            message + '; merged anyway (allow_other_image_model).')

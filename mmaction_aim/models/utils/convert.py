@@ -1,4 +1,4 @@
-"""Pure functions that convert and resize checkpoints for :class:`AIMViT`.
+"""Pure functions that convert and resize checkpoints for AIM's models.
 
 Every function takes and returns plain dicts or tensors and does no I/O, so
 the backbone, the tools under ``tools/convert/`` and the tests share them.
@@ -41,21 +41,20 @@ _OFFICIAL_SWIN_ADAPTER_NAMES = {
     'S_Adapter2': 'spatial_adapter',
     'S_Adapter': 'joint_adapter',
 }
-# Buffers the original Swin stored; timm and AIMSwin rebuild them.
+# Buffers the original Swin stored; timm and the TimmSwin family rebuild
+# them.
 _SWIN_BUFFERS = ('relative_position_index', 't_relative_coords',
                  'attn_mask')
-
-# Keys of CLIP's visual tower that AIM does not use.
-_UNUSED_CLIP_VISUAL_KEYS = ('proj', )
 
 
 def official_aim_layout(state_dict: Mapping[str, torch.Tensor]) -> str:
     """Which of the original release's layouts a state dict has.
 
     Returns:
-        str: ``'clip_vit'`` (``ViT_CLIP``: our :class:`AIMViT`) or
-        ``'imagenet_vit'`` (``ViT_ImageNet``: our :class:`AIMTimmViT` on
-        timm's ``vit_base_patch16_224``).
+        str: ``'clip_vit'`` (``ViT_CLIP``: our ``CLIPViT`` family),
+        ``'imagenet_vit'`` (``ViT_ImageNet``: ``TimmViT`` on timm's
+        ``vit_base_patch16_224``) or ``'swin'``
+        (``SwinTransformer2D_Adapter``: ``TimmSwin``).
 
     Raises:
         KeyError: for any other layout.
@@ -102,12 +101,12 @@ def _official_key(key: str, layout: str) -> Optional[str]:
     elif 'Adapter' in key:
         raise KeyError(f'Unrecognised adapter key in an original AIM '
                        f'checkpoint: {key!r}')
-    if layout == 'imagenet_vit' and key.startswith('backbone.') and \
-            key != 'backbone.temporal_embedding':
-        # timm's names under AIMTimmViT's image_model; the final norm the
-        # original calls ln_post is timm's norm.
+    if key.startswith('backbone.') and key != 'backbone.temporal_embedding':
+        # The image model's own names under the backbone's image_model; the
+        # final norm the original's ImageNet ViT calls ln_post is timm's
+        # norm.
         rest = key[len('backbone.'):]
-        if rest.startswith('ln_post.'):
+        if layout == 'imagenet_vit' and rest.startswith('ln_post.'):
             rest = 'norm.' + rest[len('ln_post.'):]
         key = 'backbone.image_model.' + rest
     return key
@@ -122,13 +121,13 @@ def convert_official_aim(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
       ``backbone.transformer.resblocks.N.{T_Adapter_in, T_Adapter,
       S_Adapter, MLP_Adapter}.D_fc{1,2}.*`` become
       ``...{temporal_adapter_in, temporal_adapter, spatial_adapter,
-      joint_adapter}.fc{1,2}.*``; every other key (CLIP's names,
-      ``temporal_embedding``, ``cls_head.fc_cls.*``) is kept
-      (:class:`AIMViT`);
+      joint_adapter}.fc{1,2}.*``; CLIP's names go under
+      ``backbone.image_model.``; ``temporal_embedding`` and
+      ``cls_head.fc_cls.*`` are kept (family ``CLIPViT``);
     * ImageNet ViT (``ViT_ImageNet``): the adapters likewise under
       ``blocks.N``; timm's names go under ``backbone.image_model.``, the
       final ``ln_post`` becomes timm's ``norm``; ``temporal_embedding`` and
-      the head are kept (:class:`AIMTimmViT` on ``vit_base_patch16_224``);
+      the head are kept (family ``TimmViT`` on ``vit_base_patch16_224``);
     * Swin (``SwinTransformer2D_Adapter``): ``T_Adapter``, ``S_Adapter2``
       (its spatial adapter, with skip) and ``S_Adapter`` (its joint adapter)
       become ``temporal_adapter``, ``spatial_adapter``, ``joint_adapter``;
@@ -136,7 +135,7 @@ def convert_official_aim(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
       ``layers.i.downsample`` becomes timm's ``layers.(i+1).downsample``;
       everything under ``backbone.image_model.``; the stored buffers
       (``relative_position_index``, ``t_relative_coords``, ``attn_mask``)
-      are dropped (:class:`AIMSwin`).
+      are dropped (family ``TimmSwin``).
 
     A ``module.`` prefix left by distributed training is removed.
 
@@ -158,44 +157,26 @@ def convert_official_aim(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
     return converted
 
 
-def clip_to_aim(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
-    """Extract CLIP's visual tower in the key layout of :class:`AIMViT`.
+def upgrade_layout(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
+    """A recognizer state dict of mmaction-aim 0.1 in today's layout.
 
-    Accepts a full CLIP state dict (OpenAI or open_clip: ``visual.*`` keys
-    beside the text tower), possibly under a ``module.`` prefix, or the visual
-    tower alone. Drops the text tower and the final projection ``proj``,
-    which AIM does not use, and casts half-precision tensors (the OpenAI
-    release is float16) to float32.
+    Version 0.1 kept the CLIP image model's keys at the root of the
+    backbone (``backbone.conv1.weight``, ``backbone.transformer.
+    resblocks.N.*``, ...); they now live under ``backbone.image_model.``
+    like every family's. Other state dicts are returned unchanged.
 
     Args:
-        state_dict (Mapping[str, torch.Tensor]): A CLIP state dict.
+        state_dict (Mapping[str, torch.Tensor]): A recognizer state dict.
 
     Returns:
-        dict: ``conv1.weight``, ``class_embedding``, ``positional_embedding``,
-        ``ln_pre.*``, ``transformer.resblocks.N.*``, ``ln_post.*``.
-
-    Raises:
-        KeyError: If no CLIP visual tower is found.
+        dict: The same tensors, keys in today's layout.
     """
-    items = [(k[len('module.'):] if k.startswith('module.') else k, v)
-             for k, v in state_dict.items()]
-    keys = [k for k, _ in items]
-    if any(k.startswith('visual.') for k in keys):
-        items = [(k[len('visual.'):], v) for k, v in items
-                 if k.startswith('visual.')]
-    visual = {}
-    for key, value in items:
-        if key in _UNUSED_CLIP_VISUAL_KEYS:
-            continue
-        if value.is_floating_point() and value.dtype != torch.float32:
-            value = value.float()
-        visual[key] = value
-    if 'conv1.weight' not in visual or 'positional_embedding' not in visual:
-        raise KeyError(
-            'No CLIP visual tower found: expected `conv1.weight` and '
-            '`positional_embedding` (optionally under `visual.`); got keys '
-            f'{sorted(keys)[:8]}...')
-    return visual
+    if 'backbone.conv1.weight' not in state_dict:
+        return dict(state_dict)
+    keep = ('backbone.temporal_embedding', )
+    return {('backbone.image_model.' + k[len('backbone.'):]
+             if k.startswith('backbone.') and k not in keep else k): v
+            for k, v in state_dict.items()}
 
 
 def inflate_patch_embedding(weight: torch.Tensor,

@@ -1,0 +1,164 @@
+"""Checks of a run's config against its model, before the first iteration.
+
+Mistakes that MMEngine would otherwise report late, or as a traceback deep
+inside a forward pass: a label outside the head's classes (training dies
+at some batch naming no file; testing computes wrong metrics), a pipeline
+that samples another number of frames than the backbone was built for (the
+validation one fails only after a whole training epoch), frames of another
+size than the image model takes (a missed crop). Each is a
+:class:`ConfigMismatchError` naming the split, the file and line or the
+transform, raised before the first training, validation or test iteration.
+"""
+import random
+from typing import Any, Iterator, List
+
+import numpy as np
+import torch
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from mmaction.registry import HOOKS
+from ..datasets.video_list import ListEntry, VideoListError, label_problems
+
+#: Frame samplers whose ``clip_len`` is the frames a clip gets.
+SAMPLERS = ('SampleFrames', 'UniformSample', 'UniformSampleFrames',
+            'DenseSampleFrames')
+
+
+class ConfigMismatchError(ValueError):
+    """A config's data do not fit its model (found before the run)."""
+
+
+def _datasets(dataset: Any) -> Iterator[Any]:
+    """The datasets inside MMEngine's wrappers (repeat, concat, ...)."""
+    if hasattr(dataset, 'datasets'):
+        for inner in dataset.datasets:
+            yield from _datasets(inner)
+    elif hasattr(dataset, 'dataset'):
+        yield from _datasets(dataset.dataset)
+    else:
+        yield dataset
+
+
+def _entries(dataset: Any) -> List[ListEntry]:
+    """(line, file, label) of every sample, from the list as read when the
+    dataset kept it, else from its data list (line = position)."""
+    entries = getattr(dataset, 'list_entries', None)
+    if entries is not None:
+        return entries
+    found = []
+    for i in range(len(dataset)):
+        info = dataset.get_data_info(i)
+        if 'label' in info:
+            found.append(ListEntry(i + 1, info.get('filename', ''),
+                                   info['label']))
+    return found
+
+
+class _PreservedRandomState:
+    """Leave Python's, numpy's and torch's generators as they were (a dry
+    run of a training pipeline draws random numbers)."""
+
+    def __enter__(self):
+        self.states = (random.getstate(), np.random.get_state(),
+                       torch.get_rng_state())
+
+    def __exit__(self, *exc):
+        random.setstate(self.states[0])
+        np.random.set_state(self.states[1])
+        torch.set_rng_state(self.states[2])
+
+
+@HOOKS.register_module()
+class PreflightHook(Hook):
+    """Check every split's data against the model before its first
+    iteration (registered by :class:`~.runner.AIMRunner`).
+
+    * labels: every label of the list within the head's ``num_classes``;
+    * frames: every frame sampler's ``clip_len`` equals the backbone's
+      ``num_frames`` where the backbone's parameters fix it;
+    * one sample: the first sample of the split, through its pipeline,
+      has the frame count and frame size the backbone takes.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self) -> None:
+        self._checked = set()
+
+    def before_train(self, runner) -> None:
+        self._check(runner, 'train', runner.train_loop.dataloader)
+        if runner.val_loop is not None:
+            self._check(runner, 'val', runner.val_loop.dataloader)
+
+    def before_val(self, runner) -> None:
+        self._check(runner, 'val', runner.val_loop.dataloader)
+
+    def before_test(self, runner) -> None:
+        self._check(runner, 'test', runner.test_loop.dataloader)
+
+    def _check(self, runner, split: str, dataloader) -> None:
+        if split in self._checked:
+            return
+        self._checked.add(split)
+        model = runner.model.module if is_model_wrapper(runner.model) \
+            else runner.model
+        for dataset in _datasets(dataloader.dataset):
+            check_dataset(model, dataset, split)
+
+
+def check_dataset(model: torch.nn.Module, dataset: Any, split: str) -> None:
+    """Raise :class:`ConfigMismatchError` (or ``VideoListError`` for
+    labels) where ``dataset`` does not fit ``model``."""
+    name = getattr(dataset, 'ann_file', type(dataset).__name__)
+    head = getattr(model, 'cls_head', None)
+    num_classes = getattr(head, 'num_classes', None)
+    if num_classes:
+        problems = label_problems(_entries(dataset), num_classes)
+        if problems:
+            raise VideoListError(
+                f'{split} list {name}: {len(problems)} labels do not fit '
+                f'the model\'s {num_classes} classes (cls_head.num_classes):'
+                '\n' + '\n'.join(f'  {p}' for p in problems[:10]) +
+                (f'\n  ... and {len(problems) - 10} more'
+                 if len(problems) > 10 else ''))
+    backbone = getattr(model, 'backbone', None)
+    frames = getattr(backbone, 'num_frames', None)
+    fixed_time = getattr(backbone, 'models_time', False)
+    transforms = getattr(getattr(dataset, 'pipeline', None), 'transforms',
+                         [])
+    for transform in transforms:
+        if type(transform).__name__ in SAMPLERS and fixed_time and \
+                getattr(transform, 'clip_len', frames) != frames:
+            raise ConfigMismatchError(
+                f'The {split} pipeline samples clips of '
+                f'{transform.clip_len} frames ({type(transform).__name__}'
+                f'(clip_len={transform.clip_len})) but the backbone was '
+                f'built for num_frames={frames}: set the same number in '
+                f'both ({split}_dataloader.dataset.pipeline, '
+                'model.backbone.num_frames)')
+    if len(dataset) and backbone is not None:
+        with _PreservedRandomState():
+            sample = dataset[0]
+        _check_sample(backbone, sample, split, name)
+
+
+def _check_sample(backbone, sample: Any, split: str, name: str) -> None:
+    inputs = sample.get('inputs') if isinstance(sample, dict) else None
+    if not isinstance(inputs, torch.Tensor) or inputs.dim() != 5:
+        return  # not an NCTHW video sample: nothing to compare
+    steps, height, width = inputs.shape[-3:]
+    frames = getattr(backbone, 'num_frames', steps)
+    if getattr(backbone, 'models_time', False) and steps != frames:
+        raise ConfigMismatchError(
+            f'A {split} sample of {name} has {steps} frames per clip, the '
+            f'backbone takes {frames} (check the {split} pipeline)')
+    size = getattr(backbone, 'input_size', None)
+    if size and getattr(backbone, 'fixed_input_size', True) and \
+            (height, width) != (size, size):
+        raise ConfigMismatchError(
+            f'A {split} sample of {name} has frames of {height}x{width}, '
+            f'the image model takes {size}x{size}: the {split} pipeline '
+            'must end with frames of that size (Resize(scale=(S, S), '
+            'keep_ratio=False) after RandomResizedCrop, CenterCrop or '
+            'ThreeCrop of S)')
