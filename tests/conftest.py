@@ -1,12 +1,17 @@
-"""Shared fixtures: real encoded videos on disk, MMAction2 list files, and a
-helper to run the command-line tools in a subprocess."""
+"""Shared fixtures: real encoded videos on disk, MMAction2 list files, and
+helpers to run the command-line tools: in this process (:func:`call_tool`,
+the default) or, where a process of its own is what is tested, in a
+subprocess (:func:`run_tool`)."""
 import contextlib
+import importlib.util
+import io
+import itertools
 import logging
 import os
 import os.path as osp
 import subprocess
 import sys
-from typing import List, Optional
+from typing import List, NamedTuple, Optional
 
 import numpy as np
 import pytest
@@ -108,6 +113,57 @@ def run_tool(args: List[str], timeout: float = 300,
         raise AssertionError(
             f'{" ".join(cmd)} exited {proc.returncode}\n--- stdout\n'
             f'{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-6000:]}')
+    return proc
+
+
+class ToolResult(NamedTuple):
+    """What an in-process tool run gave."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+_tools = {}
+_runs = itertools.count()
+
+
+def tool_module(name: str):
+    """``tools/<name>.py`` as a module (loaded once)."""
+    if name not in _tools:
+        spec = importlib.util.spec_from_file_location(
+            'tool_' + name.replace('/', '_').replace('.py', ''),
+            osp.join(REPO, 'tools', name))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _tools[name] = module
+    return _tools[name]
+
+
+def call_tool(args: List[str], check: bool = True) -> ToolResult:
+    """Run ``tools/<args[0]>``'s ``main(args[1:])`` in this process, as the
+    command line runs it (bad input: one ``error:`` line and status 1).
+
+    MMEngine runs get a unique ``experiment_name``: two runners built in
+    the same second would otherwise share one logger and message hub.
+    """
+    from mmaction_aim.utils import main_with_clear_errors
+    name, argv = args[0], list(args[1:])
+    if name in ('train.py', 'test.py'):
+        argv += ['--cfg-options', f'experiment_name=run{next(_runs)}']
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            result = main_with_clear_errors(tool_module(name).main, argv)
+            code = result if isinstance(result, int) else 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    proc = ToolResult(code, out.getvalue(), err.getvalue())
+    if check and code != 0:
+        raise AssertionError(f'tools/{name} {argv} exited {code}\n--- '
+                             f'stdout\n{proc.stdout[-4000:]}\n--- stderr\n'
+                             f'{proc.stderr[-6000:]}')
     return proc
 
 

@@ -1,5 +1,7 @@
-"""Checkpoints load with weights_only semantics: MMEngine's own content
-loads, anything else is refused before it can run."""
+"""Checkpoints are read with weights_only semantics (never PyTorch's
+default): MMEngine's own content loads, anything else is refused, from the
+file's structure, before it can run."""
+import enum
 import os
 import pickle
 from collections import OrderedDict, defaultdict
@@ -8,8 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-import mmaction_aim  # noqa: F401  (installs the safe loaders)
-from mmaction_aim.engine import UnsafeCheckpointError, safe_load
+import mmaction_aim  # noqa: F401
+from mmaction_aim.checkpoint import (CheckpointReadError,
+                                     UnsafeCheckpointError,
+                                     allow_checkpoint_globals)
+from mmaction_aim.checkpoint import read_checkpoint as safe_load
 
 
 class _RunsCommand:
@@ -85,16 +90,28 @@ def test_code_in_a_checkpoint_never_runs(tmp_path):
     assert 'Nothing in it was run' in message
 
 
-def test_mmengine_loaders_refuse_it_too(tmp_path):
-    """load_from / resume / tools/test.py go through MMEngine's loader."""
-    from mmengine.runner.checkpoint import _load_checkpoint, load_checkpoint
+def test_the_runners_loads_refuse_it_too(tmp_path, monkeypatch):
+    """load_from / --resume / tools/test.py: AIMRunner.load_checkpoint reads
+    through the safe reader, local files and URLs (MMEngine's file
+    backends) alike, whatever PyTorch's default."""
+    from mmaction_aim.engine import AIMRunner
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
     marker = tmp_path / 'pwned'
-    path = str(tmp_path / 'evil.pth')
+    path = tmp_path / 'evil.pth'
     torch.save(dict(state_dict=dict(w=_RunsCommand(str(marker)))), path)
-    with pytest.raises(UnsafeCheckpointError):
-        _load_checkpoint(path, map_location='cpu')
-    with pytest.raises(UnsafeCheckpointError):
-        load_checkpoint(torch.nn.Linear(2, 2), path)
+
+    class Backend:
+        def get(self, filename):
+            return path.read_bytes()
+
+    monkeypatch.setattr('mmengine.fileio.io.get_file_backend',
+                        lambda *a, **k: Backend())
+    runner = AIMRunner.__new__(AIMRunner)  # only load_checkpoint is used
+    runner.call_hook = lambda *a, **k: None
+    for name in (str(path), 'https://example.org/evil.pth',
+                 's3://bucket/evil.pth'):
+        with pytest.raises(UnsafeCheckpointError):
+            AIMRunner.load_checkpoint(runner, name)
     assert not marker.exists()
 
 
@@ -127,58 +144,55 @@ def test_env_switch_does_not_disable_safety(tmp_path, monkeypatch):
 
 def test_real_runner_checkpoint_has_only_allowed_globals(tmp_path):
     """Every global a real MMEngine checkpoint names is on the allow-list
-    (the e2e tests load real ones; this pins the list)."""
-    from mmaction_aim.engine.checkpoint import _unsafe_globals
+    (the end-to-end tests load real ones; this pins the list)."""
+    from mmaction_aim.checkpoint import allow_list_in_effect
     path = str(tmp_path / 'ok.pth')
     torch.save(_mmengine_like_checkpoint(), path)
-    assert _unsafe_globals(path) == []
+    with allow_list_in_effect():
+        assert torch.serialization.get_unsafe_globals_in_checkpoint(
+            path) == []
     found = torch.serialization.get_unsafe_globals_in_checkpoint(path)
     assert 'mmengine.logging.history_buffer.HistoryBuffer' in found
 
 
+def test_a_legacy_pickle_is_scanned_too(tmp_path):
+    """PyTorch's pre-1.6 format (several pickles in a row): what it names
+    is found without running it."""
+    marker = tmp_path / 'pwned'
+    path = str(tmp_path / 'legacy.pth')
+    torch.save(dict(w=torch.ones(2), x=_RunsCommand(str(marker))), path,
+               _use_new_zipfile_serialization=False)
+    with pytest.raises(UnsafeCheckpointError, match='posix.system'):
+        safe_load(path)
+    assert not marker.exists()
+    torch.save(dict(w=torch.ones(2)), path,
+               _use_new_zipfile_serialization=False)
+    assert torch.equal(safe_load(path)['w'], torch.ones(2))
+
+
 # ----------------------------------------------- scoped, never torch.load
 class Probe:
-    """Plain data a user may allow by name; records, while being unpickled,
-    which ``torch.load`` is in place."""
+    """Plain data a user may allow by name."""
 
     def __init__(self, value: int = 0) -> None:
         self.value = value
 
-    def __setstate__(self, state) -> None:
-        self.__dict__.update(state)
-        self.torch_load_during_load = torch.load
+
+class Colour(enum.Enum):
+    """An enum of a user's, allowed by name too."""
+
+    RED = 1
 
 
 @pytest.fixture
 def fresh_user_allow_list(monkeypatch):
-    from mmaction_aim.engine import checkpoint
-    monkeypatch.setattr(checkpoint, '_user_globals', {})
-
-
-def test_torch_load_is_never_replaced(tmp_path, monkeypatch,
-                                      fresh_user_allow_list):
-    """Not even for MMEngine's name schemes (here open-mmlab://, whose
-    file is in MMEngine's home)."""
-    from mmengine.runner.checkpoint import _load_checkpoint
-
-    from mmaction_aim.engine import allow_checkpoint_globals
-    torch.save(dict(meta=dict(probe=Probe(3)), state_dict={}),
-               str(tmp_path / 'probe.pth'))
-    monkeypatch.setattr('mmengine.runner.checkpoint._get_mmengine_home',
-                        lambda: str(tmp_path))
-    monkeypatch.setattr('mmengine.runner.checkpoint.get_external_models',
-                        lambda: dict(probe='probe.pth'))
-    original = torch.load
-    allow_checkpoint_globals([f'{__name__}.Probe'])
-    loaded = _load_checkpoint('open-mmlab://probe', map_location='cpu')
-    probe = loaded['meta']['probe']
-    assert probe.value == 3
-    assert probe.torch_load_during_load is original
+    from mmaction_aim.checkpoint import allow_list
+    monkeypatch.setattr(allow_list, '_user_globals', {})
 
 
 def test_allow_list_leaves_others_entries_in_place(tmp_path):
     """An entry someone added process-wide before (one of ours, too)
-    survives our loads; ours are gone after them."""
+    survives our reads; ours are gone after them."""
     from mmengine.logging.history_buffer import HistoryBuffer
     path = str(tmp_path / 'ok.pth')
     torch.save(_mmengine_like_checkpoint(), path)
@@ -195,24 +209,64 @@ def test_allow_list_leaves_others_entries_in_place(tmp_path):
     assert HistoryBuffer not in torch.serialization.get_safe_globals()
 
 
-def test_user_types_allowed_by_name_only(tmp_path, fresh_user_allow_list):
-    from mmaction_aim.engine import allow_checkpoint_globals
+def test_user_classes_allowed_by_name_only(tmp_path, fresh_user_allow_list):
     path = str(tmp_path / 'probe.pth')
-    torch.save(dict(meta=dict(probe=Probe(5))), path)
+    torch.save(dict(meta=dict(probe=Probe(5), colour=Colour.RED)), path)
     with pytest.raises(UnsafeCheckpointError) as info:
         safe_load(path)
     message = str(info.value)
     assert f'{__name__}.Probe' in message
     assert 'allow_checkpoint_globals' in message
     assert 'checkpoint_safe_globals' in message
-    allow_checkpoint_globals([f'{__name__}.Probe'])
-    assert safe_load(path)['meta']['probe'].value == 5
-    for dangerous in ('os.system', 'builtins.eval', 'subprocess.Popen',
-                      'posix.system'):
-        with pytest.raises(ValueError, match='run code'):
-            allow_checkpoint_globals([dangerous])
-    with pytest.raises(ValueError, match='no such object'):
-        allow_checkpoint_globals(['mmaction_aim.no_such_thing'])
+    allow_checkpoint_globals([f'{__name__}.Probe', f'{__name__}.Colour'])
+    loaded = safe_load(path)
+    assert loaded['meta']['probe'].value == 5
+    assert loaded['meta']['colour'] is Colour.RED
+
+
+@pytest.mark.parametrize('name,why', [
+    ('numpy.load', 'function'),          # a function: calling it is code
+    ('torch.load', 'function'),
+    ('operator.attrgetter', 'run code'),  # a class of a dangerous module
+    ('functools.partial', 'run code'),
+    ('io.FileIO', 'run code'),
+    ('os.system', 'run code'),
+    ('builtins.eval', 'run code'),
+    ('subprocess.Popen', 'run code'),
+    ('posix.system', 'run code'),
+    ('mmaction_aim.checkpoint', 'module'),
+    ('mmaction_aim.no_such_thing', 'no such object'),
+])
+def test_only_classes_can_be_allowed(name, why, fresh_user_allow_list):
+    """Before 0.2, numpy.load, operator.attrgetter and torch.load were
+    accepted although the docstring said objects that can run code are
+    refused."""
+    with pytest.raises(ValueError, match=why):
+        allow_checkpoint_globals([name])
+    from mmaction_aim.checkpoint.allow_list import _user_globals
+    assert not _user_globals
+
+
+def test_classification_comes_from_the_file_not_a_message(tmp_path,
+                                                          monkeypatch):
+    """A file whose pickle names nothing unsafe is never called unsafe, even
+    when the load fails with words that sound like it; the read error then
+    carries no advice to load unsafely."""
+    path = str(tmp_path / 'ok.pth')
+    torch.save(dict(state_dict=dict(w=torch.ones(2))), path)
+
+    def fails(*args, **kwargs):
+        raise pickle.UnpicklingError(
+            'Weights only load failed. Unsupported global: GLOBAL x.y. '
+            'Re-running torch.load with weights_only set to False will '
+            'likely succeed, but it can result in arbitrary code execution.')
+
+    monkeypatch.setattr(torch, 'load', fails)
+    with pytest.raises(CheckpointReadError) as info:
+        safe_load(path)
+    assert not isinstance(info.value, UnsafeCheckpointError)
+    assert 'weights_only' not in str(info.value)
+    assert 'False' not in str(info.value)
 
 
 # ------------------------------------------- files that are not checkpoints
@@ -230,7 +284,6 @@ def _checkpoint_bytes() -> bytes:
     (b'\x10\x00\x00\x00\x00\x00\x00\x00{"w":{}}', 'safetensors file'),
 ])
 def test_files_that_are_not_checkpoints(tmp_path, content, reason):
-    from mmaction_aim.engine import CheckpointReadError
     if content == 'truncated':
         content = _checkpoint_bytes()[:3000]
     path = tmp_path / 'bad.pth'
@@ -244,46 +297,6 @@ def test_files_that_are_not_checkpoints(tmp_path, content, reason):
 
 def test_missing_checkpoint_names_the_file(tmp_path):
     path = str(tmp_path / 'nowhere.pth')
-    with pytest.raises(FileNotFoundError, match='nowhere.pth'):
+    with pytest.raises(FileNotFoundError) as info:
         safe_load(path)
-
-
-# ------------------------------------------- MMEngine's schemes, by behaviour
-def test_every_mmengine_scheme_refuses_a_payload(tmp_path, monkeypatch):
-    """Local files, http(s) (PyTorch's hub download and cache),
-    torchvision:// names and s3/petrel (MMEngine's file backend) all end in
-    the safe reader: the payload never runs."""
-    from mmengine.runner.checkpoint import CheckpointLoader
-    marker = tmp_path / 'pwned'
-    evil = tmp_path / 'evil.pth'
-    torch.save(dict(state_dict=dict(w=_RunsCommand(str(marker)))), evil)
-
-    def fake_download(url, dst, progress=False):
-        import shutil
-        shutil.copy(evil, dst)
-
-    monkeypatch.setattr('torch.hub.download_url_to_file', fake_download)
-    monkeypatch.setattr('torch.hub.get_dir', lambda: str(tmp_path / 'hub'))
-    monkeypatch.setattr(
-        'mmengine.runner.checkpoint.get_torchvision_models',
-        lambda: dict(resnet50='https://example.org/r50.pth'))
-
-    class Backend:
-        def get(self, filename):
-            return evil.read_bytes()
-
-    monkeypatch.setattr('mmengine.fileio.get_file_backend',
-                        lambda *a, **k: Backend())
-    for name in (str(evil), 'https://example.org/evil.pth',
-                 'torchvision://resnet50', 's3://bucket/evil.pth'):
-        with pytest.raises(UnsafeCheckpointError):
-            CheckpointLoader.load_checkpoint(name, map_location='cpu')
-    assert not marker.exists()
-    # ... and a good file goes through each of them.
-    good = _checkpoint_bytes()
-    evil.write_bytes(good)
-    import shutil
-    shutil.rmtree(tmp_path / 'hub')
-    assert torch.equal(
-        CheckpointLoader.load_checkpoint('s3://bucket/ok.pth')['state_dict']
-        ['w'], torch.ones(64, 64))
+    assert info.value.filename == path

@@ -15,10 +15,10 @@ Usage::
 
 The video goes through the config's ``test_pipeline`` (e.g. 3 clips x 1 crop
 for Kinetics-400) and the scores are averaged as the config's head says
-(``average_clips='prob'``). Full checkpoints and trainable-only ones (written
-by ``tools/analysis/publish_model.py --trainable-only``) both work; the
+(``average_clips='prob'``). Full checkpoints and adapter-only ones (written
+by ``tools/analysis/publish_model.py --adapter-only``) both work; the
 latter are merged onto the image model named by
-``model.backbone.pretrained``, so that file must exist.
+``model.backbone.pretrained``, which must be the one they were trained on.
 
 A missing, empty or undecodable video, and a checkpoint that is missing,
 damaged or does not fit the config, end the tool with one ``error:`` line
@@ -93,7 +93,8 @@ def _is_decoder_error(exc: BaseException) -> bool:
 
 def recognize(video: str, config: str, checkpoint: str,
               device: str = 'cpu', topk: int = 5,
-              cfg_options: Optional[dict] = None
+              cfg_options: Optional[dict] = None,
+              allow_other_image_model: bool = False
               ) -> List[Tuple[int, float]]:
     """The ``topk`` ``(label, score)`` pairs for one video.
 
@@ -104,18 +105,18 @@ def recognize(video: str, config: str, checkpoint: str,
         device (str): Defaults to ``'cpu'``.
         topk (int): Defaults to 5.
         cfg_options (dict, optional): Config overrides.
+        allow_other_image_model (bool): Merge an adapter-only checkpoint
+            even onto another image model than it was trained on.
 
     Returns:
         List[Tuple[int, float]]: Best first.
     """
     import mmaction_aim  # noqa: F401  (registers AIM; applies the fixes)
     from mmaction.apis import inference_recognizer, init_recognizer
-    from mmaction_aim.engine import (check_checkpoint_matches, safe_load,
-                                     state_dict_of)
-    from mmaction_aim.models.recognizers import is_adapter_only
+    from mmaction_aim.checkpoint import read_checkpoint
 
     check_video_file(video)
-    ckpt = safe_load(checkpoint, map_location='cpu')
+    ckpt = read_checkpoint(checkpoint)
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -125,15 +126,13 @@ def recognize(video: str, config: str, checkpoint: str,
         cfg.test_pipeline = cfg.test_dataloader.dataset.pipeline
     pretrained = cfg.model.get('backbone', {}).get('pretrained')
     # init_recognizer clears backbone.pretrained; an adapter-only checkpoint
-    # needs it to find the frozen image model, so load the weights here.
+    # needs it to find the frozen image model, so load the weights here,
+    # through the model's own pipeline (upgrade, resize, fit, strict).
     model = init_recognizer(cfg, None, device='cpu')
     if pretrained and hasattr(model.backbone, 'pretrained'):
         model.backbone.pretrained = pretrained
-    if is_adapter_only(ckpt):
-        model.load_adapters(state_dict_of(ckpt))  # onto the image model
-    else:
-        check_checkpoint_matches(model, ckpt, name=checkpoint)
-        model.load_state_dict(state_dict_of(ckpt), strict=True)
+    model.load_checkpoint(ckpt, name=checkpoint,
+                          allow_other_image_model=allow_other_image_model)
     model.to(device).eval()
     try:
         result = inference_recognizer(model, video)
@@ -162,6 +161,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--device', default='cuda:0' if
                         torch.cuda.is_available() else 'cpu')
     parser.add_argument('--topk', type=int, default=5)
+    parser.add_argument('--allow-other-image-model', action='store_true',
+                        help='merge an adapter-only checkpoint even onto '
+                        'another image model than it was trained on')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
     return parser.parse_args(argv)
@@ -172,7 +174,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
     names = load_label_map(args.label_map)
     results = recognize(args.video, args.config, args.checkpoint, args.device,
-                        args.topk, args.cfg_options)
+                        args.topk, args.cfg_options,
+                        args.allow_other_image_model)
     if len(names) <= max(label for label, _ in results):
         raise BadInputError(f'{args.label_map} names {len(names)} classes '
                             'but the model has more')

@@ -30,7 +30,7 @@ import torch
 
 from .allow_list import allow_list_in_effect, allowed_names
 from .errors import CheckpointReadError, UnsafeCheckpointError
-from .scan import pickle_globals
+from .scan import is_tensor_rebuilding, pickle_globals
 from .torchscript import is_torchscript_archive, read_torchscript_archive
 
 Source = Union[str, os.PathLike, IO[bytes]]
@@ -80,8 +80,8 @@ def file_kind(stream: IO[bytes]) -> str:
 
     Returns:
         str: ``'torch'`` (torch.save's zip), ``'torchscript'``, ``'npz'``,
-        ``'zip'`` (another zip), ``'pickle'``, ``'safetensors'``,
-        ``'empty'`` or ``'unknown'``.
+        ``'zip'`` (another zip), ``'damaged zip'``, ``'pickle'``,
+        ``'safetensors'``, ``'empty'`` or ``'unknown'``.
     """
     position = stream.tell()
     head = stream.read(16)
@@ -93,7 +93,7 @@ def file_kind(stream: IO[bytes]) -> str:
             with zipfile.ZipFile(stream) as archive:
                 names = archive.namelist()
         except zipfile.BadZipFile:
-            return 'zip'
+            return 'damaged zip'
         finally:
             stream.seek(position)
         if is_torchscript_archive(names):
@@ -119,7 +119,8 @@ def _unsafe_globals(stream: IO[bytes], kind: str, name: str) -> set:
             with allow_list_in_effect():
                 return set(torch.serialization.
                            get_unsafe_globals_in_checkpoint(stream))
-        return pickle_globals(stream) - allowed_names()
+        return {name for name in pickle_globals(stream) - allowed_names()
+                if not is_tensor_rebuilding(name)}
     except Exception as exc:  # a damaged zip or pickle, found structurally
         raise CheckpointReadError(
             f'Cannot read checkpoint {name}: it is truncated or damaged '
@@ -206,6 +207,8 @@ def read_checkpoint(source: Source, map_location: Any = 'cpu',
             'npz': ('it is a NumPy .npz archive (JAX / big_vision weights), '
                     "which only a timm image model's pretrained= reads"),
             'zip': 'it is a zip archive but not a PyTorch checkpoint',
+            'damaged zip': ('it is truncated or damaged (an incomplete zip '
+                            'archive, as torch.save writes)'),
         }.get(kind, 'it is not a PyTorch checkpoint (neither the zip archive '
                     'torch.save writes, a pickle, a TorchScript archive nor '
                     'a safetensors file)')

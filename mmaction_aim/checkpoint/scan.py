@@ -82,6 +82,23 @@ def pickle_globals(stream: IO[bytes]) -> Set[str]:
     return names
 
 
+def is_tensor_rebuilding(name: str) -> bool:
+    """Whether a global a pickle names is one of PyTorch's tensor
+    ingredients (``torch._utils._rebuild_*``, a storage class, ``torch.Size``,
+    ``torch.device``, a dtype), which ``torch.load(weights_only=True)``
+    rebuilds itself; for legacy files, whose pickles PyTorch's own static
+    scan does not read."""
+    import torch
+    module, _, attr = name.rpartition('.')
+    if module == 'torch._utils':
+        return attr.startswith('_rebuild_')
+    if module != 'torch':
+        return False
+    obj = getattr(torch, attr, None)
+    return isinstance(obj, torch.dtype) or obj in (torch.Size, torch.device) \
+        or (isinstance(obj, type) and attr.endswith('Storage'))
+
+
 def globals_of_bytes(data: bytes) -> Set[str]:
     """:func:`pickle_globals` of an in-memory pickle."""
     return pickle_globals(io.BytesIO(data))

@@ -12,16 +12,37 @@ from mmaction_aim.analysis import build_model
 TINY_ARCH = dict(patch_size=8, width=32, layers=2, heads=2)
 
 
+def clip_family(arch=TINY_ARCH, input_resolution=16):
+    """The ``image_model`` dict of a CLIP backbone."""
+    return dict(type='CLIPViT', arch=arch, input_resolution=input_resolution)
+
+
+def clip_backbone(pretrained=None, arch=TINY_ARCH, input_resolution=16,
+                  num_frames=4, init=True, **kwargs):
+    """An AIMBackbone on a (tiny) CLIP, initialised (``pretrained`` read)."""
+    from mmaction_aim.models import AIMBackbone
+    model = AIMBackbone(clip_family(arch, input_resolution),
+                        num_frames=num_frames,
+                        pretrained=None if pretrained is None else
+                        str(pretrained), **kwargs)
+    if init:
+        model.init_weights()
+    return model
+
+
 def build_recognizer(arch=TINY_ARCH, input_resolution=16, num_frames=4,
-                     num_classes=5, backbone_extra=None, **kwargs):
-    """An AIMRecognizer with a tiny CLIP-style backbone."""
+                     num_classes=5, backbone_extra=None, image_model=None,
+                     **kwargs):
+    """An AIMRecognizer with a tiny CLIP backbone (or ``image_model``)."""
     init_default_scope('mmaction')
-    backbone = dict(type='AIMViT', arch=arch,
-                    input_resolution=input_resolution, num_frames=num_frames)
+    image_model = image_model or clip_family(arch, input_resolution)
+    backbone = dict(type='AIMBackbone', image_model=image_model,
+                    num_frames=num_frames)
     backbone.update(backbone_extra or {})
-    from mmaction_aim.models import AIMViT
-    width = (arch if isinstance(arch, dict) else
-             AIMViT.arch_zoo[arch])['width']
+    from mmaction_aim.models.families import build_family
+    family = build_family(image_model, num_frames)
+    with torch.device('meta'):
+        width = family.width(family.build())
     cfg = dict(type='AIMRecognizer', backbone=backbone,
                cls_head=dict(type='AIMHead', num_classes=num_classes,
                              in_channels=width, average_clips='prob'))
@@ -78,18 +99,10 @@ def convert_with_the_tool(state_dict, tmp_path):
     """Wrap ``state_dict`` as the original release does, convert it with
     ``tools/convert/convert_official_aim.py``; the converted state dict and
     what the tool printed."""
-    import os
-    import subprocess
-    import sys
-    repo = os.path.dirname(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__))))
+    from conftest import call_tool
     src, dst = tmp_path / 'official.pth', tmp_path / 'converted.pth'
     torch.save(dict(state_dict=state_dict, meta=dict(epoch=30)), src)
-    out = subprocess.run([
-        sys.executable,
-        os.path.join(repo, 'tools', 'convert', 'convert_official_aim.py'),
-        str(src), str(dst)
-    ], check=True, capture_output=True, text=True)
+    out = call_tool(['convert/convert_official_aim.py', str(src), str(dst)])
     return torch.load(dst, weights_only=True)['state_dict'], out.stdout
 
 
@@ -143,16 +156,19 @@ def clips(batch=2, views=1, frames=4, size=16, seed=0):
     return torch.randn(batch, views, 3, frames, size, size)
 
 
-def randomise_adapters(model):
-    """Give zero-initialised adapters non-zero weights (as after training)."""
+def randomise_adapters(model, temporal_embedding=True):
+    """Give zero-initialised adapters (and the temporal embedding)
+    non-zero weights, as after training."""
     from mmaction_aim.models.layers import Adapter
     torch.manual_seed(123)
+    backbone = getattr(model, 'backbone', model)
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, Adapter):
                 module.fc2.weight.normal_(std=0.1)
                 module.fc2.bias.normal_(std=0.1)
-        model.backbone.temporal_embedding.normal_(std=0.1)
+        if temporal_embedding and backbone.temporal_embedding is not None:
+            backbone.temporal_embedding.normal_(std=0.1)
 
 
 def saved_bytes_of_forward(model):
@@ -183,3 +199,54 @@ class RecordedOps:
 
     def __exit__(self, *exc):
         return self._mode.__exit__(*exc)
+
+
+_TIMM_TINY = dict(embed_dim=32, depth=2, num_heads=2)
+
+#: One tiny instance of every image-model family: ``image_model`` dict,
+#: frame size, frames per clip.
+TINY_FAMILIES = {
+    'clip': (clip_family(), 16, 4),
+    'timm_vit': (dict(type='TimmViT', model_name='deit3_base_patch16_224',
+                      timm_kwargs=dict(_TIMM_TINY, img_size=32)), 32, 4),
+    'timm_eva': (dict(type='TimmEva',
+                      model_name='eva02_base_patch16_clip_224',
+                      timm_kwargs=dict(_TIMM_TINY, img_size=32)), 32, 4),
+    'timm_swin': (dict(type='TimmSwin',
+                       model_name='swin_tiny_patch4_window7_224',
+                       timm_kwargs=dict(img_size=56, embed_dim=32,
+                                        depths=(2, 2), num_heads=(2, 4),
+                                        window_size=7)), 56, 4),
+}
+
+
+def tiny_backbone(family: str, init=True, **kwargs):
+    """An AIMBackbone of :data:`TINY_FAMILIES` ``family``."""
+    from mmaction_aim.models import AIMBackbone
+    image_model, _, frames = TINY_FAMILIES[family]
+    kwargs.setdefault('num_frames', frames)
+    if 'pretrained' in kwargs:
+        kwargs['pretrained'] = str(kwargs['pretrained'])
+    model = AIMBackbone(dict(image_model), **kwargs)
+    if init:
+        model.init_weights()
+    return model
+
+
+def image_model_file(family: str, path, seed=0):
+    """A file of the family's (random) image model, as its authors release
+    it: an OpenAI-layout CLIP state dict, or timm's ``.safetensors``."""
+    from safetensors.torch import save_file
+    torch.manual_seed(seed)
+    backbone = tiny_backbone(family, init=False, adapters=(),
+                             temporal_embedding=False)
+    state = {k[len('image_model.'):]: v.detach().contiguous()
+             for k, v in backbone.state_dict().items()}
+    if family == 'clip':
+        torch.save({f'visual.{k}': v for k, v in state.items()}, path)
+    else:
+        if family == 'timm_swin':  # timm's 2-D patch embedding
+            key = 'patch_embed.proj.weight'
+            state[key] = state[key].sum(2).contiguous()
+        save_file(state, str(path))
+    return path

@@ -1,7 +1,9 @@
-"""AIMViT equals the straightforward implementation it is benchmarked
-against, outputs and gradients, while keeping less for the backward pass.
+"""The CLIP family equals the straightforward implementation it is
+benchmarked against, outputs and gradients, while keeping less for the
+backward pass.
 
-``PlainAIMViT`` computes AIM the plain way (``nn.MultiheadAttention``,
+``PlainCLIPViT`` (``mmaction_aim.analysis.plain_aim``) computes AIM the
+plain way (``nn.MultiheadAttention``,
 regrouping copies, plain QuickGELU and adapters, autograd's own saving);
 the optimised blocks must be the same function with the same gradients,
 drop-path masks included.
@@ -9,7 +11,7 @@ drop-path masks included.
 import pytest
 import torch
 
-from .helpers import (TINY_ARCH, build_recognizer, clips,
+from .helpers import (TINY_ARCH, build_recognizer, clip_family, clips,
                       randomise_adapters, saved_bytes_of_forward)
 
 
@@ -18,8 +20,10 @@ def _pair(num_tadapter=1, **extra):
     ours = build_recognizer(backbone_extra=backbone)
     ours.init_weights()
     randomise_adapters(ours)
-    plain = build_recognizer(
-        backbone_extra=dict(type='PlainAIMViT', **backbone))
+    from mmaction_aim.analysis import plain_aim  # noqa: F401  (registers)
+    plain = build_recognizer(backbone_extra=backbone,
+                             image_model=dict(clip_family(),
+                                              type='PlainCLIPViT'))
     plain.load_state_dict(ours.state_dict())  # the same keys, strictly
     return ours, plain
 

@@ -1,4 +1,5 @@
-"""Loading real CLIP files: every release format, strictness, identity."""
+"""Loading real CLIP files into the CLIPViT family: every release format,
+strictness, identity with the image model, resizing."""
 import os
 import pickle
 import zipfile
@@ -6,23 +7,15 @@ import zipfile
 import pytest
 import torch
 
-from mmaction_aim.models import AIMViT
-from mmaction_aim.models.utils import (clip_to_aim,
-                                       load_clip_visual_state_dict,
-                                       resize_positional_embedding,
+from mmaction_aim.checkpoint import (CheckpointMismatchError,
+                                     ImageModelMismatchError,
+                                     UnsafeCheckpointError)
+from mmaction_aim.models.utils import (resize_positional_embedding,
                                        resize_temporal_embedding)
-from .helpers import (open_clip_frame_features, save_torchscript_clip,
+from conftest import call_tool
+from .helpers import (TINY_ARCH, build_recognizer, clip_backbone,
+                      open_clip_frame_features, save_torchscript_clip,
                       tiny_open_clip)
-
-TINY = dict(patch_size=8, width=32, layers=2, heads=2)
-
-
-def _backbone(pretrained, num_frames=3, input_resolution=16, **kwargs):
-    model = AIMViT(arch=kwargs.pop('arch', TINY),
-                   input_resolution=input_resolution, num_frames=num_frames,
-                   pretrained=str(pretrained), **kwargs)
-    model.init_weights()
-    return model.eval()
 
 
 def _clip_file(fmt, model, tmp_path):
@@ -40,17 +33,22 @@ def _clip_file(fmt, model, tmp_path):
         torch.save(dict(epoch=3, name='run',
                         state_dict={f'module.{k}': v
                                     for k, v in state.items()}), path)
+    elif fmt == 'open_clip_safetensors':
+        # open_clip's own open_clip_model.safetensors (the hub's format).
+        from safetensors.torch import save_file
+        path = tmp_path / 'open_clip_model.safetensors'
+        save_file({k: v.contiguous() for k, v in state.items()}, str(path))
     return path
 
 
 @pytest.mark.parametrize('fmt', [
     'openai_torchscript', 'full_state_dict', 'visual_only',
-    'open_clip_checkpoint'
+    'open_clip_checkpoint', 'open_clip_safetensors'
 ])
 def test_identity_at_init_against_open_clip(fmt, tmp_path):
     clip = tiny_open_clip()
     path = _clip_file(fmt, clip, tmp_path)
-    model = _backbone(path, num_frames=3)
+    model = clip_backbone(path, num_frames=3).eval()
     torch.manual_seed(1)
     clips = torch.randn(2, 3, 3, 16, 16)
     with torch.no_grad():
@@ -66,11 +64,10 @@ def test_identity_at_init_vit_b16_openai_release(tmp_path):
     import open_clip
     torch.manual_seed(0)
     clip = open_clip.create_model('ViT-B-16', pretrained=None,
-                                 force_quick_gelu=True).eval()
+                                  force_quick_gelu=True).eval()
     path = save_torchscript_clip(clip, tmp_path / 'ViT-B-16.pt', 224)
-    model = AIMViT('ViT-B/16', num_frames=2, pretrained=str(path))
-    model.init_weights()
-    model.eval()
+    model = clip_backbone(path, arch='ViT-B/16', input_resolution=224,
+                          num_frames=2).eval()
     clip.half().float()  # the same rounding as the released fp16 weights
     clips = torch.randn(1, 3, 2, 224, 224)
     with torch.no_grad():
@@ -92,30 +89,14 @@ def test_torchscript_archive_is_read_without_running_code(tmp_path):
         archive.writestr('evil/data.pkl', pickle.dumps({'x': Evil()}))
         archive.writestr('evil/constants.pkl', pickle.dumps(()))
         archive.writestr('evil/code/__torch__/model.py', 'pass')
-    with pytest.raises(pickle.UnpicklingError, match='Refusing'):
-        load_clip_visual_state_dict(str(path))
-    assert not marker.exists()
-
-
-def test_plain_file_with_code_is_refused(tmp_path):
-    marker = tmp_path / 'pwned'
-
-    class Evil:
-
-        def __reduce__(self):
-            return (os.system, (f'touch {marker}', ))
-
-    path = tmp_path / 'evil.pth'
-    torch.save({'visual.conv1.weight': torch.zeros(1), 'x': Evil()}, path)
-    from mmaction_aim.engine import UnsafeCheckpointError
-    with pytest.raises(UnsafeCheckpointError, match='posix.system'):
-        load_clip_visual_state_dict(str(path))
+    with pytest.raises(UnsafeCheckpointError, match='Refusing'):
+        clip_backbone(path)
     assert not marker.exists()
 
 
 def test_missing_clip_file_says_where_weights_come_from(tmp_path):
     with pytest.raises(FileNotFoundError) as info:
-        load_clip_visual_state_dict(str(tmp_path / 'ViT-B-16.pt'))
+        clip_backbone(tmp_path / 'ViT-B-16.pt')
     message = str(info.value)
     assert 'ViT-B-16.pt' in message and 'openai/CLIP' in message
     assert 'convert_clip.py' in message and 'docs/model.md' in message
@@ -125,30 +106,31 @@ def test_loading_is_strict_and_names_keys(tmp_path):
     clip = tiny_open_clip()
     state = {k[len('visual.'):]: v for k, v in clip.state_dict().items()
              if k.startswith('visual.')}
-    # Another architecture: more layers than the file has.
     path = tmp_path / 'visual.pth'
     torch.save(state, path)
-    with pytest.raises(RuntimeError, match=r'resblocks\.2\.'):
-        _backbone(path, arch=dict(TINY, layers=3))
+    # Another architecture: more layers than the file has, said as such.
+    with pytest.raises(ImageModelMismatchError, match='2 blocks'):
+        clip_backbone(path, arch=dict(TINY_ARCH, layers=3))
     # Unexpected keys are an error too.
     torch.save(dict(state, extra_head=torch.zeros(2)), path)
-    with pytest.raises(RuntimeError, match='extra_head'):
-        _backbone(path)
+    with pytest.raises(ImageModelMismatchError, match='extra_head'):
+        clip_backbone(path)
     # A missing image-model key is named.
     state.pop('ln_pre.weight')
     torch.save(state, path)
-    with pytest.raises(RuntimeError, match=r'ln_pre\.weight'):
-        _backbone(path)
+    with pytest.raises(ImageModelMismatchError, match=r'ln_pre\.weight'):
+        clip_backbone(path)
 
 
 def test_positional_embedding_resized_for_another_resolution(tmp_path):
     clip = tiny_open_clip()  # 16 px, patch 8: a 2x2 grid
     path = _clip_file('visual_only', clip, tmp_path)
-    model = _backbone(path, input_resolution=32)  # a 4x4 grid
+    model = clip_backbone(path, input_resolution=32)  # a 4x4 grid
     expected = resize_positional_embedding(
         clip.visual.positional_embedding.detach(), 17)
-    torch.testing.assert_close(model.positional_embedding.detach(), expected)
-    assert model.positional_embedding.shape == (17, 32)
+    ours = model.image_model.positional_embedding.detach()
+    torch.testing.assert_close(ours, expected)
+    assert ours.shape == (17, 32)
     # Class-token row kept, corners of a bicubic resize near the originals.
     torch.testing.assert_close(expected[0],
                                clip.visual.positional_embedding[0].detach())
@@ -169,50 +151,59 @@ def test_resize_functions_are_pure_and_exact_when_unchanged():
 
 
 def test_8_frame_checkpoint_tests_at_16_frames():
-    model8 = AIMViT(arch=TINY, input_resolution=16, num_frames=8)
+    """The loading pipeline interpolates the temporal embedding (an 8-frame
+    model tested at 16 frames); a plain load_state_dict does not guess."""
+    model8 = build_recognizer(num_frames=8)
     with torch.no_grad():
-        model8.temporal_embedding.normal_()
-    model16 = AIMViT(arch=TINY, input_resolution=16, num_frames=16)
-    model16.load_state_dict(model8.state_dict(), strict=True)
+        model8.backbone.temporal_embedding.normal_()
+    model16 = build_recognizer(num_frames=16)
+    model16.load_checkpoint(dict(state_dict=model8.state_dict()))
     torch.testing.assert_close(
-        model16.temporal_embedding.detach(),
-        resize_temporal_embedding(model8.temporal_embedding.detach(), 16))
-    assert model16(torch.randn(1, 3, 16, 16, 16)).shape == (1, 32, 16)
+        model16.backbone.temporal_embedding.detach(),
+        resize_temporal_embedding(
+            model8.backbone.temporal_embedding.detach(), 16))
+    assert model16.backbone(torch.randn(1, 3, 16, 16, 16)).shape == \
+        (1, 32, 16)
+    with pytest.raises(RuntimeError, match='temporal_embedding'):
+        model16.load_state_dict(model8.state_dict())
 
 
-def test_clip_to_aim_drops_text_tower_and_projection():
-    clip = tiny_open_clip()
-    visual = clip_to_aim(clip.state_dict())
-    assert 'proj' not in visual
-    assert not any(k.startswith(('transformer.resblocks.0.attn', 'token'))
-                   and k not in AIMViT(arch=TINY, input_resolution=16,
-                                       num_frames=1).state_dict()
-                   for k in visual)
-    assert set(visual) == set(
-        AIMViT(arch=TINY, input_resolution=16, num_frames=1, adapters=(),
-               temporal_embedding=False).state_dict())
+def test_files_of_version_0_1_still_load():
+    """mmaction-aim 0.1 kept CLIP's keys at the root of the backbone."""
+    model = build_recognizer()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_()
+    old = {(k.replace('backbone.image_model.', 'backbone.')): v
+           for k, v in model.state_dict().items()}
+    assert 'backbone.conv1.weight' in old
+    other = build_recognizer()
+    other.load_checkpoint(dict(state_dict=old), name='old.pth')
+    for key, value in model.state_dict().items():
+        assert torch.equal(other.state_dict()[key], value), key
+    with pytest.raises(CheckpointMismatchError, match='old.pth'):
+        other.load_checkpoint(dict(state_dict=dict(old, extra=torch.ones(1))),
+                              name='old.pth')
 
 
 def test_convert_clip_tool_writes_a_loadable_visual_file(tmp_path):
-    import subprocess
-    import sys
     clip = tiny_open_clip()
     src = _clip_file('openai_torchscript', clip, tmp_path)
     dst = tmp_path / 'visual.pth'
-    repo = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
-    out = subprocess.run([
-        sys.executable,
-        os.path.join(repo, 'tools', 'convert', 'convert_clip.py'), str(src),
-        str(dst)
-    ], check=True, capture_output=True, text=True).stdout
+    out = call_tool(['convert/convert_clip.py', str(src), str(dst)]).stdout
     assert 'width 32, patch 8, 2 layers' in out
     state = torch.load(dst, weights_only=True)
-    assert set(state) == set(clip_to_aim(clip.state_dict()))
+    assert 'proj' not in state and not any(
+        k.startswith(('transformer.resblocks.0.attn.', 'token_embedding'))
+        and k.endswith('text') for k in state)
     # The written file gives the same backbone as the release it came from.
     torch.manual_seed(0)
-    from_written = _backbone(dst).state_dict()
+    from_written = clip_backbone(dst).state_dict()
     torch.manual_seed(0)
-    from_release = _backbone(src).state_dict()
+    from_release = clip_backbone(src).state_dict()
     assert set(from_written) == set(from_release)
     for key, value in from_release.items():
         assert torch.equal(from_written[key], value), key
+    image_keys = {k[len('image_model.'):] for k in from_release
+                  if k.startswith('image_model.') and 'adapter' not in k}
+    assert set(state) == image_keys

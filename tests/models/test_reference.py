@@ -6,7 +6,7 @@ import torch
 
 from mmaction_aim.models.utils import convert_official_aim
 from .helpers import (assert_reproduces_reference, build_recognizer,
-                      convert_with_the_tool)
+                      convert_with_the_tool, official_key_shapes)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 # The original implementation's outputs and released key layouts (copied
@@ -43,18 +43,11 @@ def test_converted_official_checkpoint_reproduces_reference(case, tmp_path):
 
 def test_official_key_lists_map_onto_our_model():
     """Every key of the released B/16 and L/14 layouts has a home here."""
-    ref_dir = os.path.dirname(REFERENCE)
-    if not os.path.isdir(ref_dir):
-        pytest.fail(f'{REFERENCE} is missing')
     for arch, tadapter in [('ViT-B/16', 1), ('ViT-B/16', 2),
                            ('ViT-L/14', 1), ('ViT-L/14', 2)]:
         tag = arch.lower().replace('/', '')
         name = f'official_keys_{tag}_8f_tadapter{tadapter}.txt'
-        shapes = {}
-        with open(os.path.join(ref_dir, name)) as f:
-            for line in f:
-                key, shape = line.rstrip('\n').split('\t')
-                shapes[key] = shape.replace('NUM_CLASSES', '400')
+        shapes = official_key_shapes(name)
         converted = convert_official_aim(dict.fromkeys(shapes))
         with torch.device('meta'):
             model = build_recognizer(

@@ -10,7 +10,8 @@ from mmengine.registry import init_default_scope
 
 import mmaction_aim  # noqa: F401
 from mmaction.registry import MODELS
-from mmaction_aim.models import AIMSwin, ImageModelMismatchError
+from mmaction_aim.checkpoint import ImageModelMismatchError
+from mmaction_aim.models import AIMBackbone
 from mmaction_aim.models.layers import Adapter
 from .helpers import (assert_reproduces_reference, convert_with_the_tool,
                       official_key_shapes)
@@ -27,6 +28,21 @@ def _tiny(depths=(2, 2), window=7, size=56, dim=16):
                 window_size=window)
 
 
+def _swin(timm_kwargs=None, model_name=None, tubelet_size=2,
+          train_temporal_bias=True, **kwargs):
+    """An AIMBackbone on timm's Swin (family TimmSwin)."""
+    return AIMBackbone(dict(type='TimmSwin', model_name=model_name or NAME,
+                            timm_kwargs=timm_kwargs,
+                            tubelet_size=tubelet_size,
+                            train_temporal_bias=train_temporal_bias),
+                       **kwargs)
+
+
+def _tables(backbone):
+    """The temporal bias tables, the family's own new parameters."""
+    return list(backbone.family.new_parameters(backbone.image_model))
+
+
 def _perturb_norms(module, seed=1):
     torch.manual_seed(seed)
     with torch.no_grad():
@@ -41,7 +57,7 @@ def test_identity_at_init_against_timm(depths, window, size):
     """Frames in identical pairs: every time step is timm's own Swin."""
     kwargs = _tiny(depths, window, size)
     torch.manual_seed(0)
-    backbone = AIMSwin(NAME, timm_kwargs=kwargs, num_frames=4,
+    backbone = _swin(timm_kwargs=kwargs, num_frames=4,
                        tubelet_size=2)
     backbone.init_weights()
     _perturb_norms(backbone)
@@ -73,14 +89,16 @@ def _swin_recognizer(meta, device=None):
     init_default_scope('mmaction')
     cfg = dict(
         type='AIMRecognizer',
-        backbone=dict(type='AIMSwin', model_name=NAME,
-                      timm_kwargs=dict(embed_dim=meta['embed_dim'],
-                                       depths=tuple(meta['depths']),
-                                       num_heads=tuple(meta['num_heads']),
-                                       window_size=meta['window_size'],
-                                       img_size=meta.get('img_size', 224)),
-                      num_frames=meta['num_frames'], tubelet_size=2,
-                      adapter_scale=0.5),
+        backbone=dict(type='AIMBackbone',
+                      image_model=dict(
+                          type='TimmSwin', model_name=NAME, tubelet_size=2,
+                          timm_kwargs=dict(
+                              embed_dim=meta['embed_dim'],
+                              depths=tuple(meta['depths']),
+                              num_heads=tuple(meta['num_heads']),
+                              window_size=meta['window_size'],
+                              img_size=meta.get('img_size', 224))),
+                      num_frames=meta['num_frames'], adapter_scale=0.5),
         cls_head=dict(type='AIMHead', num_classes=meta['num_classes'],
                       in_channels=meta['out_channels']))
     if device is None:
@@ -115,9 +133,12 @@ def test_official_swin_b_keys_map_and_count():
     with torch.device('meta'):
         model = MODELS.build(dict(
             type='AIMRecognizer',
-            backbone=dict(type='AIMSwin',
-                          model_name='swin_base_patch4_window7_224',
-                          num_frames=32, tubelet_size=2),
+            backbone=dict(type='AIMBackbone',
+                          image_model=dict(
+                              type='TimmSwin',
+                              model_name='swin_base_patch4_window7_224',
+                              tubelet_size=2),
+                          num_frames=32),
             cls_head=dict(type='AIMHead', num_classes=400,
                           in_channels=1024)))
     ours = {k: str(list(v.shape)) for k, v in model.state_dict().items()}
@@ -169,14 +190,13 @@ def test_only_the_adaptation_trains_and_gets_gradients():
 
 def test_temporal_bias_trains_by_choice():
     kwargs = dict(timm_kwargs=_tiny(), num_frames=4)
-    frozen = AIMSwin(NAME, train_temporal_bias=False, **kwargs)
-    tables = list(frozen.temporal_bias_tables())
+    frozen = _swin(train_temporal_bias=False, **kwargs)
+    tables = _tables(frozen)
     assert tables and not any(t.requires_grad for t in tables)
     # Chosen by structure, an adapter-only file keeps them either way.
     assert any('temporal_position_bias_table' in k
                for k in frozen.adaptation_parameter_names())
-    assert all(t.requires_grad for t in
-               AIMSwin(NAME, **kwargs).temporal_bias_tables())
+    assert all(t.requires_grad for t in _tables(_swin(**kwargs)))
 
 
 def test_microsoft_swin_file_loads_through_timms_filter(tmp_path):
@@ -197,7 +217,7 @@ def test_microsoft_swin_file_loads_through_timms_filter(tmp_path):
         torch.zeros(49, 49, dtype=torch.long)
     path = tmp_path / 'swin_tiny_patch4_window7_224.pth'
     torch.save(dict(model=original), path)
-    backbone = AIMSwin(NAME, timm_kwargs=kwargs, num_frames=2,
+    backbone = _swin(timm_kwargs=kwargs, num_frames=2,
                        pretrained=str(path))
     backbone.init_weights()
     frames = torch.randn(1, 3, 1, 56, 56)
@@ -209,14 +229,14 @@ def test_microsoft_swin_file_loads_through_timms_filter(tmp_path):
     # A file of another model is an error naming what differs.
     del original['layers.1.blocks.1.mlp.fc1.weight']
     torch.save(dict(model=original), path)
-    with pytest.raises(ImageModelMismatchError, match='mlp.fc1.weight'):
-        AIMSwin(NAME, timm_kwargs=kwargs, num_frames=2,
+    with pytest.raises(ImageModelMismatchError, match=r'mlp\.fc1\.weight'):
+        _swin(timm_kwargs=kwargs, num_frames=2,
                 pretrained=str(path)).init_weights()
 
 
 def test_trained_adapters_connect_time_steps():
     torch.manual_seed(0)
-    backbone = AIMSwin(NAME, timm_kwargs=_tiny(), num_frames=6).eval()
+    backbone = _swin(timm_kwargs=_tiny(), num_frames=6).eval()
     with torch.no_grad():
         for module in backbone.modules():
             if isinstance(module, Adapter):
@@ -261,12 +281,12 @@ def test_swin_b_recipe_learning_rates():
 def test_activation_checkpointing_gives_the_same_outputs_and_gradients():
     torch.manual_seed(0)
     kwargs = dict(timm_kwargs=_tiny(), num_frames=4, drop_path_rate=0.)
-    plain = AIMSwin(NAME, **kwargs)
+    plain = _swin(**kwargs)
     with torch.no_grad():
         for module in plain.modules():
             if isinstance(module, Adapter):
                 module.fc2.weight.normal_(std=0.2)
-    checkpointed = AIMSwin(NAME, with_cp=True, **kwargs)
+    checkpointed = _swin(with_cp=True, **kwargs)
     checkpointed.load_state_dict(plain.state_dict())
     clips = torch.randn(1, 3, 4, 56, 56)
     outs, grads = [], []
@@ -294,7 +314,7 @@ def test_a_file_of_another_window_size_is_resized_as_timm_does(tmp_path):
                                **other)
     path = tmp_path / 'swin_window4.pth'
     torch.save(source.state_dict(), path)
-    backbone = AIMSwin(NAME, timm_kwargs=_tiny(), num_frames=2,
+    backbone = _swin(timm_kwargs=_tiny(), num_frames=2,
                        pretrained=str(path))
     backbone.init_weights()
     table = backbone.image_model.layers[0].blocks[0].attn \

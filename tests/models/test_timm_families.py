@@ -9,12 +9,14 @@ from mmengine.registry import init_default_scope
 
 import mmaction_aim  # noqa: F401
 from mmaction.registry import MODELS
-from mmaction_aim.models import AIMTimmViT, AIMViT, ImageModelMismatchError
+from mmaction_aim.checkpoint import ImageModelMismatchError
+from mmaction_aim.models import AIMBackbone
 from mmaction_aim.models.families import UnsupportedImageModelError
 from mmaction_aim.models.layers import Adapter
-from .helpers import (assert_reproduces_reference, convert_with_the_tool,
-                      official_key_shapes, official_parameter_counts)
 from mmaction_aim.models.utils import convert_official_aim, count_parameters
+from .helpers import (assert_reproduces_reference, clip_backbone,
+                      convert_with_the_tool, official_key_shapes,
+                      official_parameter_counts)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 REF_DIR = os.path.join(REPO, 'tests', 'data', 'aim_reference')
@@ -35,6 +37,14 @@ FAMILIES = {
     'clip_quickgelu': ('vit_base_patch16_clip_quickgelu_224.openai',
                        dict(TINY, img_size=32), 32),
 }
+
+
+def _backbone(family, **kwargs):
+    """The AIMBackbone of :data:`FAMILIES` ``family``."""
+    name, timm_kwargs, _ = FAMILIES[family]
+    return AIMBackbone(dict(type='TimmEva' if family == 'eva02' else
+                            'TimmViT', model_name=name,
+                            timm_kwargs=timm_kwargs), **kwargs)
 
 
 def _perturb(module, seed=1):
@@ -74,7 +84,7 @@ def _timm_frames(plain, clips):
 def test_identity_at_init_against_timm(family):
     name, kwargs, size = FAMILIES[family]
     torch.manual_seed(0)
-    backbone = AIMTimmViT(name, timm_kwargs=kwargs, num_frames=3)
+    backbone = _backbone(family, num_frames=3)
     backbone.init_weights()
     _perturb(backbone)
     backbone.eval()
@@ -97,19 +107,18 @@ def test_identity_at_init_against_timm(family):
         other = clips.clone()
         other[:, :, 2] = torch.randn_like(other[:, :, 2])
         frame0 = backbone(other)[:, :, 0]
-        frame0_alone = AIMTimmViT.forward(backbone, clips)[:, :, 0]
     assert (moved - out).abs().max() > 1e-3
     # Frame 0 sees frame 2 through the temporal adaptation.
-    torch.testing.assert_close(frame0_alone, moved[:, :, 0])
     assert (frame0 - moved[:, :, 0]).abs().max() > 1e-4
 
 
 def test_clip_through_timm_equals_aimvit():
-    """timm's QuickGELU CLIP and AIMViT compute the same AIM model."""
+    """timm's QuickGELU CLIP (TimmViT) and our CLIPViT compute the same AIM
+    model."""
     torch.manual_seed(0)
-    ours = AIMViT(arch=dict(patch_size=16, width=32, layers=2, heads=2),
-                  input_resolution=32, num_frames=3)
-    ours.init_weights()
+    ours = clip_backbone(arch=dict(patch_size=16, width=32, layers=2,
+                                   heads=2), input_resolution=32,
+                         num_frames=3)
     _perturb(ours)
     with torch.no_grad():
         for module in ours.modules():
@@ -117,23 +126,19 @@ def test_clip_through_timm_equals_aimvit():
                 module.fc2.weight.normal_(std=0.2)
                 module.fc2.bias.normal_(std=0.2)
         ours.temporal_embedding.normal_(std=0.2)
-    state = {k: v for k, v in ours.state_dict().items()}
-    # OpenAI's layout -> timm's, by timm's own filter (visual.* keys).
-    clip_file = {f'visual.{k}': v for k, v in state.items()
-                 if 'adapter' not in k and k != 'temporal_embedding'}
+    # OpenAI's layout -> timm's, by the TimmViT family (timm's filter).
+    clip_file = {f'visual.{k[len("image_model."):]}': v
+                 for k, v in ours.state_dict().items()
+                 if 'adapter' not in k and k.startswith('image_model.')}
     clip_file['visual.proj'] = torch.randn(32, 16)
-    name, kwargs, size = FAMILIES['clip_quickgelu']
-    theirs = AIMTimmViT(name, timm_kwargs=kwargs, num_frames=3)
-    image = theirs.family.filter_fn(theirs.image_model)(
-        clip_file, theirs.image_model)
-    image.pop('head.weight', None)
-    image.pop('head.bias', None)
-    theirs.load_image_state_dict({f'image_model.{k}': v
-                                  for k, v in image.items()})
+    _, _, size = FAMILIES['clip_quickgelu']
+    theirs = _backbone('clip_quickgelu', num_frames=3)
+    theirs.load_image_state_dict(theirs.family.convert(
+        clip_file, theirs.image_model, 'clip file'))
     # AIM's own parameters under the other family's names.
     with torch.no_grad():
         theirs.temporal_embedding.copy_(ours.temporal_embedding)
-        for mine, other in zip(ours.transformer.resblocks,
+        for mine, other in zip(ours.image_model.transformer.resblocks,
                                theirs.image_model.blocks, strict=True):
             other.load_state_dict({k: v for k, v in mine.state_dict().items()
                                    if 'adapter' in k}, strict=False)
@@ -153,13 +158,15 @@ def _in21k_recognizer(meta):
     return MODELS.build(dict(
         type='AIMRecognizer',
         backbone=dict(
-            type='AIMTimmViT', model_name='vit_base_patch16_224',
-            timm_kwargs=dict(img_size=meta['img_size'],
-                             patch_size=meta['patch_size'],
-                             embed_dim=meta['embed_dim'],
-                             depth=meta['depth'],
-                             num_heads=meta['num_heads'],
-                             qkv_bias=meta['qkv_bias']),
+            type='AIMBackbone',
+            image_model=dict(
+                type='TimmViT', model_name='vit_base_patch16_224',
+                timm_kwargs=dict(img_size=meta['img_size'],
+                                 patch_size=meta['patch_size'],
+                                 embed_dim=meta['embed_dim'],
+                                 depth=meta['depth'],
+                                 num_heads=meta['num_heads'],
+                                 qkv_bias=meta['qkv_bias'])),
             num_frames=meta['num_frames'],
             num_tadapter=meta['num_tadapter'],
             adapter_scale=meta['adapter_scale']),
@@ -188,8 +195,10 @@ def test_official_imagenet_vit_keys_map_onto_aimtimmvit(tadapter):
     with torch.device('meta'):
         model = MODELS.build(dict(
             type='AIMRecognizer',
-            backbone=dict(type='AIMTimmViT',
-                          model_name='vit_base_patch16_224.augreg_in21k',
+            backbone=dict(type='AIMBackbone',
+                          image_model=dict(
+                              type='TimmViT',
+                              model_name='vit_base_patch16_224.augreg_in21k'),
                           num_frames=8, num_tadapter=tadapter),
             cls_head=dict(type='AIMHead', num_classes=400,
                           in_channels=768)))
@@ -222,10 +231,9 @@ def _timm_file(tmp_path, name, kwargs, fmt, seed=3):
 
 
 def _assert_loads_as(plain, path, family):
-    """AIMTimmViT loading ``path`` computes ``plain``'s frame features."""
-    name, kwargs, size = FAMILIES[family]
-    backbone = AIMTimmViT(name, timm_kwargs=kwargs, num_frames=2,
-                          pretrained=str(path))
+    """The backbone loading ``path`` computes ``plain``'s frame features."""
+    _, _, size = FAMILIES[family]
+    backbone = _backbone(family, num_frames=2, pretrained=str(path))
     backbone.init_weights()
     clips = torch.randn(1, 3, 2, size, size)
     with torch.no_grad():
@@ -304,38 +312,68 @@ def test_google_npz_loads_through_timm(tmp_path):
     _assert_loads_as(plain, path, 'in21k')
 
 
-def test_a_file_of_another_model_is_an_error_naming_keys(tmp_path):
+def test_a_file_of_another_model_is_an_error_naming_what_differs(tmp_path):
     name, kwargs, _ = FAMILIES['deit3']
     _, path = _timm_file(tmp_path, name, dict(kwargs, depth=1),
                          'safetensors')
-    backbone = AIMTimmViT(name, timm_kwargs=kwargs, num_frames=2,
-                          pretrained=str(path))
-    with pytest.raises(ImageModelMismatchError, match=r'blocks\.1\.'):
+    backbone = _backbone('deit3', num_frames=2, pretrained=str(path))
+    with pytest.raises(ImageModelMismatchError, match='depth 1 vs 2'):
         backbone.init_weights()
-
-
-def test_a_file_of_other_shapes_is_an_error_naming_them(tmp_path):
-    name, kwargs, _ = FAMILIES['deit3']
     _, path = _timm_file(tmp_path, name, dict(kwargs, embed_dim=48),
                          'safetensors')
-    backbone = AIMTimmViT(name, timm_kwargs=kwargs, num_frames=2,
-                          pretrained=str(path))
-    with pytest.raises(ImageModelMismatchError,
-                       match=r'shapes differ: .*file \[48\] vs model \[32\]'):
+    backbone = _backbone('deit3', num_frames=2, pretrained=str(path))
+    with pytest.raises(ImageModelMismatchError, match='width 48 vs 32'):
         backbone.init_weights()
+
+
+@pytest.mark.parametrize('file_family,config_family,differing', [
+    ('dinov2', 'siglip', 'class_token True vs False'),
+    ('clip_quickgelu', 'siglip', 'class_token True vs False'),
+    ('dinov2_reg4', 'dinov2', 'registers 4 vs 0'),
+])
+def test_weights_of_another_family_are_recognised_before_timm(
+        file_family, config_family, differing, tmp_path):
+    """Before 0.2 these ended inside timm's position resampling
+    (``RuntimeError: shape '[1, 37, 37, -1]' is invalid ...``)."""
+    name, kwargs, _ = FAMILIES[file_family]
+    plain, path = _timm_file(tmp_path, name, kwargs, 'safetensors')
+    if file_family == 'clip_quickgelu':  # as OpenAI / open_clip release it
+        from mmaction_aim.models.families import IMAGE_MODELS
+        assert IMAGE_MODELS.get('CLIPViT')
+        ours = clip_backbone(arch=dict(patch_size=16, width=32, layers=2,
+                                       heads=2), input_resolution=32)
+        path = tmp_path / 'open_clip.pth'
+        torch.save({f'visual.{k[len("image_model."):]}': v
+                    for k, v in ours.state_dict().items()
+                    if k.startswith('image_model.') and 'adapter' not in k},
+                   path)
+    backbone = _backbone(config_family, num_frames=2, pretrained=str(path))
+    with pytest.raises(ImageModelMismatchError) as info:
+        backbone.init_weights()
+    message = str(info.value)
+    assert str(path) in message and differing in message
+    assert 'model.backbone.pretrained' in message
 
 
 def test_unsupported_timm_models_are_refused_with_the_reason():
+    def build(name, family='TimmViT', **timm_kwargs):
+        return AIMBackbone(dict(type=family, model_name=name,
+                                timm_kwargs=timm_kwargs), num_frames=2)
+
     with pytest.raises(UnsupportedImageModelError, match='ResNet'):
-        AIMTimmViT('resnet18', num_frames=2)
+        build('resnet18')
     with pytest.raises(UnsupportedImageModelError,
                        match='ParallelThingsBlock'):
-        AIMTimmViT('vit_small_patch16_18x2_224',
-                   timm_kwargs=dict(img_size=32, embed_dim=32, depth=1,
-                                    num_heads=2), num_frames=2)
+        build('vit_small_patch16_18x2_224', img_size=32, embed_dim=32,
+              depth=1, num_heads=2)
+    # A model of another registered family says which one adapts it.
+    with pytest.raises(UnsupportedImageModelError, match="type='TimmEva'"):
+        build('eva02_base_patch16_clip_224', img_size=32, embed_dim=32,
+              depth=1, num_heads=2)
     with pytest.raises(ValueError, match='drop_path_rate'):
-        AIMTimmViT('vit_base_patch16_224',
-                   timm_kwargs=dict(drop_path_rate=0.1), num_frames=2)
+        build('vit_base_patch16_224', drop_path_rate=0.1)
+    with pytest.raises(KeyError, match='registered'):
+        AIMBackbone(dict(type='NoSuchFamily'), num_frames=2)
 
 
 def test_normalisation_comes_from_the_image_model():
@@ -343,8 +381,9 @@ def test_normalisation_comes_from_the_image_model():
     name, kwargs, _ = FAMILIES['in21k']
     model = MODELS.build(dict(
         type='AIMRecognizer',
-        backbone=dict(type='AIMTimmViT', model_name=name,
-                      timm_kwargs=kwargs, num_frames=2),
+        backbone=dict(type='AIMBackbone',
+                      image_model=dict(type='TimmViT', model_name=name,
+                                       timm_kwargs=kwargs), num_frames=2),
         cls_head=dict(type='AIMHead', num_classes=3, in_channels=32),
         data_preprocessor=dict(type='ActionDataPreprocessor',
                                mean='image_model', std='image_model',
@@ -356,8 +395,9 @@ def test_normalisation_comes_from_the_image_model():
     # The config's own numbers win.
     model = MODELS.build(dict(
         type='AIMRecognizer',
-        backbone=dict(type='AIMTimmViT', model_name=name,
-                      timm_kwargs=kwargs, num_frames=2),
+        backbone=dict(type='AIMBackbone',
+                      image_model=dict(type='TimmViT', model_name=name,
+                                       timm_kwargs=kwargs), num_frames=2),
         cls_head=dict(type='AIMHead', num_classes=3, in_channels=32),
         data_preprocessor=dict(type='ActionDataPreprocessor',
                                mean=[1., 2., 3.], std=[4., 5., 6.],

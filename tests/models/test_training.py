@@ -6,11 +6,11 @@ import pytest
 import torch
 from mmengine.logging import MMLogger
 
-from mmaction_aim.models import AIMViT
 from mmaction_aim.models.utils import count_parameters
-from .helpers import (TINY_ARCH, build_recognizer, clips,
-                      official_parameter_counts, randomise_adapters,
-                      saved_bytes_of_forward)
+from .helpers import (TINY_ARCH, TINY_FAMILIES, build_recognizer, clips,
+                      clip_backbone, official_parameter_counts,
+                      randomise_adapters, saved_bytes_of_forward,
+                      tiny_backbone)
 
 
 def test_default_freezing_is_structural_and_survives_train():
@@ -22,14 +22,14 @@ def test_default_freezing_is_structural_and_survives_train():
     for name in trainable:
         assert ('adapter' in name or name.startswith('cls_head.')
                 or name in ('backbone.temporal_embedding',
-                            'backbone.ln_post.weight',
-                            'backbone.ln_post.bias')), name
+                            'backbone.image_model.ln_post.weight',
+                            'backbone.image_model.ln_post.bias')), name
     adapters = {n for n, _ in model.named_parameters() if 'adapter' in n}
     assert adapters and adapters <= trainable
-    assert 'backbone.ln_post.weight' in trainable
-    assert 'backbone.transformer.resblocks.0.attn.in_proj_weight' not in \
-        trainable
-    assert 'backbone.conv1.weight' not in trainable
+    assert 'backbone.image_model.ln_post.weight' in trainable
+    assert 'backbone.image_model.transformer.resblocks.0.attn.' \
+        'in_proj_weight' not in trainable
+    assert 'backbone.image_model.conv1.weight' not in trainable
 
 
 def test_optimiser_steps_change_only_trainable_parameters():
@@ -100,6 +100,38 @@ def test_recomputation_gives_identical_outputs_and_gradients(memory_saving):
                                    rtol=1e-5)
 
 
+@pytest.mark.parametrize('family', ['timm_vit', 'timm_swin'])
+def test_recomputation_with_dropout_gives_plain_autograd_gradients(family):
+    """An image model with attention and projection dropout: the frozen
+    parts recomputed in the backward pass draw the forward pass's masks
+    again, so the gradients are those of plain autograd (before 0.2 the
+    recomputation drew new masks and some gradients were wrong)."""
+    image_model, size, frames = TINY_FAMILIES[family]
+    dropout = dict(attn_drop_rate=0.3, proj_drop_rate=0.3)
+    image_model = dict(image_model, timm_kwargs=dict(
+        image_model['timm_kwargs'], **dropout))
+    results = []
+    for recompute in ((), ('temporal', 'spatial', 'mlp')):
+        torch.manual_seed(0)
+        from mmaction_aim.models import AIMBackbone
+        model = AIMBackbone(image_model, num_frames=frames,
+                            recompute_frozen=recompute)
+        model.init_weights()
+        randomise_adapters(model, temporal_embedding=False)
+        model.train()
+        x = torch.randn(2, 3, frames, size, size, requires_grad=False)
+        torch.manual_seed(7)
+        model(x).square().sum().backward()
+        results.append({n: p.grad.clone()
+                        for n, p in model.named_parameters()
+                        if p.grad is not None})
+    plain, recomputed = results
+    assert plain.keys() == recomputed.keys() and plain
+    for name, grad in plain.items():
+        torch.testing.assert_close(recomputed[name], grad, atol=1e-6,
+                                   rtol=1e-5, msg=name)
+
+
 def test_recomputing_frozen_parts_keeps_four_token_tensors_less_each():
     batch = clips()
     token_bytes = batch.shape[0] * batch.shape[3] * 5 * 32 * 4  # [B*T,N,D]
@@ -164,9 +196,8 @@ def test_recompute_names_frozen_parts():
 def test_model_is_the_image_model_at_init():
     """Fresh adapters are exact no-ops: AIM == the plain image encoder."""
     torch.manual_seed(0)
-    aim = AIMViT(arch=TINY_ARCH, input_resolution=16, num_frames=4)
-    plain = AIMViT(arch=TINY_ARCH, input_resolution=16, num_frames=4,
-                   adapters=(), temporal_embedding=False)
+    aim = clip_backbone()
+    plain = clip_backbone(adapters=(), temporal_embedding=False)
     plain.load_state_dict(aim.state_dict(), strict=False)
     x = torch.randn(2, 3, 4, 16, 16)
     torch.testing.assert_close(aim.eval()(x), plain.eval()(x))
@@ -176,9 +207,8 @@ def test_model_is_the_image_model_at_init():
                                                           'temporal'),
                                       ('temporal', 'spatial', 'joint')])
 def test_adapter_subsets(adapters):
-    model = AIMViT(arch=TINY_ARCH, input_resolution=16, num_frames=4,
-                   adapters=adapters, adapter_layers=[-1])
-    block0, block1 = model.transformer.resblocks
+    model = clip_backbone(adapters=adapters, adapter_layers=[-1])
+    block0, block1 = model.image_model.transformer.resblocks
     assert block0.spatial_adapter is block0.temporal_adapter is \
         block0.joint_adapter is None
     assert (block1.spatial_adapter is not None) == ('spatial' in adapters)
@@ -188,11 +218,10 @@ def test_adapter_subsets(adapters):
 
 
 def test_full_finetuning_and_linear_probe_switches():
-    full = AIMViT(arch=TINY_ARCH, input_resolution=16, num_frames=4,
-                  adapters=(), freeze_image_model=False)
+    full = clip_backbone(adapters=(), freeze_image_model=False)
     assert all(p.requires_grad for p in full.parameters())
-    probe = AIMViT(arch=TINY_ARCH, input_resolution=16, num_frames=4,
-                   adapters=(), temporal_embedding=False, freeze_ln_post=True)
+    probe = clip_backbone(adapters=(), temporal_embedding=False,
+                          freeze_ln_post=True)
     assert not any(p.requires_grad for p in probe.parameters())
     # Frame order is invisible without temporal parts.
     x = torch.randn(1, 3, 4, 16, 16)
@@ -252,55 +281,6 @@ def test_trainable_summary_is_logged_once(caplog):
     assert '|| all params:' in lines[0] and '|| trainable%:' in lines[0]
 
 
-def test_adapter_only_checkpoint_reproduces_full_model(tmp_path):
-    from .helpers import tiny_open_clip
-    clip = tiny_open_clip()
-    clip_path = tmp_path / 'clip.pth'
-    torch.save(clip.state_dict(), clip_path)
-    extra = dict(pretrained=str(clip_path))
-    trained = build_recognizer(backbone_extra=extra)
-    trained.init_weights()
-    randomise_adapters(trained)
-    trained.eval()
-    path = tmp_path / 'adapters.pth'
-    trained.save_adapters(str(path))
-    checkpoint = torch.load(path, weights_only=True)
-    assert checkpoint['meta']['adapter_only'] is True
-    state = checkpoint['state_dict']
-    # Chosen by structure: with the default freezing, exactly what trains.
-    assert set(state) == {n for n, p in trained.named_parameters()
-                          if p.requires_grad}
-    # ... and the same set when a user has changed what trains.
-    trained.backbone.ln_post.requires_grad_(False)
-    assert set(trained.adapter_state_dict()) == set(state)
-
-    # A fresh model, image model never loaded: the explicit merge loads it.
-    fresh = build_recognizer(backbone_extra=extra).eval()
-    fresh.load_adapters(state)
-    inputs = clips()
-    with torch.no_grad():
-        torch.testing.assert_close(
-            fresh(inputs, mode='tensor', stage='head'),
-            trained(inputs, mode='tensor', stage='head'))
-    # Without the image model's path the merge cannot happen, and a plain
-    # state-dict load does not guess: it reports the missing image model.
-    orphan = build_recognizer()
-    with pytest.raises(RuntimeError, match='pretrained'):
-        orphan.load_adapters(state)
-    with pytest.raises(RuntimeError, match='Missing key'):
-        fresh.load_state_dict(state, strict=True)
-
-
-def test_adapter_only_file_of_vit_b16_is_small(tmp_path):
-    model = build_recognizer(arch='ViT-B/16', input_resolution=224,
-                             num_frames=8, num_classes=400)
-    full, adapters = tmp_path / 'full.pth', tmp_path / 'adapters.pth'
-    torch.save(dict(state_dict=model.state_dict()), full)
-    model.save_adapters(str(adapters))
-    ratio = os.path.getsize(adapters) / os.path.getsize(full)
-    assert ratio < 0.12, ratio
-
-
 def test_mixed_precision_training_matches_float32():
     """bf16 autocast (the recipe's AMP) trains through the lean autograd
     functions with gradients close to float32's."""
@@ -329,13 +309,13 @@ def test_train_mode_keeps_what_a_user_changed():
     """Trainability is marked once: model.train() does not undo a user's
     (or a hook's) change."""
     model = build_recognizer()
-    block = model.backbone.transformer.resblocks[-1]
+    block = model.backbone.image_model.transformer.resblocks[-1]
     block.requires_grad_(True)  # unfreeze the last block
     model.train()
     model.eval()
     model.train()
     assert all(p.requires_grad for p in block.parameters())
-    assert not model.backbone.conv1.weight.requires_grad
+    assert not model.backbone.image_model.conv1.weight.requires_grad
 
 
 def test_init_cfg_is_honoured_after_the_image_model(tmp_path):
@@ -353,5 +333,5 @@ def test_init_cfg_is_honoured_after_the_image_model(tmp_path):
     # Without it: adapters zero, the image model its own initialisation.
     plain = build_recognizer()
     plain.init_weights()
-    assert not plain.backbone.transformer.resblocks[0] \
+    assert not plain.backbone.image_model.transformer.resblocks[0] \
         .joint_adapter.fc2.weight.any()

@@ -71,8 +71,10 @@ class AIMBackbone(BaseModule):
             image model. Defaults to all three.
         adapter_layers (Sequence[int], optional): Indices of the blocks that
             carry adapters (negative indices count from the end); None: all.
-        temporal_embedding (bool): Add the learnable temporal embedding.
-            Defaults to True.
+        temporal_embedding (bool, optional): Add the learnable temporal
+            embedding. Defaults to None: the family's default (True; False
+            for Swin, whose temporal bias orders time, as the original's
+            ``t_relative``).
         freeze_image_model (bool): Freeze the pre-trained image model (every
             parameter except AIM's new ones and the output norm). Defaults
             to True.
@@ -101,7 +103,7 @@ class AIMBackbone(BaseModule):
                  drop_path_rate: float = 0.,
                  adapters: Sequence[str] = ADAPTATIONS,
                  adapter_layers: Optional[Sequence[int]] = None,
-                 temporal_embedding: bool = True,
+                 temporal_embedding: Optional[bool] = None,
                  freeze_image_model: bool = True,
                  freeze_ln_post: bool = False,
                  pretrained: Optional[str] = None,
@@ -138,6 +140,8 @@ class AIMBackbone(BaseModule):
             for i, block in enumerate(blocks):
                 blocks[i] = self.family.adapt_block(block, s, i, **next(args))
         self.image_model = model
+        if temporal_embedding is None:
+            temporal_embedding = self.family.temporal_embedding
         self.temporal_embedding = nn.Parameter(torch.zeros(
             1, self.family.time_steps(), self.family.temporal_width(model))
         ) if temporal_embedding else None

@@ -1,4 +1,5 @@
 """What a family of image models tells AIM: :class:`ImageModelFamily`."""
+import os
 from typing import (Dict, Iterator, List, MutableSequence, Sequence, Tuple,
                     Type)
 
@@ -50,6 +51,8 @@ class ImageModelFamily:
     block_types: Dict[Type[nn.Module], Type[AdaptedBlock]] = {}
     #: Whether :meth:`new_parameters` train (with the adapters).
     trains_new_parameters: bool = True
+    #: Whether the backbone adds a temporal embedding unless told.
+    temporal_embedding: bool = True
 
     def __init__(self, num_frames: int) -> None:
         self.num_frames = num_frames
@@ -148,8 +151,21 @@ class ImageModelFamily:
     # ----------------------------------------------------------- weights
     def read(self, path: str) -> StateDict:
         """The state dict of an image-model file, read safely, unwrapped,
-        ``module.`` stripped once (no conversion)."""
+        ``module.`` stripped once (no conversion).
+
+        Raises:
+            FileNotFoundError: No such file, with :meth:`weights_advice`.
+        """
+        if '://' not in path and not os.path.isfile(path):
+            raise FileNotFoundError(
+                2, f'image-model weights not found. {self.weights_advice()}',
+                path)
         return strip_prefix(unwrap(read_checkpoint(path), name=path))
+
+    def weights_advice(self) -> str:
+        """Where the image model's weights come from (for a missing file)."""
+        return ('Place the image model\'s weights there, or set '
+                'model.backbone.pretrained (docs/model.md).')
 
     def convert(self, state_dict: StateDict, model: nn.Module,
                 name: str) -> StateDict:

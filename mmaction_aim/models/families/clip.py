@@ -222,6 +222,15 @@ class CLIPViT(ImageModelFamily):
     def normalization(self) -> Tuple[List[float], List[float]]:
         return list(CLIP_MEAN), list(CLIP_STD)
 
+    def weights_advice(self) -> str:
+        return ("The CLIP configs start from OpenAI's release: download "
+                'ViT-B-16.pt (ViT-L-14.pt, ...) from the URLs in openai/CLIP '
+                '(clip/clip.py) and place it there, or point '
+                'model.backbone.pretrained at any CLIP or open_clip file '
+                '(.pt, .bin, .safetensors); tools/convert/convert_clip.py '
+                'writes a small visual-only copy. See docs/model.md, '
+                '"CLIP weights".')
+
     @classmethod
     def config_for_size(cls, cfg: dict, size: int) -> dict:
         return dict(cfg, input_resolution=size)

@@ -56,11 +56,14 @@ def _depth(state_dict: StateDict, pattern: str) -> int:
 
 def vit_facts(state_dict: StateDict) -> Optional[ViTFacts]:
     """The :class:`ViTFacts` of a state dict in any layout timm's ViT filter
-    reads (timm, OpenAI / open_clip CLIP, original DINOv2), or None."""
+    reads (timm, OpenAI / open_clip CLIP, open_clip with a timm trunk,
+    original DINOv2), or None."""
     sd = state_dict
-    if any(k.startswith('visual.') for k in sd):
-        sd = {k[len('visual.'):]: v for k, v in sd.items()
-              if k.startswith('visual.')}
+    for prefix in ('visual.trunk.', 'visual.'):
+        if any(k.startswith(prefix) for k in sd):
+            sd = {k[len(prefix):]: v for k, v in sd.items()
+                  if k.startswith(prefix)}
+            break
     if 'conv1.weight' in sd and 'class_embedding' in sd:
         conv = sd['conv1.weight']
         return ViTFacts('clip', conv.shape[0],

@@ -76,6 +76,13 @@ class TimmFamily(ImageModelFamily):
         return dict(cfg, timm_kwargs=dict(cfg.get('timm_kwargs') or {},
                                           img_size=size))
 
+    def weights_advice(self) -> str:
+        name = self.model_name
+        return (f'Download model.safetensors of the Hugging Face hub '
+                f'repository timm/{name} and save it there, or set '
+                'model.backbone.pretrained (docs/model.md, "timm\'s image '
+                'models").')
+
     def fixed_input_size(self, model: nn.Module) -> bool:
         return not getattr(model, 'dynamic_img_size', False)
 

@@ -147,6 +147,9 @@ class TimmSwin(TimmFamily):
 
     model_cls = SwinTransformer
     block_types = {SwinTransformerBlock: AIMSwinBlock}
+    # The temporal relative position bias orders time (the original's
+    # t_relative): no temporal embedding unless asked for.
+    temporal_embedding = False
 
     def __init__(self, num_frames: int, model_name: str,
                  timm_kwargs: dict = None, tubelet_size: int = 2,

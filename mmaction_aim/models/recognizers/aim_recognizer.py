@@ -1,7 +1,7 @@
 """AIM's recognizer: MMAction2's 3D recognizer plus what AIM users need."""
 import copy
 import os
-from typing import Any, Dict, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import torch
 from mmengine.logging import MMLogger
@@ -190,13 +190,20 @@ class AIMRecognizer(Recognizer3D):
         self.load_state_dict(state, strict=not ignore)
 
     # ------------------------------------------------- adapter-only weights
-    def adapter_state_dict(self) -> Dict[str, torch.Tensor]:
-        """The adaptation's parameters and the head (and neck), chosen by
-        structure, whether or not they train now."""
+    def adapter_keys(self) -> List[str]:
+        """The state-dict keys of an adapter-only checkpoint: the
+        adaptation's parameters and the head (and neck), chosen by
+        structure, whether or not they train now (the one definition the
+        package uses)."""
         keys = {f'backbone.{k}'
                 for k in self.backbone.adaptation_parameter_names()}
-        return {k: v.detach().clone() for k, v in self.state_dict().items()
-                if k in keys or k.startswith(('cls_head.', 'neck.'))}
+        return [k for k in self.state_dict()
+                if k in keys or k.startswith(('cls_head.', 'neck.'))]
+
+    def adapter_state_dict(self) -> Dict[str, torch.Tensor]:
+        """The tensors of :meth:`adapter_keys`."""
+        state = self.state_dict()
+        return {k: state[k].detach().clone() for k in self.adapter_keys()}
 
     def adapter_meta(self, meta: Optional[dict] = None,
                      image_weights: Optional[torch.Tensor] = None) -> dict:
@@ -265,7 +272,7 @@ class AIMRecognizer(Recognizer3D):
 
     def _check_adapter_keys(self, state: Mapping[str, Any],
                             name: str) -> None:
-        expected = set(self.adapter_state_dict())
+        expected = set(self.adapter_keys())
         may_lack = set()
         if self.backbone.freeze_ln_post:
             may_lack = {f'backbone.{k}'
