@@ -32,7 +32,7 @@ INSTALL_REQUIRES = [
     'opencv-python==4.11.0.86',
     'opencv-contrib-python==4.11.0.86',
     'importlib_metadata',
-    'setuptools<81',
+    'setuptools<82',
     'matplotlib',
 ]
 

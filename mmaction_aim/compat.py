@@ -2,7 +2,7 @@
 
 Everything else the plugin needs from MMEngine and PyTorch goes through
 their extension points (:class:`~mmaction_aim.engine.AIMRunner`,
-``torch.serialization.safe_globals``). Two defects have none; each fix is
+``torch.serialization.safe_globals``). Three defects have none; each fix is
 listed here with its reason, the release it is for, and a check of whether
 that release still needs it (:func:`still_needed`; ``tests/test_compat.py``
 fails once an upstream release makes a fix unnecessary, so that it can be
@@ -15,10 +15,14 @@ anything imports ``mmaction.models``.
 * :func:`silence_mmcv_lite_warning` (mmcv-lite 2.1.0): every import of
   ``mmcv.cnn`` warns that the compiled ``MultiScaleDeformableAttention`` is
   missing, which mmcv-lite never has and nothing here uses.
+* :func:`silence_pkg_resources_warning` (mmengine 0.10.7): MMEngine finds
+  ``mmaction::`` base configs through ``pkg_resources``, which setuptools
+  (80 and 81; ``setup.py`` allows up to 81, 82 removed it) warns about on
+  every import: a deprecation notice to MMEngine's authors, not to users.
 
 Fixed elsewhere and no longer here: the ``pkg_resources`` look-ups of
-mmengine 0.10.7 (``setup.py`` pins ``setuptools<82``, which still ships
-it); loading MMEngine checkpoints under torch >= 2.6 (the runner reads them
+mmengine 0.10.7 themselves (``setup.py`` pins ``setuptools<82``, which still
+ships it); loading MMEngine checkpoints under torch >= 2.6 (the runner reads them
 with the allow-list); CPU ``torchrun`` (the runner's ``setup_env`` and
 ``wrap_model``).
 """
@@ -84,6 +88,15 @@ def silence_mmcv_lite_warning() -> None:
         category=UserWarning, module=r'mmcv\.cnn\.bricks\.transformer')
 
 
+def silence_pkg_resources_warning() -> None:
+    """Hide setuptools' "pkg_resources is deprecated as an API" warning
+    that MMEngine's import of it raises (mmengine 0.10.7); only that
+    message."""
+    warnings.filterwarnings(
+        'ignore', message=r'pkg_resources is deprecated as an API',
+        category=UserWarning)
+
+
 def still_needed() -> Dict[str, bool]:
     """Whether the installed releases still need each fix, found from
     their files (nothing is imported or run).
@@ -94,13 +107,18 @@ def still_needed() -> Dict[str, bool]:
     mmaction = importlib.util.find_spec('mmaction')
     drn_dir = osp.join(osp.dirname(mmaction.origin), 'models', 'localizers',
                        'drn')
+    package_utils = importlib.util.find_spec('mmengine.utils.package_utils')
+    with open(package_utils.origin) as f:
+        imports_pkg_resources = 'import pkg_resources' in f.read()
     return dict(
         provide_missing_drn=not osp.isfile(osp.join(drn_dir, 'drn.py')),
         silence_mmcv_lite_warning=importlib.util.find_spec('mmcv._ext') is
-        None)
+        None,
+        silence_pkg_resources_warning=imports_pkg_resources)
 
 
 def apply_all() -> None:
     """Apply every fix (idempotent)."""
     silence_mmcv_lite_warning()
+    silence_pkg_resources_warning()
     provide_missing_drn()

@@ -23,6 +23,11 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 TINY_CONFIG = osp.join(REPO, 'tests', 'configs', 'tiny_recognizer.py')
+# One thread, in this process as in the tools' subprocesses (tool_env), so
+# that a run in one equals a run in the other bit for bit.
+import torch  # noqa: E402
+
+torch.set_num_threads(1)
 NUM_CLASSES = 3
 
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 from mmengine.dataset import pseudo_collate
 
-from conftest import (TINY_CONFIG, captured_log_records, data_options,
-                      run_tool)
+from conftest import (TINY_CONFIG, call_tool, captured_log_records,
+                      data_options)
 
 import mmaction_aim  # noqa: F401
 from mmaction.registry import DATASETS
@@ -115,26 +115,57 @@ def test_skip_policy_logs_and_trains_on_the_rest(bad_dataset):
 
 
 def test_skip_policy_never_skips_at_test_time(bad_dataset):
-    with pytest.raises(BadVideoError):
+    with pytest.raises(BadVideoError) as info:
         build(bad_dataset['train'], bad_dataset['videos'],
               on_bad_video='skip', test_mode=True)
+    # ... and does not advise what test mode refuses (before 0.2 it did).
+    assert "on_bad_video='skip'" not in str(info.value)
+    assert 'test mode never skips' in str(info.value)
+    dataset = build(bad_dataset['train'], bad_dataset['videos'],
+                    check_exists=False, test_mode=True)
+    index = [dataset.get_data_info(i)['filename']
+             for i in range(len(dataset))].index(bad_dataset['broken'])
+    with pytest.raises(BadVideoError) as info:
+        dataset[index]
+    assert "on_bad_video='skip'" not in str(info.value)
+
+
+@pytest.mark.parametrize('policy', ['error', 'skip'])
+def test_a_pipeline_mistake_is_not_a_bad_video(video_dataset, policy):
+    """Only the decoding transforms' failures are bad videos; a config
+    mistake elsewhere keeps its own error and traceback (before 0.2 it
+    became a BadVideoError, and under 'skip' every sample was skipped until
+    MMEngine gave up)."""
+    mistaken = [dict(type='DecordInit'),
+                dict(type='SampleFrames', clip_len=4, frame_interval=2,
+                     num_clips=1),
+                dict(type='Resize', scale=(-1, 40)),  # before decoding
+                dict(type='DecordDecode'),
+                dict(type='FormatShape', input_format='NCTHW'),
+                dict(type='PackActionInputs')]
+    dataset = DATASETS.build(dict(
+        type='AIMVideoDataset', ann_file=video_dataset['train'],
+        data_prefix=dict(video=video_dataset['videos']), pipeline=mistaken,
+        on_bad_video=policy))
+    with pytest.raises(KeyError, match='imgs'):
+        dataset[0]
 
 
 def test_check_dataset_tool(bad_dataset, video_dataset):
-    proc = run_tool(['check_dataset.py', bad_dataset['train'],
+    proc = call_tool(['check_dataset.py', bad_dataset['train'],
                      '--data-prefix', bad_dataset['videos']], check=False)
     assert proc.returncode == 1
     assert 'train_c0_1.mp4: undecodable' in proc.stdout
     assert 'not_there.mp4: missing' in proc.stdout
     assert '2 of 7 videos are bad' in proc.stdout
 
-    proc = run_tool(['check_dataset.py', TINY_CONFIG, '--cfg-options',
+    proc = call_tool(['check_dataset.py', TINY_CONFIG, '--cfg-options',
                      *data_options(video_dataset)])
     assert proc.stdout.count('are good') == 2  # train, val (= test)
 
 
 def test_training_on_a_bad_list_stops_with_the_names(bad_dataset, tmp_path):
-    proc = run_tool(['train.py', TINY_CONFIG, '--work-dir',
+    proc = call_tool(['train.py', TINY_CONFIG, '--work-dir',
                      str(tmp_path / 'w'), '--cfg-options',
                      *data_options(bad_dataset)], check=False)
     assert proc.returncode == 1

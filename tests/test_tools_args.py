@@ -1,33 +1,25 @@
 """tools/train.py and tools/test.py command lines, without training."""
-import importlib.util
 import logging
 import os.path as osp
 
 import pytest
 from mmengine.config import Config
 
-from conftest import REPO, TINY_CONFIG, captured_log_records
+from conftest import (REPO, TINY_CONFIG, call_tool, captured_log_records,
+                      data_options, tool_module)
 
 ITER_CONFIG = osp.join(REPO, 'tests', 'configs', 'tiny_iter.py')
 DEMO_CONFIG = osp.join(REPO, 'configs', 'demo', 'aim_tiny_synthetic.py')
 
 
-def load_tool(name: str):
-    spec = importlib.util.spec_from_file_location(
-        f'aim_tool_{name}', osp.join(REPO, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope='module')
 def train_tool():
-    return load_tool('train')
+    return tool_module('train.py')
 
 
 @pytest.fixture(scope='module')
 def test_tool():
-    return load_tool('test')
+    return tool_module('test.py')
 
 
 def merged(tool, argv):
@@ -45,32 +37,84 @@ def merged_and_logged(tool, argv):
     return cfg, records
 
 
-def test_amp_on_cpu_falls_back_to_float32_with_a_warning(train_tool):
+@pytest.fixture
+def runner(video_dataset, tmp_path, train_tool):
+    """An AIMRunner of the tiny config (nothing built beyond the model)."""
+    from mmaction.registry import RUNNERS
+    cfg = merged(train_tool, [TINY_CONFIG, '--work-dir', str(tmp_path),
+                              '--cfg-options',
+                              *data_options(video_dataset)])
+    return RUNNERS.build(cfg)
+
+
+def _changed(records, text):
+    return [r.getMessage() for r in records
+            if r.getMessage().startswith('Config changed by the runner: ')
+            and text in r.getMessage()]
+
+
+def test_amp_on_cpu_falls_back_to_float32_with_a_warning(runner):
     import torch
     if torch.cuda.is_available():
         pytest.skip('CPU-only behaviour')
-    cfg, records = merged_and_logged(train_tool, [TINY_CONFIG, '--amp'])
-    assert cfg.optim_wrapper.type == 'OptimWrapper'
-    assert 'loss_scale' not in cfg.optim_wrapper
-    lines = [r.getMessage() for r in records
-             if 'AmpOptimWrapper -> OptimWrapper' in r.getMessage()]
+    amp = dict(type='AmpOptimWrapper', loss_scale='dynamic',
+               optimizer=dict(type='AdamW', lr=1e-3))
+    with captured_log_records() as records:
+        wrapper = runner.build_optim_wrapper(amp)
+    assert type(wrapper).__name__ == 'OptimWrapper'
+    lines = _changed(records, 'AmpOptimWrapper -> OptimWrapper')
     assert len(lines) == 1 and 'float32' in lines[0]
     assert '\n' not in lines[0]
 
 
-def test_tool_changes_to_a_config_are_logged_one_line_each(train_tool):
-    """The config names its loop; where it names MMEngine's, the tool says
-    it swapped it, and why."""
-    cfg, records = merged_and_logged(train_tool, [TINY_CONFIG])
-    assert cfg.train_cfg.type == 'AIMEpochBasedTrainLoop'
-    assert not [r for r in records if 'train_cfg.type' in r.getMessage()]
-    cfg, records = merged_and_logged(train_tool, [ITER_CONFIG])
-    assert cfg.train_cfg.type == 'AIMIterBasedTrainLoop'
-    lines = [r.getMessage() for r in records
-             if 'train_cfg.type' in r.getMessage()]
-    assert len(lines) == 1
-    assert 'IterBasedTrainLoop -> AIMIterBasedTrainLoop' in lines[0]
-    assert 'resume' in lines[0]
+def test_testing_says_nothing_about_training(video_dataset, tmp_path):
+    """tools/test.py on an AMP config: no optimizer is built, so nothing is
+    said about training precision (before 0.2: "training runs in
+    float32")."""
+    import torch
+
+    from mmaction_aim.analysis import build_model
+    checkpoint = str(tmp_path / 'ckpt.pth')
+    torch.save(dict(state_dict=build_model(Config.fromfile(TINY_CONFIG))
+                    .state_dict()), checkpoint)
+    proc = call_tool(['test.py', TINY_CONFIG, checkpoint, '--work-dir',
+                      str(tmp_path), '--cfg-options',
+                      *data_options(video_dataset),
+                      'optim_wrapper.type=AmpOptimWrapper'])
+    assert 'float32' not in proc.stdout
+    assert 'AmpOptimWrapper ->' not in proc.stdout
+    assert 'acc/top1' in proc.stdout
+
+
+def test_mmengine_loops_swapped_for_resumable_ones(runner):
+    """A config naming MMEngine's loops gets ours, said in one line."""
+    base = dict(runner.cfg.train_cfg)
+    base.pop('type')
+    for given, expected in (
+            (dict(base, type='EpochBasedTrainLoop'),
+             'AIMEpochBasedTrainLoop'),
+            (dict(base, by_epoch=True), 'AIMEpochBasedTrainLoop'),
+            (dict(type='IterBasedTrainLoop', max_iters=5),
+             'AIMIterBasedTrainLoop')):
+        with captured_log_records() as records:
+            loop = runner.build_train_loop(given)
+        assert type(loop).__name__ == expected
+        lines = _changed(records, 'train_cfg.type')
+        assert len(lines) == 1 and 'resume' in lines[0]
+    with captured_log_records() as records:
+        runner.build_train_loop(dict(base, type='AIMEpochBasedTrainLoop'))
+    assert not _changed(records, 'train_cfg.type')
+
+
+def test_persistent_workers_without_workers_are_switched_off(runner):
+    """MMEngine / PyTorch refuse persistent_workers with num_workers=0 (a
+    traceback before 0.2)."""
+    loader_cfg = dict(runner.cfg.val_dataloader, num_workers=0,
+                      persistent_workers=True)
+    with captured_log_records() as records:
+        loader = runner.build_dataloader(loader_cfg)
+    assert loader.persistent_workers is False
+    assert len(_changed(records, 'persistent_workers')) == 1
 
 
 def test_randomness_flags_win_over_the_config(train_tool):
@@ -102,9 +146,12 @@ def test_train_flags(train_tool):
     assert cfg.val_dataloader is None and cfg.val_cfg is None
     assert cfg.launcher == 'pytorch'
     assert cfg.train_cfg.max_epochs == 7
-    # Epoch-based training resumes mid-epoch with our loop.
-    assert cfg.train_cfg.type == 'AIMEpochBasedTrainLoop'
-    assert cfg.env_cfg.dist_cfg.backend in ('gloo', 'nccl')
+    # --no-validate after the options that set val_* (a traceback before
+    # 0.2: the options were merged into the removed val_dataloader).
+    cfg = merged(train_tool, [
+        TINY_CONFIG, '--no-validate', '--cfg-options',
+        'val_dataloader.batch_size=4', 'val_cfg.type=ValLoop'])
+    assert cfg.val_dataloader is None and cfg.val_cfg is None
 
     cfg = merged(train_tool, [TINY_CONFIG, '--resume', 'a.pth'])
     assert cfg.resume is True and cfg.load_from == 'a.pth'
@@ -139,22 +186,6 @@ def test_test_flags(test_tool):
                                           out_file_path='out.pkl')
     with pytest.raises(ValueError, match='.pkl'):
         merged(test_tool, [TINY_CONFIG, 'ckpt.pth', '--dump', 'out.json'])
-
-
-def test_mmengine_loops_swapped_for_resumable_ones():
-    from mmaction_aim.engine.runner_setup import use_resumable_loop
-    cases = [
-        (dict(type='EpochBasedTrainLoop', max_epochs=2),
-         dict(type='AIMEpochBasedTrainLoop', max_epochs=2)),
-        (dict(by_epoch=True, max_epochs=2),
-         dict(type='AIMEpochBasedTrainLoop', max_epochs=2)),
-        (dict(by_epoch=False, max_iters=5),
-         dict(type='AIMIterBasedTrainLoop', max_iters=5)),
-        (dict(type='MyLoop', max_iters=5), dict(type='MyLoop', max_iters=5)),
-    ]
-    for given, expected in cases:
-        cfg = Config(dict(train_cfg=given))
-        assert use_resumable_loop(cfg).train_cfg.to_dict() == expected
 
 
 def test_iteration_seeds_depend_only_on_seed_and_iteration():

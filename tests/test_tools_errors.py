@@ -7,7 +7,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import TINY_CONFIG, make_clip, run_tool
+from conftest import TINY_CONFIG, call_tool, data_options, make_clip
 
 from mmaction_aim.analysis import build_model
 from mmaction_aim.utils.video import write_video
@@ -47,6 +47,7 @@ def _one_error_line(proc, *expected):
     errors = [line for line in proc.stderr.splitlines()
               if line.startswith('error: ')]
     assert len(errors) == 1, proc.stderr[-3000:]
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     for text in expected:
         assert text in errors[0], errors[0]
 
@@ -54,30 +55,32 @@ def _one_error_line(proc, *expected):
 @pytest.mark.parametrize('kind,reason', [
     ('empty', 'the file is empty'), ('truncated', 'truncated or damaged'),
     ('random', 'not a PyTorch checkpoint'), ('missing', 'does not exist')])
-def test_test_tool_on_a_bad_checkpoint(files, tmp_path, kind, reason):
+def test_test_tool_on_a_bad_checkpoint(files, video_dataset, tmp_path, kind,
+                                      reason):
     path = files.get(kind, str(tmp_path / 'missing.pth'))
-    proc = run_tool(['test.py', TINY_CONFIG, path, '--work-dir',
-                     str(tmp_path)], check=False)
+    proc = call_tool(['test.py', TINY_CONFIG, path, '--work-dir',
+                      str(tmp_path), '--cfg-options',
+                      *data_options(video_dataset)], check=False)
     _one_error_line(proc, path, reason)
 
 
 def test_demo_tool_on_bad_videos_and_checkpoints(files, tmp_path):
     demo = ['demo.py', '--label-map', files['classes']]
     missing = str(tmp_path / 'nowhere.mp4')
-    _one_error_line(run_tool(demo[:1] + [missing, TINY_CONFIG, files['good']]
+    _one_error_line(call_tool(demo[:1] + [missing, TINY_CONFIG, files['good']]
                              + demo[1:], check=False), missing, 'missing')
     _one_error_line(
-        run_tool(demo[:1] + [files['truncated_video'], TINY_CONFIG,
+        call_tool(demo[:1] + [files['truncated_video'], TINY_CONFIG,
                              files['good']] + demo[1:], check=False),
         files['truncated_video'], 'undecodable')
     _one_error_line(
-        run_tool(demo[:1] + [files['video'], TINY_CONFIG, files['random']]
+        call_tool(demo[:1] + [files['video'], TINY_CONFIG, files['random']]
                  + demo[1:], check=False),
         files['random'], 'not a PyTorch checkpoint')
 
 
 def test_demo_tool_reads_classes_json(files):
-    proc = run_tool(['demo.py', files['video'], TINY_CONFIG, files['good'],
+    proc = call_tool(['demo.py', files['video'], TINY_CONFIG, files['good'],
                      '--label-map', files['classes'], '--topk', '3'])
     lines = proc.stdout.strip().splitlines()
     start = lines.index(f'Top-3 for {files["video"]}:')
@@ -86,7 +89,19 @@ def test_demo_tool_reads_classes_json(files):
 
 
 def test_convert_tool_on_a_bad_file(files):
-    proc = run_tool(['convert/convert_official_aim.py', files['empty'],
+    proc = call_tool(['convert/convert_official_aim.py', files['empty'],
                      osp.join(osp.dirname(files['empty']), 'out.pth')],
                     check=False)
     _one_error_line(proc, files['empty'], 'the file is empty')
+
+
+@pytest.mark.parametrize('kind,reason', [
+    ('empty', 'the file is empty'), ('random', 'not a PyTorch checkpoint'),
+    ('missing', 'image-model weights not found')])
+def test_train_tool_on_a_bad_image_model_file(files, video_dataset,
+                                              tmp_path, kind, reason):
+    path = files.get(kind, str(tmp_path / 'missing.pth'))
+    proc = call_tool(['train.py', TINY_CONFIG, '--work-dir', str(tmp_path),
+                      '--cfg-options', *data_options(video_dataset),
+                      f'model.backbone.pretrained={path}'], check=False)
+    _one_error_line(proc, path, reason)

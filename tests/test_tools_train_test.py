@@ -1,4 +1,6 @@
-"""End to end through the real command-line tools, on real video files."""
+"""End to end through the real command-line tools, on real video files:
+in this process (``call_tool``), except where a process of its own is what
+is tested (a run killed with SIGKILL, two processes under torchrun)."""
 import glob
 import json
 import os
@@ -12,9 +14,11 @@ import time
 import pytest
 import torch
 
-from conftest import REPO, TINY_CONFIG, data_options, run_tool, tool_env
+from conftest import (REPO, TINY_CONFIG, call_tool, data_options, run_tool,
+                      tool_env)
 
-from mmaction_aim.engine import safe_load
+from mmaction_aim.analysis import build_model, load_config
+from mmaction_aim.checkpoint import read_checkpoint as safe_load
 
 PAUSE_CONFIG = osp.join(REPO, 'tests', 'configs', 'tiny_pause.py')
 OTHER_CONFIG = osp.join(REPO, 'tests', 'configs', 'tiny_other_arch.py')
@@ -45,7 +49,7 @@ def trained(video_dataset, tmp_path_factory) -> str:
     """Work dir of one uninterrupted tools/train.py run (iteration ckpts)."""
     work_dir = str(tmp_path_factory.mktemp('uninterrupted'))
     # --test-last: then the final model's test predictions, in-process.
-    run_tool(['train.py', TINY_CONFIG, '--work-dir', work_dir, '--test-last',
+    call_tool(['train.py', TINY_CONFIG, '--work-dir', work_dir, '--test-last',
               '--dump', osp.join(work_dir, 'test_last.pkl'),
               '--cfg-options', *data_options(video_dataset), *ITER_CKPT])
     return work_dir
@@ -60,9 +64,9 @@ def test_train_then_test(trained, video_dataset, tmp_path):
     assert last_val_metrics(trained), 'training logged no validation'
 
     dump = str(tmp_path / 'preds.pkl')
-    proc = run_tool(['test.py', TINY_CONFIG, osp.join(trained, 'iter_6.pth'),
-                     '--work-dir', str(tmp_path / 'test'), '--dump', dump,
-                     '--cfg-options', *data_options(video_dataset)])
+    proc = call_tool(['test.py', TINY_CONFIG, osp.join(trained, 'iter_6.pth'),
+                      '--work-dir', str(tmp_path / 'test'), '--dump', dump,
+                      '--cfg-options', *data_options(video_dataset)])
     assert 'acc/top1' in proc.stdout + proc.stderr
     with open(dump, 'rb') as f:
         preds = pickle.load(f)  # our own file, written just now
@@ -102,8 +106,8 @@ def kill_after_iter_4_and_resume(pause_config: str, config: str,
     assert proc.returncode == -signal.SIGKILL
     assert osp.isfile(osp.join(work_dir, 'iter_4.pth'))
     assert not osp.exists(osp.join(work_dir, 'iter_6.pth'))
-    out = run_tool(['train.py', config, '--work-dir', work_dir, '--resume',
-                    *options])
+    out = call_tool(['train.py', config, '--work-dir', work_dir, '--resume',
+                     *options])
     return out.stdout + out.stderr
 
 
@@ -139,7 +143,7 @@ def test_kill_and_resume_matches_uninterrupted(trained, video_dataset,
 def test_kill_and_resume_iteration_based(video_dataset, tmp_path):
     options = ['--cfg-options', *data_options(video_dataset)]
     reference = str(tmp_path / 'uninterrupted')
-    run_tool(['train.py', ITER_CONFIG, '--work-dir', reference, *options])
+    call_tool(['train.py', ITER_CONFIG, '--work-dir', reference, *options])
     work_dir = str(tmp_path / 'killed')
     kill_after_iter_4_and_resume(ITER_PAUSE_CONFIG, ITER_CONFIG, work_dir,
                                  options)
@@ -149,22 +153,22 @@ def test_kill_and_resume_iteration_based(video_dataset, tmp_path):
 def test_checkpoint_of_another_architecture_is_refused(trained,
                                                        video_dataset,
                                                        tmp_path):
-    other = str(tmp_path / 'other')
-    run_tool(['train.py', OTHER_CONFIG, '--work-dir', other, '--cfg-options',
-              *data_options(video_dataset), 'train_cfg.max_epochs=1'])
-    proc = run_tool(['test.py', TINY_CONFIG, osp.join(other, 'epoch_1.pth'),
-                     '--work-dir', str(tmp_path / 't'), '--cfg-options',
-                     *data_options(video_dataset)], check=False)
+    other = str(tmp_path / 'other.pth')
+    torch.save(dict(state_dict=build_model(load_config(OTHER_CONFIG))
+                    .state_dict(), meta=dict()), other)
+    proc = call_tool(['test.py', TINY_CONFIG, other,
+                      '--work-dir', str(tmp_path / 't'), '--cfg-options',
+                      *data_options(video_dataset)], check=False)
     assert proc.returncode == 1 and 'Traceback' not in proc.stderr
     assert 'error: ' in proc.stderr and 'does not fit' in proc.stderr
     assert 'backbone.patch_embed.projection.weight' in proc.stderr
-    assert 'backbone.conv1.weight' in proc.stderr
+    assert 'backbone.image_model.conv1.weight' in proc.stderr
 
     # A classifier of another size: the shapes are named.
-    proc = run_tool(['test.py', TINY_CONFIG, osp.join(trained, 'iter_6.pth'),
-                     '--work-dir', str(tmp_path / 't2'), '--cfg-options',
-                     *data_options(video_dataset),
-                     'model.cls_head.num_classes=5'], check=False)
+    proc = call_tool(['test.py', TINY_CONFIG, osp.join(trained, 'iter_6.pth'),
+                      '--work-dir', str(tmp_path / 't2'), '--cfg-options',
+                      *data_options(video_dataset),
+                      'model.cls_head.num_classes=5'], check=False)
     assert proc.returncode != 0
     assert 'cls_head.fc_cls.weight: checkpoint [3, 32] vs model [5, 32]' \
         in proc.stderr
@@ -173,9 +177,9 @@ def test_checkpoint_of_another_architecture_is_refused(trained,
 def _test_scores(config, checkpoint, video_dataset, work_dir, *options):
     """Per-video class scores of a tools/test.py run (through --dump)."""
     dump = osp.join(work_dir, 'preds.pkl')
-    run_tool(['test.py', config, checkpoint, '--work-dir', work_dir,
-              '--dump', dump, '--cfg-options', *data_options(video_dataset),
-              *options])
+    call_tool(['test.py', config, checkpoint, '--work-dir', work_dir,
+               '--dump', dump, '--cfg-options', *data_options(video_dataset),
+               *options])
     with open(dump, 'rb') as f:
         preds = pickle.load(f)  # our own file, written just now
     return torch.stack([torch.as_tensor(p['pred_score']) for p in preds])
@@ -188,21 +192,22 @@ def test_checkpoints_the_model_adapts_are_accepted(trained, video_dataset,
     adapter-only checkpoint merged onto its image model (the explicit path
     its meta asks for)."""
     full = osp.join(trained, 'iter_6.pth')
-    proc = run_tool(['test.py', TINY_CONFIG, full, '--work-dir',
-                     str(tmp_path / 'f8'), '--cfg-options',
-                     *data_options(video_dataset),
-                     'model.backbone.num_frames=8',
-                     'test_dataloader.dataset.pipeline.1.clip_len=8'])
+    proc = call_tool(['test.py', TINY_CONFIG, full, '--work-dir',
+                      str(tmp_path / 'f8'), '--cfg-options',
+                      *data_options(video_dataset),
+                      'model.backbone.num_frames=8',
+                      'test_dataloader.dataset.pipeline.1.clip_len=8'])
     assert 'acc/top1' in proc.stdout + proc.stderr
 
     state = safe_load(full)['state_dict']
     image_model = str(tmp_path / 'image_model.pth')
-    torch.save({k[len('backbone.'):]: v for k, v in state.items()
-                if k.startswith('backbone.') and 'adapter' not in k
-                and k != 'backbone.temporal_embedding'}, image_model)
+    prefix = 'backbone.image_model.'
+    torch.save({k[len(prefix):]: v for k, v in state.items()
+                if k.startswith(prefix) and 'adapter' not in k},
+               image_model)
     trainable = {k: v for k, v in state.items()
                  if 'adapter' in k or k.startswith(
-                     ('cls_head.', 'backbone.ln_post.',
+                     ('cls_head.', prefix + 'ln_post.',
                       'backbone.temporal_embedding'))}
     small = str(tmp_path / 'trainable.pth')
     torch.save(dict(state_dict=trainable, meta=dict(adapter_only=True)),

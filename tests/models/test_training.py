@@ -1,6 +1,5 @@
 """What trains, what gets gradients, and what the recognizer adds."""
 import logging
-import os
 
 import pytest
 import torch
@@ -9,8 +8,7 @@ from mmengine.logging import MMLogger
 from mmaction_aim.models.utils import count_parameters
 from .helpers import (TINY_ARCH, TINY_FAMILIES, build_recognizer, clips,
                       clip_backbone, official_parameter_counts,
-                      randomise_adapters, saved_bytes_of_forward,
-                      tiny_backbone)
+                      randomise_adapters, saved_bytes_of_forward)
 
 
 def test_default_freezing_is_structural_and_survives_train():
