@@ -17,14 +17,14 @@ anything imports ``mmaction.models``.
   missing, which mmcv-lite never has and nothing here uses.
 * :func:`silence_pkg_resources_warning` (mmengine 0.10.7): MMEngine finds
   ``mmaction::`` base configs through ``pkg_resources``, which setuptools
-  (80 and 81; ``setup.py`` allows up to 81, 82 removed it) warns about on
-  every import: a deprecation notice to MMEngine's authors, not to users.
+  80 and 81 warn about on every import (``setup.py`` allows up to 81; 82
+  removed it): a deprecation notice to MMEngine's authors, not to users.
 
 Fixed elsewhere and no longer here: the ``pkg_resources`` look-ups of
 mmengine 0.10.7 themselves (``setup.py`` pins ``setuptools<82``, which still
-ships it); loading MMEngine checkpoints under torch >= 2.6 (the runner reads them
-with the allow-list); CPU ``torchrun`` (the runner's ``setup_env`` and
-``wrap_model``).
+ships it); loading MMEngine checkpoints under torch >= 2.6 (the runner
+reads them with the allow-list); CPU ``torchrun`` (the runner's
+``setup_env`` and ``wrap_model``).
 """
 import importlib.abc
 import importlib.machinery

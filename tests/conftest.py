@@ -121,6 +121,20 @@ def run_tool(args: List[str], timeout: float = 300,
     return proc
 
 
+def shrunk_config(config: str, directory, **kwargs) -> str:
+    """``config`` shrunk by the package's one shrinker
+    (:func:`mmaction_aim.analysis.shrink_config`), written to
+    ``directory``; its path."""
+    from mmengine.config import Config
+
+    from mmaction_aim.analysis import shrink_config
+    cfg = Config.fromfile(osp.join(REPO, config))
+    shrink_config(cfg, **kwargs)
+    path = osp.join(str(directory), 'shrunk_' + osp.basename(config))
+    cfg.dump(path)
+    return path
+
+
 class ToolResult(NamedTuple):
     """What an in-process tool run gave."""
 
@@ -164,6 +178,8 @@ def call_tool(args: List[str], check: bool = True) -> ToolResult:
             code = result if isinstance(result, int) else 0
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
+            if isinstance(exc.code, str):  # what the interpreter prints
+                print(exc.code, file=sys.stderr)
     proc = ToolResult(code, out.getvalue(), err.getvalue())
     if check and code != 0:
         raise AssertionError(f'tools/{name} {argv} exited {code}\n--- '

@@ -1,58 +1,34 @@
 """The benchmarking tools: FLOPs, log curves, model publishing, the demo.
 
-The paper's Kinetics-400 config (configs/aim_vitb_k400.py) is shrunk to a tiny
-architecture and fixture videos by ``--cfg-options`` alone, trained for one
-epoch on the CPU, and the tools run on what that produces.
+The paper's Kinetics-400 config (configs/aim_vitb_k400.py) is shrunk by
+``tools/train.py --shrink`` (the package's one shrinker) to a tiny
+architecture on the fixture videos, trained for one epoch on the CPU, and
+the tools run on what that produces.
 """
 import glob
 import hashlib
-import importlib.util
 import json
 import os.path as osp
 
 import pytest
 import torch
+from mmengine.config import Config
 
-from conftest import REPO, data_options, run_tool
+from conftest import REPO, call_tool, data_options, tool_module
 from models.helpers import official_parameter_counts
 
 from mmaction_aim.analysis import (build_model, config_complexity,
                                    model_complexity)
 
 K400 = 'configs/aim_vitb_k400.py'
+analyze_logs = tool_module('analysis/analyze_logs.py')
+publish_model = tool_module('analysis/publish_model.py')
 
 
-def _load_tool(name):
-    path = osp.join(REPO, 'tools', 'analysis', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-analyze_logs = _load_tool('analyze_logs')
-publish_model = _load_tool('publish_model')
-
-
-def shrink_options(dataset: dict, frames: int = 2, classes: int = 3) -> list:
-    """--cfg-options turning a paper config into a CPU-sized one."""
-    opts = [
-        'model.backbone.arch._delete_=True',
-        'model.backbone.arch.patch_size=16', 'model.backbone.arch.width=32',
-        'model.backbone.arch.layers=2', 'model.backbone.arch.heads=2',
-        f'model.backbone.num_frames={frames}',
-        'model.backbone.pretrained=None', 'model.cls_head.in_channels=32',
-        f'model.cls_head.num_classes={classes}',
-        'train_cfg.max_epochs=1', 'default_hooks.logger.interval=1',
-    ]
-    for split in ('train', 'val', 'test'):
-        opts += [
-            f'{split}_dataloader.dataset.pipeline.1.clip_len={frames}',
-            f'{split}_dataloader.batch_size=2',
-            f'{split}_dataloader.num_workers=0',
-            f'{split}_dataloader.persistent_workers=False',
-        ]
-    return opts + data_options(dataset)
+def shrink_options(dataset: dict, classes: int = 3) -> list:
+    """The command line of a CPU trial of a paper config."""
+    return ['--shrink', '--cfg-options', *data_options(dataset),
+            f'model.cls_head.num_classes={classes}']
 
 
 # ---------------------------------------------------------------- FLOPs
@@ -77,11 +53,12 @@ def test_flops_of_the_paper_vitb16(config, frames, published):
 def test_flops_formula_and_cpu_attention_counted():
     """A plain tiny ViT: the count equals the closed form, on the meta device
     and on real CPU tensors (where attention runs as one fused kernel)."""
-    from mmengine.config import Config
     cfg = Config.fromfile(osp.join(REPO, K400))
     cfg.model.backbone.update(
-        arch=dict(patch_size=16, width=64, layers=2, heads=4), num_frames=2,
-        adapters=(), temporal_embedding=False, input_resolution=64)
+        image_model=dict(type='CLIPViT', input_resolution=64,
+                         arch=dict(patch_size=16, width=64, layers=2,
+                                   heads=4)),
+        num_frames=2, adapters=(), temporal_embedding=False)
     cfg.model.cls_head.update(in_channels=64, num_classes=10)
     t, d, p, layers = 2, 64, 16, 2
     n = (64 // p) ** 2 + 1
@@ -99,21 +76,55 @@ def test_flops_formula_and_cpu_attention_counted():
 
 def test_get_flops_command_line():
     # --shape rebuilds the model for that many frames.
-    proc = run_tool(['analysis/get_flops.py', K400, '--json', '--shape', '16',
-                     '224', '224'])
+    proc = call_tool(['analysis/get_flops.py', K400, '--json', '--shape',
+                      '16', '224', '224'])
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result['input_shape'] == [1, 3, 16, 224, 224]
     assert abs(result['flops'] / 1e9 - 404) < 4.04
 
 
+@pytest.mark.parametrize('config,size,family', [
+    ('configs/aim_swinb_k400_32f.py', 224, 'TimmSwin'),
+    ('configs/aim_dinov2-vitb14_k400.py', 224, 'TimmViT')])
+def test_sizes_come_from_the_built_model(config, size, family):
+    """No fallbacks: the frame size and the benchmark's reference width are
+    the built model's (before 0.2 the benchmark took ViT-B/16's width for
+    any config without ``arch``, so the Swin-B row was measured against the
+    wrong reference; flops.py fell back to 224 px)."""
+    from mmaction_aim.analysis.benchmark import reference_width
+    from mmaction_aim.analysis.flops import default_input_shape
+    cfg = Config.fromfile(osp.join(REPO, config))
+    model = build_model(cfg, device='meta')
+    assert model.backbone.image_model_cfg['type'] == family
+    frames = cfg.model.backbone.num_frames
+    assert default_input_shape(model) == (frames, size, size)
+    # Swin-B: 18 of its 24 blocks are 512 wide; ViT-B: 768.
+    assert reference_width(model) == (512 if family == 'TimmSwin' else 768)
+    # --shape at another size rebuilds the model for it (the family says
+    # how), e.g. DINOv2 at 112 px.
+    r = config_complexity(osp.join(REPO, config), shape=(frames, 112, 112))
+    assert r['input_shape'] == [1, 3, frames, 112, 112]
+
+
+def test_build_model_honours_an_enclosing_device():
+    """Before 0.2 build_model(device='cpu') by default overrode an
+    enclosing ``torch.device('meta')`` and built ViT-L for real."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'aim_vitl_k400.py'))
+    with torch.device('meta'):
+        model = build_model(cfg)
+    assert next(model.parameters()).device.type == 'meta'
+    assert next(build_model(cfg, device='meta').parameters()).is_meta
+
+
 # ------------------------------------------------- training and its tools
 @pytest.fixture(scope='module')
 def trained(video_dataset, tmp_path_factory):
-    """One CPU epoch of the shrunk paper config, as the README trains it:
-    ``tools/dist_train.sh configs/aim_vitb_k400.py 2`` (two CPU processes)."""
+    """One CPU epoch of the shrunk paper config (tools/train.py --shrink; the
+    launch scripts are tested with two processes in
+    test_tools_train_test.py)."""
     work_dir = str(tmp_path_factory.mktemp('work'))
-    run_tool(['dist_train.sh', K400, '2', '--work-dir', work_dir,
-              '--cfg-options', *shrink_options(video_dataset)], timeout=600)
+    call_tool(['train.py', K400, '--work-dir', work_dir,
+               *shrink_options(video_dataset)])
     checkpoints = glob.glob(osp.join(work_dir, 'epoch_1.pth'))
     logs = glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
     assert checkpoints and logs, work_dir
@@ -131,8 +142,9 @@ def test_analyze_logs_plots(trained, tmp_path):
     for out in outs:
         with open(out, 'rb') as f:
             assert f.read(8) == b'\x89PNG\r\n\x1a\n'
-    proc = run_tool(['analysis/analyze_logs.py', 'plot_curve', trained['log'],
-                     '--keys', 'loss_cls', '--out', str(tmp_path / 'l.png')])
+    proc = call_tool(['analysis/analyze_logs.py', 'plot_curve',
+                      trained['log'], '--keys', 'loss_cls', '--out',
+                      str(tmp_path / 'l.png')])
     assert osp.isfile(tmp_path / 'l.png'), proc.stdout
     assert analyze_logs.cal_train_time(trained['log'])['mean'] > 0
 
@@ -169,8 +181,8 @@ def test_publish_model(trained, tmp_path):
     sha = hashlib.sha256(open(full, 'rb').read()).hexdigest()
     assert osp.basename(full) == f'aim-{sha[:8]}.pth'
 
-    proc = run_tool(['analysis/publish_model.py', trained['checkpoint'],
-                     str(tmp_path / 'adapters.pth'), '--trainable-only'])
+    proc = call_tool(['analysis/publish_model.py', trained['checkpoint'],
+                      str(tmp_path / 'adapters.pth'), '--adapter-only'])
     [small] = glob.glob(str(tmp_path / 'adapters-*.pth'))
     assert small in proc.stdout
     state = torch.load(small, map_location='cpu',
@@ -179,8 +191,8 @@ def test_publish_model(trained, tmp_path):
     assert any('adapter' in k for k in state)
     assert 'cls_head.fc_cls.weight' in state
     assert 'backbone.temporal_embedding' in state
-    assert not any(k.startswith('backbone.conv1') or '.attn.' in k
-                   for k in state)
+    assert not any(k.startswith('backbone.image_model.conv1') or
+                   '.attn.' in k for k in state)
     for key, value in state.items():
         assert torch.equal(value, ckpt['state_dict'][key])
 
@@ -190,9 +202,9 @@ def test_demo_top5(trained):
     label_map = osp.join(trained['work_dir'], 'labels.txt')
     with open(label_map, 'w') as f:
         f.write('red square\ngreen square\nblue square\n')
-    proc = run_tool(['demo.py', video, trained['config'],
-                     trained['checkpoint'], '--label-map', label_map,
-                     '--device', 'cpu'])
+    proc = call_tool(['demo.py', video, trained['config'],
+                      trained['checkpoint'], '--label-map', label_map,
+                      '--device', 'cpu'])
     lines = proc.stdout.strip().splitlines()
     rows = [line.rsplit(': ', 1) for line in lines[-3:]]
     assert lines[-4].startswith('Top-3')
@@ -207,10 +219,10 @@ def test_finetune_from_the_k400_checkpoint(trained, tmp_path):
     """The UCF101 config starts from a Kinetics-400 AIM checkpoint through
     load_from, with a new head of its own class count."""
     work_dir = str(tmp_path / 'ft')
-    run_tool(['train.py', 'configs/aim_vitb_k400-pre_ucf101.py', '--work-dir',
-              work_dir, '--cfg-options',
-              *shrink_options(trained['dataset'], classes=5),
-              f'load_from={trained["checkpoint"]}'], timeout=600)
+    call_tool(['train.py', 'configs/aim_vitb_k400-pre_ucf101.py',
+               '--work-dir', work_dir,
+               *shrink_options(trained['dataset'], classes=5),
+               f'load_from={trained["checkpoint"]}'])
     k400 = torch.load(trained['checkpoint'], map_location='cpu',
                       weights_only=False)['state_dict']
     ucf = torch.load(osp.join(work_dir, 'epoch_1.pth'), map_location='cpu',
@@ -218,28 +230,28 @@ def test_finetune_from_the_k400_checkpoint(trained, tmp_path):
     assert ucf['cls_head.fc_cls.weight'].shape == (5, 32)
     # The frozen image model is the Kinetics one (pretrained=None: without
     # load_from it would be a fresh random initialisation).
-    for key in ('backbone.conv1.weight', 'backbone.positional_embedding',
-                'backbone.transformer.resblocks.1.attn.in_proj_weight'):
+    for key in ('backbone.image_model.conv1.weight',
+                'backbone.image_model.positional_embedding',
+                'backbone.image_model.transformer.resblocks.1.attn.'
+                'in_proj_weight'):
         assert torch.equal(ucf[key], k400[key]), key
 
 
-def test_trainable_only_checkpoint_predicts_like_the_full_one(trained,
-                                                             tmp_path):
-    """publish_model --trainable-only + the image model = the full model."""
-    spec = importlib.util.spec_from_file_location(
-        'demo', osp.join(REPO, 'tools', 'demo.py'))
-    demo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(demo)
+def test_adapter_only_checkpoint_predicts_like_the_full_one(trained,
+                                                            tmp_path):
+    """publish_model --adapter-only + the image model = the full model."""
+    demo = tool_module('demo.py')
     full = torch.load(trained['checkpoint'], map_location='cpu',
                       weights_only=False)['state_dict']
     small = publish_model.publish(trained['checkpoint'],
                                   str(tmp_path / 'adapters.pth'),
-                                  trainable_only=True)
+                                  adapter=True)
     # The "image model" file: the CLIP part of the backbone, CLIP's names.
     image_model = str(tmp_path / 'image_model.pth')
-    torch.save({k[len('backbone.'):]: v for k, v in full.items()
-                if k.startswith('backbone.') and 'adapter' not in k
-                and 'temporal_embedding' not in k}, image_model)
+    prefix = 'backbone.image_model.'
+    torch.save({k[len(prefix):]: v for k, v in full.items()
+                if k.startswith(prefix) and 'adapter' not in k},
+               image_model)
     video = osp.join(trained['dataset']['videos'], 'val_c0_0.mp4')
     opts = {'model.backbone.pretrained': image_model}
     from_full = demo.recognize(video, trained['config'],
@@ -256,11 +268,11 @@ def test_trainable_only_checkpoint_predicts_like_the_full_one(trained,
 def test_flops_same_on_cpu_and_meta_with_every_adapter():
     """The temporal attention is counted whether it runs as decomposed
     matrix products (meta) or as a fused CPU kernel."""
-    from mmengine.config import Config
     cfg = Config.fromfile(osp.join(REPO, 'configs/aim_vitb_ssv2.py'))
     cfg.model.backbone.update(
-        arch=dict(patch_size=16, width=64, layers=2, heads=4), num_frames=4,
-        input_resolution=64)
+        image_model=dict(type='CLIPViT', input_resolution=64,
+                         arch=dict(patch_size=16, width=64, layers=2,
+                                   heads=4)), num_frames=4)
     cfg.model.cls_head.update(in_channels=64, num_classes=10)
     meta = model_complexity(build_model(cfg, 'meta'), (4, 64, 64))
     cpu = model_complexity(build_model(cfg, 'cpu'),

@@ -1,33 +1,29 @@
 """Smoke test of tools/analysis/benchmark.py on a tiny architecture.
 
-The paper's config is shrunk by ``--cfg-options``; nothing here is timed,
+The paper's config is shrunk by the package's shrinker; nothing here is
+timed,
 only the tool's plumbing is checked: variants built as specified, FLOPs
 counted on the real computation (frozen weights get no weight-gradient
 products), memory measured in separate processes, JSON written.
 """
-import importlib.util
 import json
-import os.path as osp
 
 import pytest
 
-from conftest import REPO
-
-SHRINK = {
-    'model.backbone.arch': dict(patch_size=16, width=32, layers=2, heads=2),
-    'model.backbone.num_frames': 2,
-    'model.backbone.input_resolution': 32,
-    'model.cls_head.in_channels': 32,
-    'model.cls_head.num_classes': 3,
-}
-CONFIG = osp.join(REPO, 'configs', 'aim_vitb_k400.py')
+from conftest import shrunk_config, tool_module
 
 
-def _options() -> dict:
-    options = dict(SHRINK)
-    options['model.backbone.arch'] = dict(_delete_=True, **SHRINK[
-        'model.backbone.arch'])
-    return options
+@pytest.fixture(scope='module')
+def config(tmp_path_factory):
+    """configs/aim_vitb_k400.py shrunk (width 32, 2 frames) at 32 pixels
+    and 3 classes."""
+    from mmengine.config import Config
+    path = shrunk_config('configs/aim_vitb_k400.py',
+                         tmp_path_factory.mktemp('config'), num_classes=3)
+    cfg = Config.fromfile(path)
+    cfg.model.backbone.image_model.input_resolution = 32
+    cfg.dump(path)
+    return path
 
 
 @pytest.fixture(scope='module')
@@ -36,13 +32,13 @@ def benchmark():
     return benchmark
 
 
-def test_in_process_measurements_count_what_runs(benchmark):
+def test_in_process_measurements_count_what_runs(benchmark, config):
     runs = {}
     for variant in ('aim', 'full', 'linear', 'plain'):
         for mode in ('inference', 'train'):
             runs[variant, mode] = benchmark.measure(
-                CONFIG, variant, mode, batch_size=1, repeats=1, warmup=0,
-                with_cp=False, device='cpu', cfg_options=_options())
+                config, variant, mode, batch_size=1, repeats=1, warmup=0,
+                with_cp=False, device='cpu')
     # The linear probe is the frozen image model: same inference FLOPs as
     # full fine-tuning, and training costs no backward through it.
     assert runs['linear', 'inference']['flops'] == \
@@ -74,9 +70,9 @@ def test_in_process_measurements_count_what_runs(benchmark):
     aim = runs['aim', 'train']
     assert aim['flops'] - aim['useful_flops'] == recomputed
     plain = benchmark.measure(
-        CONFIG, 'aim', 'train', batch_size=1, repeats=1, warmup=0,
+        config, 'aim', 'train', batch_size=1, repeats=1, warmup=0,
         with_cp=False, device='cpu',
-        cfg_options={**_options(), 'model.backbone.recompute_frozen': ()})
+        cfg_options={'model.backbone.recompute_frozen': ()})
     assert plain['flops'] == plain['useful_flops'] == aim['useful_flops']
     # ... and keeps 4 token tensors less per recomputed part and block.
     assert plain['saved_activation_bytes'] - aim['saved_activation_bytes'] \
@@ -97,17 +93,11 @@ def test_in_process_measurements_count_what_runs(benchmark):
         flops_per_s=1e9, size=128, dtype='float32'))
 
 
-def test_command_line_writes_json(benchmark, tmp_path):
+def test_command_line_writes_json(benchmark, config, tmp_path):
     out = tmp_path / 'bench.json'
-    options = [f'{k}={v}' for k, v in SHRINK.items()
-               if k != 'model.backbone.arch']
-    options = ['model.backbone.arch._delete_=True'] + [
-        f'model.backbone.arch.{k}={v}'
-        for k, v in SHRINK['model.backbone.arch'].items()] + options
-    benchmark.main([CONFIG, '--variants', 'aim', '--modes', 'train',
+    benchmark.main([config, '--variants', 'aim', '--modes', 'train',
                     '--batch-size', '1', '--repeats', '1', '--warmup', '0',
-                    '--device', 'cpu', '--out', str(out),
-                    '--cfg-options', *options])
+                    '--device', 'cpu', '--out', str(out)])
     report = json.loads(out.read_text())
     aim = report['summary']['aim']
     assert aim['train_flops'] > 0 and aim['train_s'] > 0
@@ -123,24 +113,19 @@ def test_command_line_writes_json(benchmark, tmp_path):
     assert 'MALLOC_MMAP_THRESHOLD_' in report['memory_method']
 
 
-def test_compare_steps_interleaves_settings(tmp_path):
-    path = osp.join(REPO, 'tools', 'analysis', 'compare_steps.py')
-    spec = importlib.util.spec_from_file_location('compare_steps', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def test_compare_steps_interleaves_settings(config, tmp_path):
+    module = tool_module('analysis/compare_steps.py')
     out = tmp_path / 'steps.json'
-    shrink = json.dumps(_options())
-    plain = json.dumps({**_options(),
-                        'model.backbone.type': 'PlainAIMViT'})
+    plain = json.dumps({'model.backbone.image_model.type': 'PlainCLIPViT'})
     report = module.main([
-        CONFIG, '--setting', f'ours={shrink}', '--setting', f'plain={plain}',
+        config, '--setting', 'ours={}', '--setting', f'plain={plain}',
         '--rounds', '3', '--batch-size', '1', '--out', str(out)])
     assert set(report['times']) == {'ours', 'plain'}
     assert all(len(t) == 3 and min(t) > 0 for t in report['times'].values())
     assert json.loads(out.read_text())['settings']['plain'][
-        'model.backbone.type'] == 'PlainAIMViT'
+        'model.backbone.image_model.type'] == 'PlainCLIPViT'
     with pytest.raises(SystemExit):
-        module.main([CONFIG, '--setting', 'no-json-here'])
+        module.main([config, '--setting', 'no-json-here'])
 
 
 @pytest.mark.parametrize('capacity', [0, 1, 2, 7, 8, 37, 1000])
@@ -156,12 +141,13 @@ def test_largest_batch_search(benchmark, capacity):
     assert benchmark.largest_batch(lambda b: True, start=2, limit=48) == 48
 
 
-def test_max_batch_is_refused_on_cpu(benchmark):
+def test_max_batch_is_refused_on_cpu(benchmark, config):
     with pytest.raises(SystemExit):
-        benchmark.parse_args([CONFIG, '--device', 'cpu', '--max-batch'])
+        benchmark.parse_args([config, '--device', 'cpu', '--max-batch'])
 
 
-def test_max_training_batch_tries_fresh_workers(benchmark, monkeypatch):
+def test_max_training_batch_tries_fresh_workers(benchmark, config,
+                                               monkeypatch):
     """Each size runs in a worker process; an out-of-memory exit means
     'does not fit', any other failure is an error."""
     import subprocess
@@ -176,7 +162,7 @@ def test_max_training_batch_tries_fresh_workers(benchmark, monkeypatch):
         return subprocess.CompletedProcess(cmd, 0, '{"ok": 1}\n', '')
 
     monkeypatch.setattr(benchmark.subprocess, 'run', fake_run)
-    args = benchmark.parse_args([CONFIG, '--device', 'cpu'])
+    args = benchmark.parse_args([config, '--device', 'cpu'])
     assert benchmark.max_training_batch(args, 'aim') == 3
     assert sizes[:3] == [2, 4, 3]  # from --batch-size 2: double, bisect
 

@@ -112,7 +112,10 @@ def test_aim_recipe(path):
     cfg = _load(path)
     key = _dataset_key(path)
     backbone, head = cfg.model.backbone, cfg.model.cls_head
-    if backbone.type == 'AIMSwin':
+    assert backbone.type == 'AIMBackbone' and cfg.runner_type == 'AIMRunner'
+    image_model = backbone.image_model
+    family = image_model.type
+    if family == 'TimmSwin':
         # The original Swin-B recipe: lr 1e-3, lr_mult 0.1 on the backbone,
         # 32 frames in tubelets of 2, adapter scale 0.5 (hard-coded there),
         # drop-path 0.2 (SSv2 0.4), the image model's normalisation.
@@ -121,16 +124,16 @@ def test_aim_recipe(path):
         keys = cfg.optim_wrapper.paramwise_cfg.custom_keys
         assert keys.backbone.lr_mult == 0.1
         assert keys.temporal_position_bias_table.lr_mult == 0.1
-        assert (backbone.num_frames, backbone.tubelet_size) == (32, 2)
+        assert (backbone.num_frames, image_model.tubelet_size) == (32, 2)
         assert backbone.adapter_scale == 0.5
         assert backbone.drop_path_rate == (0.4 if key == 'ssv2' else 0.2)
         assert cfg.model.data_preprocessor.mean == 'image_model'
         assert backbone.pretrained.startswith(
-            f'checkpoints/timm/{backbone.model_name}.')
+            f'checkpoints/timm/{image_model.model_name}.')
         assert cfg.train_cfg.max_epochs == (50 if key == 'ssv2' else 30)
         assert head.label_smooth_eps == (0.1 if key == 'ssv2' else 0.)
         return
-    if cfg.model.backbone.type == 'AIMTimmViT':
+    if family.startswith('Timm'):  # timm's families (Swin returned above)
         # timm families: the image model's own statistics.
         assert cfg.model.data_preprocessor.mean == 'image_model'
         assert cfg.model.data_preprocessor.std == 'image_model'
@@ -168,17 +171,19 @@ def test_aim_recipe(path):
             assert 'SampleFrames' in ops
     if key in ('ucf101', 'hmdb51'):
         assert cfg.load_from and backbone.pretrained is None
-    elif backbone.type == 'AIMTimmViT':
-        assert backbone.pretrained.startswith(
-            f'checkpoints/timm/{backbone.model_name}.')
+    elif family.startswith('Timm'):
+        # timm's files, under the name the docs say to save them as.
+        assert backbone.pretrained == \
+            f'checkpoints/timm/{image_model.model_name}.safetensors'
+        assert (family == 'TimmEva') == ('eva' in image_model.model_name)
     else:
         assert backbone.pretrained.startswith('checkpoints/clip/ViT-')
     if 'laion2b' in path:
         # LAION weights need exact GELU: open_clip's plain name.
-        assert backbone.arch == 'ViT-B-16'
+        assert image_model.arch == 'ViT-B-16'
         with torch.device('meta'):
             model = MODELS.build(copy.deepcopy(cfg.model.backbone))
-        assert model.act == 'gelu'
+        assert model.family.arch['act'] == 'gelu'
 
 
 def _pipeline_cases():
@@ -210,8 +215,8 @@ def test_pipeline_and_dataset_on_a_real_video(path, split, views,
     assert len(dataset) == 2
     sample = dataset[0]
     frames = cfg.model.backbone.num_frames
-    size = cfg.model.backbone.get('input_resolution', None) or \
-        cfg.model.backbone.get('timm_kwargs', {}).get('img_size', 224)
+    with torch.device('meta'):
+        size = MODELS.build(copy.deepcopy(cfg.model.backbone)).input_size
     # [views, C, T, H, W]: what the model's data preprocessor expects.
     assert tuple(sample['inputs'].shape) == (views, 3, frames, size, size)
     assert sample['inputs'].dtype == torch.uint8

@@ -164,12 +164,12 @@ def _ablation_options(root, files):
 def test_run_ablation_runs_rows_side_by_side(tiny_set, tmp_path):
     """Two rows at once, one thread each, each trained and tested by one
     tools/train.py --test-last process; the table holds both."""
-    from conftest import run_tool
+    from conftest import call_tool
     root, files = tiny_set
     work_dir = tmp_path / 'ablation'
-    proc = run_tool(['demo/run_ablation.py', '--work-dir', str(work_dir),
-                     '--rows', 'aim', 'spatial_only', '--jobs', '2',
-                     '--cfg-options', *_ablation_options(root, files)])
+    proc = call_tool(['demo/run_ablation.py', '--work-dir', str(work_dir),
+                      '--rows', 'aim', 'spatial_only', '--jobs', '2',
+                      '--cfg-options', *_ablation_options(root, files)])
     assert '2 rows, 2 at a time, 1 thread(s) each' in proc.stdout
     assert proc.stdout.count('started') == 2
     table = (work_dir / 'results.md').read_text()
@@ -185,14 +185,14 @@ def test_run_ablation_runs_rows_side_by_side(tiny_set, tmp_path):
 
 
 def test_run_ablation_stops_on_a_failing_row(tiny_set, tmp_path):
-    from conftest import run_tool
+    from conftest import call_tool
     root, files = tiny_set
     work_dir = tmp_path / 'ablation'
-    proc = run_tool(['demo/run_ablation.py', '--work-dir', str(work_dir),
-                     '--rows', 'aim', 'spatial_only', '--jobs', '2',
-                     '--cfg-options', *_ablation_options(root, files),
-                     'train_dataloader.dataset.ann_file=/not/there.txt'],
-                    check=False)
+    proc = call_tool(['demo/run_ablation.py', '--work-dir', str(work_dir),
+                      '--rows', 'aim', 'spatial_only', '--jobs', '2',
+                      '--cfg-options', *_ablation_options(root, files),
+                      'train_dataloader.dataset.ann_file=/not/there.txt'],
+                     check=False)
     assert proc.returncode != 0
     assert 'failed' in proc.stderr and 'stdout.log' in proc.stderr
     assert not (work_dir / 'results.md').exists()

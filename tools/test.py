@@ -19,9 +19,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import mmaction_aim  # noqa: E402,F401  (fixes and registrations)
 from mmengine.config import Config, DictAction  # noqa: E402
 
+from mmaction_aim.analysis import shrink_config  # noqa: E402
 from mmaction_aim.engine.runner_setup import (  # noqa: E402
     add_dump_evaluator, build_runner, default_work_dir, finish_distributed,
-    merge_cfg_options)
+    merge_cfg_options, note_config_change)
 from mmaction_aim.utils import main_with_clear_errors  # noqa: E402
 
 
@@ -50,6 +51,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--allow-other-image-model', action='store_true',
                         help='merge an adapter-only checkpoint even onto '
                         'another image model than it was trained on')
+    parser.add_argument('--shrink', action='store_true',
+                        help='a tiny version of the config for a trial on a '
+                        'CPU: its image-model family at width 32 and 2 '
+                        'blocks, 2 frames, no pre-trained weights, batches '
+                        'of 2 without workers, one epoch (applied after '
+                        '--cfg-options; give the data with them)')
     parser.add_argument('--launcher', default='none',
                         choices=['none', 'pytorch', 'slurm', 'mpi'],
                         help='job launcher')
@@ -74,6 +81,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         merge_cfg_options(cfg, args.cfg_options)
+    if args.shrink:
+        note_config_change('--shrink: ' + ', '.join(shrink_config(cfg)))
     default_work_dir(cfg, args.config, args.work_dir)
     cfg.load_from = args.checkpoint
     cfg.resume = False

@@ -79,7 +79,6 @@ def build_model(cfg: Union[Config, dict],
             backbone.pretrained = None
         for key, value in VARIANTS[variant].items():
             if key == 'image_model':
-                from . import plain_aim  # noqa: F401  (registers it)
                 backbone.image_model = dict(backbone.image_model, **value)
             else:
                 backbone[key] = value

@@ -8,8 +8,8 @@ an adapter of plain modules, and autograd keeping whatever each operation
 keeps. It is what the package's blocks are measured against
 (``tools/analysis/benchmark.py --variants plain``) and the oracle their
 gradients are tested against; it is no model to train, and is registered
-(as the image-model family ``PlainCLIPViT``) only when this module is
-imported.
+(as the image-model family ``PlainCLIPViT``) by ``mmaction_aim.analysis``,
+not by ``import mmaction_aim``.
 """
 from collections import OrderedDict
 
@@ -91,7 +91,7 @@ class PlainAIMBlock(AIMBlock):
             self.adapter_scale * self.joint_adapter(h))
 
 
-@IMAGE_MODELS.register_module(force=True)
+@IMAGE_MODELS.register_module()
 class PlainCLIPViT(CLIPViT):
     """The CLIP family with :class:`PlainAIMBlock` blocks: the same model,
     parameters and state-dict keys, computed the straightforward way."""

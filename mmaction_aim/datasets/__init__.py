@@ -1,12 +1,14 @@
 """Datasets registered into MMAction2, video lists and video checking."""
 from .video_check import (check_video, check_video_list,
                           dataset_lists_of_config, format_bad_videos)
-from .video_dataset import DECODER_TRANSFORMS, AIMVideoDataset, BadVideoError
+from .video_dataset import (DECODER_TRANSFORMS, FRAME_SAMPLERS,
+                            AIMVideoDataset, BadVideoError)
 from .video_list import (ListEntry, VideoListError, check_labels,
                          label_problems, read_video_list)
 
 __all__ = [
-    'AIMVideoDataset', 'BadVideoError', 'DECODER_TRANSFORMS', 'ListEntry',
+    'AIMVideoDataset', 'BadVideoError', 'DECODER_TRANSFORMS',
+    'FRAME_SAMPLERS', 'ListEntry',
     'VideoListError', 'check_labels', 'check_video', 'check_video_list',
     'dataset_lists_of_config', 'format_bad_videos', 'label_problems',
     'read_video_list'

@@ -30,6 +30,11 @@ DECODER_TRANSFORMS = ('DecordInit', 'DecordDecode', 'OpenCVInit',
                       'PyAVDecodeMotionVector', 'PIMSInit', 'PIMSDecode')
 
 
+#: Frame samplers, whose ``clip_len`` is the frames a clip gets.
+FRAME_SAMPLERS = ('SampleFrames', 'UniformSample', 'UniformSampleFrames',
+                  'DenseSampleFrames')
+
+
 def decodes_video(transform: Any) -> bool:
     """Whether ``transform`` opens or decodes the video file."""
     return type(transform).__name__ in DECODER_TRANSFORMS or bool(

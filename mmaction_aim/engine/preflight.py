@@ -18,11 +18,8 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmaction.registry import HOOKS
-from ..datasets.video_list import ListEntry, VideoListError, label_problems
-
-#: Frame samplers whose ``clip_len`` is the frames a clip gets.
-SAMPLERS = ('SampleFrames', 'UniformSample', 'UniformSampleFrames',
-            'DenseSampleFrames')
+from ..datasets import (FRAME_SAMPLERS, ListEntry, VideoListError,
+                        label_problems)
 
 
 class ConfigMismatchError(ValueError):
@@ -128,7 +125,7 @@ def check_dataset(model: torch.nn.Module, dataset: Any, split: str) -> None:
     transforms = getattr(getattr(dataset, 'pipeline', None), 'transforms',
                          [])
     for transform in transforms:
-        if type(transform).__name__ in SAMPLERS and fixed_time and \
+        if type(transform).__name__ in FRAME_SAMPLERS and fixed_time and \
                 getattr(transform, 'clip_len', frames) != frames:
             raise ConfigMismatchError(
                 f'The {split} pipeline samples clips of '

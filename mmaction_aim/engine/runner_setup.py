@@ -32,6 +32,12 @@ def _info(message: str) -> None:
     _changes.append((logging.INFO, message))
 
 
+def note_config_change(message: str) -> None:
+    """Record one change a tool made to the config, logged (one line) once
+    the run's logger exists."""
+    _info(message)
+
+
 def report_config_changes(runner=None) -> None:
     """Log, one line each, what the tool changed in the config and why
     (through the runner's logger, so also into the run's log file); the

@@ -212,6 +212,8 @@ TINY_FAMILIES = {
     'timm_eva': (dict(type='TimmEva',
                       model_name='eva02_base_patch16_clip_224',
                       timm_kwargs=dict(_TIMM_TINY, img_size=32)), 32, 4),
+    'timm_beit': (dict(type='TimmBeit', model_name='beit_base_patch16_224',
+                       timm_kwargs=dict(_TIMM_TINY, img_size=32)), 32, 4),
     'timm_swin': (dict(type='TimmSwin',
                        model_name='swin_tiny_patch4_window7_224',
                        timm_kwargs=dict(img_size=56, embed_dim=32,

@@ -20,7 +20,6 @@ def _pair(num_tadapter=1, **extra):
     ours = build_recognizer(backbone_extra=backbone)
     ours.init_weights()
     randomise_adapters(ours)
-    from mmaction_aim.analysis import plain_aim  # noqa: F401  (registers)
     plain = build_recognizer(backbone_extra=backbone,
                              image_model=dict(clip_family(),
                                               type='PlainCLIPViT'))

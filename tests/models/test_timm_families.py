@@ -34,6 +34,9 @@ FAMILIES = {
                     28),
     'siglip': ('vit_base_patch16_siglip_224', dict(TINY, img_size=32), 32),
     'eva02': ('eva02_base_patch16_clip_224', dict(TINY, img_size=32), 32),
+    'beit': ('beit_base_patch16_224.in22k_ft_in22k_in1k',
+             dict(TINY, img_size=32), 32),
+    'beitv2': ('beitv2_base_patch16_224', dict(TINY, img_size=32), 32),
     'clip_quickgelu': ('vit_base_patch16_clip_quickgelu_224.openai',
                        dict(TINY, img_size=32), 32),
 }
@@ -42,8 +45,9 @@ FAMILIES = {
 def _backbone(family, **kwargs):
     """The AIMBackbone of :data:`FAMILIES` ``family``."""
     name, timm_kwargs, _ = FAMILIES[family]
-    return AIMBackbone(dict(type='TimmEva' if family == 'eva02' else
-                            'TimmViT', model_name=name,
+    kind = dict(eva02='TimmEva', beit='TimmBeit', beitv2='TimmBeit').get(
+        family, 'TimmViT')
+    return AIMBackbone(dict(type=kind, model_name=name,
                             timm_kwargs=timm_kwargs), **kwargs)
 
 
@@ -58,6 +62,9 @@ def _perturb(module, seed=1):
             if param.dim() == 1 and ('norm' in name or 'gamma' in name
                                      or 'ls' in name):
                 param.copy_(1 + 0.3 * torch.randn_like(param))
+            elif 'relative_position_bias_table' in name or 'q_bias' in name \
+                    or 'v_bias' in name:  # BEiT starts them at zero
+                param.copy_(0.3 * torch.randn_like(param))
 
 
 def _plain_twin(backbone, name, kwargs):

@@ -98,7 +98,7 @@ def test_recomputation_gives_identical_outputs_and_gradients(memory_saving):
                                    rtol=1e-5)
 
 
-@pytest.mark.parametrize('family', ['timm_vit', 'timm_swin'])
+@pytest.mark.parametrize('family', ['timm_vit', 'timm_beit', 'timm_swin'])
 def test_recomputation_with_dropout_gives_plain_autograd_gradients(family):
     """An image model with attention and projection dropout: the frozen
     parts recomputed in the backward pass draw the forward pass's masks

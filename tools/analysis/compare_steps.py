@@ -3,7 +3,8 @@
 Usage::
 
     python tools/analysis/compare_steps.py configs/aim_vitb_k400.py \\
-        --setting 'plain={"model.backbone.type": "PlainAIMViT"}' \\
+        --setting \\
+        'plain={"model.backbone.image_model.type": "PlainCLIPViT"}' \\
         --setting 'none={"model.backbone.recompute_frozen": []}' \\
         --setting 'default={}' --mode train --rounds 5
 

@@ -5,11 +5,11 @@ width 64, 4 blocks and 4 heads on 32x32 images, trained to name the shape
 and colour of an object in a single image.
 
 * ``--family clip`` (default): CLIP's architecture, saved in OpenAI CLIP's
-  key layout (``visual.*``) as ``clip_vit_tiny_shapes.pth``, which AIMViT's
-  ``pretrained=`` loads exactly like real CLIP weights;
+  key layout (``visual.*``) as ``clip_vit_tiny_shapes.pth``, which the
+  ``CLIPViT`` family's ``pretrained=`` loads exactly like real CLIP weights;
 * ``--family timm``: timm's ViT (``vit_tiny_patch16_224`` resized), saved as
-  timm's own ``timm_vit_tiny_shapes.safetensors``, which AIMTimmViT loads
-  through timm's reader and checkpoint filter like a real timm file.
+  timm's own ``timm_vit_tiny_shapes.safetensors``, which the ``TimmViT``
+  family loads through timm's checkpoint filter like a real timm file.
 
 Seeded, single-threaded and with deterministic algorithms; about a minute on
 one CPU core each.

@@ -208,7 +208,7 @@ def plot(results, path):
     plt.close(fig)
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--rows', nargs='+', default=[r[0] for r in ROWS],
@@ -224,7 +224,7 @@ def main():
                         help='rows run side by side, each with OMP_NUM_THREADS'
                         ' (or the cores) divided by this (default: 2 where '
                         'there are two cores or more)')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error('--jobs must be 1 or more')
 

@@ -8,9 +8,12 @@ from .clip import AIMBlock, CLIPViT  # noqa: E402
 from .timm_vit import AIMTimmBlock, TimmViT  # noqa: E402
 from .timm_eva import AIMEvaBlock, TimmEva  # noqa: E402
 from .timm_swin import AIMSwinBlock, TimmSwin  # noqa: E402
+from .timm_beit import AIMBeitBlock, TimmBeit  # noqa: E402
 
 __all__ = [
-    'AIMBlock', 'AIMEvaBlock', 'AIMSwinBlock', 'AIMTimmBlock', 'CLIPViT',
-    'IMAGE_MODELS', 'ImageModelFamily', 'Stage', 'TimmEva', 'TimmSwin',
+    'AIMBeitBlock', 'AIMBlock', 'AIMEvaBlock', 'AIMSwinBlock', 'AIMTimmBlock',
+    'CLIPViT',
+    'IMAGE_MODELS', 'ImageModelFamily', 'Stage', 'TimmBeit', 'TimmEva',
+    'TimmSwin',
     'TimmViT', 'UnsupportedImageModelError', 'blocks_of', 'build_family'
 ]

@@ -194,6 +194,13 @@ class ImageModelFamily:
         raise NotImplementedError
 
     @classmethod
+    def tiny_config(cls, cfg: dict, width: int, depth: int) -> dict:
+        """The family's config (an ``image_model`` dict) of the same model
+        shrunk to ``depth`` blocks (per stage) of width ``width`` and two
+        heads, for trials on a CPU (``tools/train.py --shrink``)."""
+        raise NotImplementedError(f'{cls.__name__} has no tiny version')
+
+    @classmethod
     def config_for_size(cls, cfg: dict, size: int) -> dict:
         """The family's config (an ``image_model`` dict) for frames of
         ``size`` pixels."""

@@ -232,6 +232,17 @@ class CLIPViT(ImageModelFamily):
                 '"CLIP weights".')
 
     @classmethod
+    def tiny_config(cls, cfg: dict, width: int, depth: int) -> dict:
+        arch = cfg.get('arch', 'ViT-B/16')
+        arch = dict(cls.arch_zoo[arch] if isinstance(arch, str) else arch)
+        resolution = cfg.get('input_resolution') or arch.pop(
+            'input_resolution', 224)
+        arch.pop('input_resolution', None)
+        return dict(cfg, input_resolution=resolution, arch=dict(
+            patch_size=arch['patch_size'], width=width, layers=depth,
+            heads=2, act=arch.get('act', 'quick_gelu')))
+
+    @classmethod
     def config_for_size(cls, cfg: dict, size: int) -> dict:
         return dict(cfg, input_resolution=size)
 

@@ -72,6 +72,12 @@ class TimmFamily(ImageModelFamily):
         return int(model.patch_embed.img_size[0])
 
     @classmethod
+    def tiny_config(cls, cfg: dict, width: int, depth: int) -> dict:
+        return dict(cfg, timm_kwargs=dict(cfg.get('timm_kwargs') or {},
+                                          embed_dim=width, depth=depth,
+                                          num_heads=2))
+
+    @classmethod
     def config_for_size(cls, cfg: dict, size: int) -> dict:
         return dict(cfg, timm_kwargs=dict(cfg.get('timm_kwargs') or {},
                                           img_size=size))

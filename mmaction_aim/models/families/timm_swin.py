@@ -167,6 +167,14 @@ class TimmSwin(TimmFamily):
         self.temporal_blocks = temporal_blocks
         self.trains_new_parameters = train_temporal_bias
 
+    @classmethod
+    def tiny_config(cls, cfg: dict, width: int, depth: int) -> dict:
+        # Two stages of ``depth`` blocks, 2 and 4 heads.
+        return dict(cfg, timm_kwargs=dict(cfg.get('timm_kwargs') or {},
+                                          embed_dim=width,
+                                          depths=(depth, depth),
+                                          num_heads=(2, 4)))
+
     def build(self) -> nn.Module:
         model = super().build()
         # The 2-D patch embedding as a tubelet embedding (same name).
