@@ -410,3 +410,36 @@ def test_normalisation_comes_from_the_image_model():
                                mean=[1., 2., 3.], std=[4., 5., 6.],
                                format_shape='NCTHW')))
     assert model.data_preprocessor.mean.flatten().tolist() == [1., 2., 3.]
+
+
+def test_a_family_registered_outside_the_package():
+    """Another package's family (tests/external_family.py), pulled in by a
+    config's custom_imports, builds and is exact to its image model."""
+    from mmaction_aim.analysis import build_model
+    name = 'deit_tiny_distilled_patch16_224'
+    kwargs = dict(TINY, img_size=32)
+    cfg = dict(
+        custom_imports=dict(imports=['external_family'],
+                            allow_failed_imports=False),
+        model=dict(type='AIMRecognizer',
+                   backbone=dict(type='AIMBackbone', num_frames=2,
+                                 image_model=dict(
+                                     type='ExternalDistilledViT',
+                                     model_name=name, timm_kwargs=kwargs)),
+                   cls_head=dict(type='AIMHead', num_classes=3,
+                                 in_channels=32)))
+    torch.manual_seed(0)
+    model = build_model(cfg, init=True).eval()
+    assert type(model.backbone.family).__module__ == 'external_family'
+    plain = timm.create_model(name, pretrained=False, num_classes=0,
+                              **kwargs).eval()
+    image = {k[len('backbone.image_model.'):]: v
+             for k, v in model.state_dict().items()
+             if k.startswith('backbone.image_model.') and 'adapter' not in k}
+    plain.load_state_dict(image, strict=True)
+    clips = torch.randn(1, 3, 2, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            model.backbone(clips),
+            _timm_frames(plain, clips).view(1, 2, 32).transpose(1, 2),
+            atol=1e-5, rtol=0)

@@ -333,3 +333,14 @@ def test_init_cfg_is_honoured_after_the_image_model(tmp_path):
     plain.init_weights()
     assert not plain.backbone.image_model.transformer.resblocks[0] \
         .joint_adapter.fc2.weight.any()
+
+
+def test_head_initialises_as_the_original_i3d_head():
+    """``fc_cls`` ~ N(0, 0.01), zero bias: MMAction2 0.x's I3DHead, which
+    the original trained with (0.02 before 0.2, undocumented)."""
+    torch.manual_seed(0)
+    head = build_recognizer(num_classes=400).cls_head
+    head.init_weights()
+    assert head.init_std == 0.01
+    assert abs(head.fc_cls.weight.std().item() - 0.01) < 1e-3
+    assert not head.fc_cls.bias.any()
