@@ -188,8 +188,9 @@ def test_run_ablation_stops_on_a_failing_row(tiny_set, tmp_path):
     from conftest import call_tool
     root, files = tiny_set
     work_dir = tmp_path / 'ablation'
+    # One row: a failure stops the table whatever the number of rows.
     proc = call_tool(['demo/run_ablation.py', '--work-dir', str(work_dir),
-                      '--rows', 'aim', 'spatial_only', '--jobs', '2',
+                      '--rows', 'aim', '--jobs', '1',
                       '--cfg-options', *_ablation_options(root, files),
                       'train_dataloader.dataset.ann_file=/not/there.txt'],
                      check=False)

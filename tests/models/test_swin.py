@@ -199,7 +199,7 @@ def test_temporal_bias_trains_by_choice():
     assert all(t.requires_grad for t in _tables(_swin(**kwargs)))
 
 
-def test_microsoft_swin_file_loads_through_timms_filter(tmp_path):
+def test_microsoft_swin_file_loads_in_timms_layout(tmp_path):
     """An original Microsoft Swin file (`model` key, downsampling at the
     end of stages, stored buffers) loads strictly and is inflated."""
     kwargs = _tiny()
@@ -303,14 +303,13 @@ def test_activation_checkpointing_gives_the_same_outputs_and_gradients():
 
 
 def test_a_file_of_another_window_size_is_resized_as_timm_does(tmp_path):
-    """Pre-trained at another window (as the 384-px Swins, window 12):
-    timm's filter resizes the relative position tables; the load is
-    strict."""
+    """Pre-trained at another window (as the 384-px Swins, window 12): the
+    relative position tables are resized as timm does; the load is strict."""
     other = dict(_tiny(), window_size=4)
     torch.manual_seed(0)
-    # With its classifier, as released files are (timm 1.0.24 and older
-    # take a headless Swin file for the original Microsoft layout).
-    source = timm.create_model(NAME, pretrained=False, num_classes=10,
+    # Headless: timm 1.0.24 and older take such a file for Microsoft's
+    # layout; ours tells them apart by stage 0's patch merging.
+    source = timm.create_model(NAME, pretrained=False, num_classes=0,
                                **other)
     path = tmp_path / 'swin_window4.pth'
     torch.save(source.state_dict(), path)

@@ -1,13 +1,14 @@
 """timm's Swin Transformer: a hierarchical image model adapted by AIM, as
 in the paper's Swin-B row (the original's ``SwinTransformer2D_Adapter``)."""
+import re
 from typing import Iterable, Iterator, List, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
+
+from timm.layers import resample_patch_embed, resize_rel_pos_bias_table
 from timm.models.swin_transformer import (SwinTransformer,
                                           SwinTransformerBlock)
-from timm.models.swin_transformer import \
-    checkpoint_filter_fn as swin_filter_fn
 from torch import nn
 from torch.nn.init import trunc_normal_
 
@@ -255,10 +256,58 @@ class TimmSwin(TimmFamily):
                 f'{name} is a Swin of width {theirs.shape[0]}; '
                 f'{self.describe()} is {ours["patch_embed.proj.weight"][0]} '
                 'wide')
-        state_dict = self.drop_classifier(swin_filter_fn(state_dict, plain),
-                                          plain)
+        state_dict = fit_swin_shapes(to_timm_swin_layout(state_dict), plain)
+        state_dict = self.drop_classifier(state_dict, plain)
         key = 'patch_embed.proj.weight'
         if key in state_dict and state_dict[key].dim() == 4:
             state_dict[key] = inflate_patch_embedding(state_dict[key],
                                                       self.tubelet_size)
         return state_dict
+
+
+def to_timm_swin_layout(state_dict: StateDict) -> StateDict:
+    """Microsoft's Swin layout renamed to timm's (a timm file unchanged).
+
+    Microsoft's stages end with their patch merging (stage 0 has one), timm's
+    begin with it (stage 0 has none): ``layers.i.downsample`` becomes
+    ``layers.{i+1}.downsample``, and the classifier ``head.`` ``head.fc.``.
+    Told apart by stage 0's merging, not by the classifier, which headless
+    files lack (timm 1.0.21's own filter misreads those as Microsoft's).
+    """
+    if 'layers.0.downsample.reduction.weight' not in state_dict:
+        return dict(state_dict)
+
+    def rename(key: str) -> str:
+        key = re.sub(r'^layers\.(\d+)\.downsample\.',
+                     lambda m: f'layers.{int(m.group(1)) + 1}.downsample.',
+                     key)
+        return 'head.fc.' + key[len('head.'):] if key.startswith(
+            'head.') else key
+
+    return {rename(k): v for k, v in state_dict.items()}
+
+
+def fit_swin_shapes(state_dict: StateDict, model: SwinTransformer
+                    ) -> StateDict:
+    """A timm-layout Swin file fitted to ``model``'s sizes: the buffers it
+    rebuilds dropped, the 2-D patch embedding resampled to its patch size and
+    the relative position tables to its windows (timm's resampling)."""
+    shapes = {k: v.shape for k, v in model.state_dict().items()}
+    out = {}
+    for key, value in state_dict.items():
+        if key.endswith(('relative_position_index', 'attn_mask')):
+            continue
+        if key == 'patch_embed.proj.weight' and value.dim() == 4 and \
+                value.shape[-2:] != shapes[key][-2:]:
+            value = resample_patch_embed(value, list(shapes[key][-2:]),
+                                         interpolation='bicubic',
+                                         antialias=True)
+        if key.endswith('.relative_position_bias_table') and key in shapes:
+            attn = model.get_submodule(key.rsplit('.', 1)[0])
+            if value.shape != shapes[key] or \
+                    attn.window_size[0] != attn.window_size[1]:
+                value = resize_rel_pos_bias_table(
+                    value, new_window_size=attn.window_size,
+                    new_bias_shape=shapes[key])
+        out[key] = value
+    return out
