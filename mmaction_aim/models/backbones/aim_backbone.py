@@ -66,6 +66,15 @@ class AIMBackbone(BaseModule):
             0.25.
         drop_path_rate (float): Drop-path rate of the temporal and joint
             branches, rising linearly over the blocks from 0. Defaults to 0.
+        drop_path_axis (str): What one drop-path draw covers: ``'frame'``
+            (every token of one frame of one clip) or ``'original'`` (as the
+            original code's sequence-first layout made it: for flat ViTs one
+            token position, shared by every clip and frame of the batch; for
+            Swin one (clip, position) in the temporal branch and one frame in
+            the joint branch; the family's
+            :attr:`~..families.ImageModelFamily.original_drop_path`). The
+            paper configs use ``'original'`` so that their numbers are
+            reachable. Defaults to ``'frame'``.
         adapters (Sequence[str]): Which adaptations exist, any subset of
             ``('temporal', 'spatial', 'joint')``; ``()`` gives the plain
             image model. Defaults to all three.
@@ -101,6 +110,7 @@ class AIMBackbone(BaseModule):
                  adapter_scale: float = 0.5,
                  adapter_mlp_ratio: float = 0.25,
                  drop_path_rate: float = 0.,
+                 drop_path_axis: str = 'frame',
                  adapters: Sequence[str] = ADAPTATIONS,
                  adapter_layers: Optional[Sequence[int]] = None,
                  temporal_embedding: Optional[bool] = None,
@@ -119,7 +129,11 @@ class AIMBackbone(BaseModule):
         self.num_tadapter = num_tadapter
         self.adapter_scale = adapter_scale
         self.adapter_mlp_ratio = adapter_mlp_ratio
+        if drop_path_axis not in ('frame', 'original'):
+            raise ValueError(f"drop_path_axis: 'frame' or 'original', got "
+                             f'{drop_path_axis!r}')
         self.drop_path_rate = drop_path_rate
+        self.drop_path_axis = drop_path_axis
         self.adapters = tuple(adapters)
         self.freeze_image_model = freeze_image_model
         self.freeze_ln_post = freeze_ln_post
@@ -170,9 +184,12 @@ class AIMBackbone(BaseModule):
         Returns:
             list[dict]: One dict per block (``temporal``, ``spatial``,
             ``joint``, ``num_tadapter``, ``adapter_scale``,
-            ``adapter_mlp_ratio``, ``drop_path``, ``recompute``).
+            ``adapter_mlp_ratio``, ``drop_path``, ``drop_path_per``,
+            ``recompute``).
         """
         rate = self.drop_path_rate
+        per = dict(self.family.original_drop_path) if \
+            self.drop_path_axis == 'original' else None
         args = []
         for i in range(depth):
             has = {a: a in self.adapters and i in self.adapter_layers
@@ -183,6 +200,7 @@ class AIMBackbone(BaseModule):
                              adapter_scale=self.adapter_scale,
                              adapter_mlp_ratio=self.adapter_mlp_ratio,
                              drop_path=rate * i / max(depth - 1, 1),
+                             drop_path_per=per,
                              recompute=self.recompute_frozen))
         return args
 

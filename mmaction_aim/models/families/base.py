@@ -53,6 +53,12 @@ class ImageModelFamily:
     trains_new_parameters: bool = True
     #: Whether the backbone adds a temporal embedding unless told.
     temporal_embedding: bool = True
+    #: What one drop-path draw covers in the original AIM code, per branch
+    #: (axes of ``[B, T, N, D]``, :class:`~..layers.BranchDropPath`): its ViT
+    #: blocks run sequence-first, ``[N, B*T, D]``, and timm's ``DropPath``
+    #: draws along the first axis, the token position.
+    original_drop_path: Dict[str, Tuple[str, ...]] = dict(
+        temporal=('token', ), joint=('token', ))
 
     def __init__(self, num_frames: int) -> None:
         self.num_frames = num_frames

@@ -151,6 +151,11 @@ class TimmSwin(TimmFamily):
     # The temporal relative position bias orders time (the original's
     # t_relative): no temporal embedding unless asked for.
     temporal_embedding = False
+    # The original's Swin drops its temporal branch laid out as
+    # [(B*N), T, C] (one draw per clip and position), its joint branch as
+    # [B*T, H, W, C] (one per frame).
+    original_drop_path = dict(temporal=('clip', 'token'),
+                              joint=('clip', 'frame'))
 
     def __init__(self, num_frames: int, model_name: str,
                  timm_kwargs: dict = None, tubelet_size: int = 2,

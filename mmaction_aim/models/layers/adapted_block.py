@@ -21,14 +21,14 @@ Family interface (``[..., L, D]`` tensors, attention along ``L``):
 * :meth:`mlp_norm`, :meth:`mlp_forward`: the second norm and the MLP.
 """
 import itertools
-from typing import Callable, Iterable, Optional, Sequence
+from typing import Callable, Iterable, Mapping, Optional, Sequence
 
 import torch
 import torch.utils.checkpoint as cp
-from timm.layers import DropPath
 from torch import nn
 
 from .adapter import Adapter
+from .drop_path import BranchDropPath
 
 #: The frozen parts of a block that can be recomputed in the backward pass.
 RECOMPUTABLE = ('temporal', 'spatial', 'mlp')
@@ -74,6 +74,10 @@ class AdaptedBlock(nn.Module):
             Defaults to 0.25.
         drop_path (float): Drop-path rate of the temporal and joint branches.
             Defaults to 0.
+        drop_path_per (Mapping[str, Sequence[str]], optional): For
+            ``'temporal'`` and ``'joint'``, the axes of ``[B, T, N, D]`` each
+            branch's drop-path draws along (:class:`~.BranchDropPath`).
+            Defaults to None: one draw per frame in both.
         recompute (Sequence[str]): Frozen parts, any of
             ``('temporal', 'spatial', 'mlp')``, recomputed in the backward
             pass instead of kept. Defaults to ``()``.
@@ -92,6 +96,7 @@ class AdaptedBlock(nn.Module):
                  adapter_scale: float = 0.5,
                  adapter_mlp_ratio: float = 0.25,
                  drop_path: float = 0.,
+                 drop_path_per: Optional[Mapping[str, Sequence[str]]] = None,
                  recompute: Sequence[str] = ()) -> None:
         super().__init__()
         if num_tadapter not in (1, 2):
@@ -115,8 +120,11 @@ class AdaptedBlock(nn.Module):
         self.temporal_adapter = adapter(temporal, skip=False)
         self.spatial_adapter = adapter(spatial, skip=True)
         self.joint_adapter = adapter(joint, skip=False)
-        self.drop_path = DropPath(drop_path) if drop_path > 0 else \
-            nn.Identity()
+        per = dict(temporal=('clip', 'frame'), joint=('clip', 'frame'))
+        per.update(drop_path_per or {})
+        self.temporal_drop_path = BranchDropPath(drop_path, num_frames,
+                                                 per['temporal'])
+        self.drop_path = BranchDropPath(drop_path, num_frames, per['joint'])
 
     # ------------------------------------------------ the family interface
     def attention_parts(self) -> Iterable[nn.Module]:
@@ -232,8 +240,8 @@ class AdaptedBlock(nn.Module):
                       x_t: torch.Tensor) -> torch.Tensor:
         """``x + DropPath(x_t)`` with ``x_t`` in the temporal layout.
 
-        Draws exactly the per-frame mask that ``DropPath`` draws for ``x``,
-        and adds without regrouping ``x_t`` first.
+        Draws :attr:`temporal_drop_path`'s mask over ``[B, T, N]``, and adds
+        without regrouping ``x_t`` first.
 
         Args:
             x (torch.Tensor): ``[B*T, N, D]`` (or ``[B*T, H, W, D]``,
@@ -248,14 +256,9 @@ class AdaptedBlock(nn.Module):
         n = x_t.shape[1]
         b = bt // self.num_frames
         x_t = x_t.transpose(1, 2)  # [B, T, N, D], a view
-        drop = self.drop_path
-        if isinstance(drop, DropPath) and drop.training and \
-                drop.drop_prob > 0:
-            keep = 1 - drop.drop_prob
-            mask = x_t.new_empty(bt, 1, 1).bernoulli_(keep)  # as DropPath
-            if keep > 0 and drop.scale_by_keep:
-                mask.div_(keep)
-            x_t = x_t * mask.view(b, self.num_frames, 1, 1)
+        mask = self.temporal_drop_path.mask(b, n, x_t)
+        if mask is not None:
+            x_t = x_t * mask
         # The sum takes the layout of its first operand: [B, T, N, D].
         return (x.reshape(b, self.num_frames, n, d) + x_t).view(shape)
 

@@ -112,7 +112,8 @@ def _official_key(key: str, layout: str) -> Optional[str]:
     return key
 
 
-def convert_official_aim(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
+def convert_official_aim(state_dict: Mapping[str, torch.Tensor],
+                         layout: Optional[str] = None) -> StateDict:
     """Map a released original-AIM recognizer state dict to our key layout.
 
     The layout is detected (:func:`official_aim_layout`):
@@ -141,12 +142,15 @@ def convert_official_aim(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
 
     Args:
         state_dict (Mapping[str, torch.Tensor]): The original ``state_dict``
-            (the value under ``'state_dict'`` of a released file).
+            (the value under ``'state_dict'`` of a released file), or any
+            part of one (gradients, say) when ``layout`` is given.
+        layout (str, optional): The layout (:func:`official_aim_layout`).
+            Defaults to None: detected from ``state_dict``.
 
     Returns:
         dict: The converted state dict, in the same order.
     """
-    layout = official_aim_layout(state_dict)
+    layout = layout or official_aim_layout(state_dict)
     converted = {}
     for key, value in state_dict.items():
         if key.startswith('module.'):
