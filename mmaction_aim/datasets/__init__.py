@@ -1,4 +1,5 @@
 """Datasets registered into MMAction2, video lists and video checking."""
+from . import transforms  # noqa: F401  (registers the transforms)
 from .video_check import (check_video, check_video_list,
                           dataset_lists_of_config, format_bad_videos)
 from .video_dataset import (DECODER_TRANSFORMS, FRAME_SAMPLERS,

@@ -31,8 +31,8 @@ DECODER_TRANSFORMS = ('DecordInit', 'DecordDecode', 'OpenCVInit',
 
 
 #: Frame samplers, whose ``clip_len`` is the frames a clip gets.
-FRAME_SAMPLERS = ('SampleFrames', 'UniformSample', 'UniformSampleFrames',
-                  'DenseSampleFrames')
+FRAME_SAMPLERS = ('SampleFrames', 'CentredSampleFrames', 'UniformSample',
+                  'UniformSampleFrames', 'DenseSampleFrames')
 
 
 def decodes_video(transform: Any) -> bool:
