@@ -1,9 +1,9 @@
 # AIM, DINOv2 ViT-B/14 (timm `vit_base_patch14_dinov2.lvd142m`), at 224 px,
 # 8 frames (8x16x1), Kinetics-400, the Kinetics recipe
-# (everything but the image model as configs/aim_vitb-in21k_k400.py).
+# (everything but the image model as configs/aim_vitb-in21k-augreg_k400.py).
 # Not in the paper: no published number.
 # Train: `bash tools/dist_train.sh configs/aim_dinov2-vitb14_k400.py 8`.
-_base_ = ['./aim_vitb-in21k_k400.py']
+_base_ = ['./aim_vitb-in21k-augreg_k400.py']
 
 model = dict(
     backbone=dict(

@@ -1,10 +1,10 @@
 # AIM, EVA-02 ViT-B/16 (timm `eva02_base_patch16_clip_224.merged2b`),
 # 8 frames (8x16x1), Kinetics-400, the Kinetics recipe
-# (everything but the image model as configs/aim_vitb-in21k_k400.py).
+# (everything but the image model as configs/aim_vitb-in21k-augreg_k400.py).
 # Not in the paper: no published number. Rotary embeddings in the
 # spatial attention; the temporal attention runs without them.
 # Train: `bash tools/dist_train.sh configs/aim_eva02-vitb16_k400.py 8`.
-_base_ = ['./aim_vitb-in21k_k400.py']
+_base_ = ['./aim_vitb-in21k-augreg_k400.py']
 
 model = dict(
     backbone=dict(

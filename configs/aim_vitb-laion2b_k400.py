@@ -10,5 +10,7 @@ _base_ = ['./aim_vitb_k400.py']
 
 model = dict(
     backbone=dict(
+        # Not a paper row: one drop-path mask per frame.
+        drop_path_axis='frame',
         image_model=dict(arch='ViT-B-16'),
         pretrained='checkpoints/clip/ViT-B-16-laion2b_s34b_b88k.bin'))

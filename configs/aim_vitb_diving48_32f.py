@@ -17,6 +17,21 @@ model = dict(
         pretrained='checkpoints/clip/ViT-B-16.pt'),
     cls_head=dict(num_classes=48))
 
+# The protocol behind the published 88.9 (original issues #46 and #35: the
+# released checkpoint gives 88.88 with its val pipeline, 88.32 with the
+# 224-pixel test pipeline): short side 256, one centre crop, 1 clip x 1 crop.
+file_client_args = dict(io_backend='disk')
+test_pipeline = [
+    dict(type='DecordInit', **file_client_args),
+    dict(type='UniformSample', clip_len=32, num_clips=1, test_mode=True),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(-1, 256)),
+    dict(type='CenterCrop', crop_size=224),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs'),
+]
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+
 default_hooks = dict(
     checkpoint=dict(interval=1, max_keep_ckpts=3, save_best='auto'),
     logger=dict(interval=100))

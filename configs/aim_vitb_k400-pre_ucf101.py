@@ -15,6 +15,8 @@ custom_imports = dict(imports=['mmaction_aim'], allow_failed_imports=False)
 
 model = dict(
     backbone=dict(
+        # Not a paper row: one drop-path mask per frame.
+        drop_path_axis='frame',
         num_frames=8,
         pretrained=None),
     cls_head=dict(num_classes=101))

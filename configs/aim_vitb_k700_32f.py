@@ -1,7 +1,8 @@
 # AIM, CLIP ViT-B/16, 32 frames (32x4x1), Kinetics-700.
 # Yang et al., "AIM: Adapting Image Models for Efficient Video Action
 # Recognition", ICLR 2023.
-# Published top-1 76.9 (3 clips x 1 crop).
+# Published top-1 76.9 (3 clips x 3 crops, ThreeCrop, as the original
+# README's 32x3x3).
 _base_ = [
     './_base_/models/aim_vit_b16.py',
     './_base_/datasets/kinetics700_32x4x1.py',

@@ -23,6 +23,15 @@ model = dict(
     cls_head=dict(num_classes=174,
                   label_smooth_eps=0.1))
 
+# As the original's ViT-L SSv2 config (not in the paper; the same setting
+# its author gives for ViT-L on K400 in original issue #7, "0.1x backbone lr
+# to alleviate overfitting"): every backbone parameter that trains
+# (adapters, temporal embedding, ln_post) at 0.1 x lr; ln_post, matched by
+# 'backbone' (MMEngine applies the longest matching key alone), keeps weight
+# decay 0.05, as in the original.
+optim_wrapper = dict(
+    paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
+
 default_hooks = dict(
     checkpoint=dict(interval=1, max_keep_ckpts=3, save_best='auto'),
     logger=dict(interval=100))

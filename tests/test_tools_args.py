@@ -215,3 +215,20 @@ def test_top_level_variable_override_warns(test_tool):
     assert len(warnings) == 1
     assert 'data_root' in warnings[0] and \
         'train_dataloader.dataset.ann_file' in warnings[0]
+
+
+def test_erasing_fills_with_the_models_mean(runner):
+    """``ClipRandomErasing(fill='mean')`` becomes the data preprocessor's
+    mean, said in one line; the transform alone refuses the word."""
+    from mmaction_aim.datasets.transforms import ClipRandomErasing
+    loader = dict(runner.cfg.train_dataloader)
+    loader['dataset'] = dict(loader['dataset'], pipeline=[
+        dict(type='ClipRandomErasing', erase_prob=0.25, fill='mean')])
+    with captured_log_records() as records:
+        resolved = runner._fill_with_the_model_mean(loader)
+    fill = resolved['dataset']['pipeline'][0]['fill']
+    mean = runner.model.data_preprocessor.mean.flatten().tolist()
+    assert fill == pytest.approx(mean, abs=1e-4)
+    assert len(_changed(records, "fill: 'mean'")) == 1
+    with pytest.raises(ValueError, match='AIMRunner'):
+        ClipRandomErasing(fill='mean')

@@ -44,6 +44,8 @@ from mmengine.runner import Runner
 from mmaction.registry import RUNNERS
 from ..checkpoint import (allow_checkpoint_globals, allow_list_in_effect,
                           check_fits, read_checkpoint, strip_prefix, unwrap)
+from ..datasets.transforms import with_mean_fill
+from .preflight import ConfigMismatchError
 from .runner_setup import accelerator_available
 
 
@@ -208,4 +210,31 @@ class AIMRunner(Runner):
             self._report('persistent_workers: True -> False for a '
                          'dataloader with num_workers=0 (PyTorch refuses '
                          'persistent workers where there are none)')
+        if isinstance(dataloader, dict):
+            dataloader = self._fill_with_the_model_mean(dataloader)
         return Runner.build_dataloader(dataloader, seed, diff_rank_seed)
+
+    def _fill_with_the_model_mean(self, dataloader: dict) -> dict:
+        """``fill='mean'`` of a pipeline's ``ClipRandomErasing`` made the
+        model's normalisation mean (0-255 RGB), so that the erased box
+        normalises to 0 as in the original, whatever the image model."""
+        dataset = dataloader.get('dataset') or {}
+        pipeline = dataset.get('pipeline') or []
+        if not any(isinstance(t, dict) and t.get('fill') == 'mean'
+                   for t in pipeline):
+            return dataloader
+        model = self.model.module if is_model_wrapper(self.model) else \
+            self.model
+        preprocessor = getattr(model, 'data_preprocessor', None)
+        mean = getattr(preprocessor, 'mean', None)
+        if mean is None:
+            raise ConfigMismatchError(
+                "ClipRandomErasing(fill='mean') fills with the model's "
+                'normalisation mean, but the data preprocessor has none; '
+                'give the colour (RGB, 0-255)')
+        mean = mean.flatten().tolist()
+        pipeline = with_mean_fill(pipeline, mean)
+        self._report(f"ClipRandomErasing fill: 'mean' -> "
+                     f"{[round(v, 4) for v in mean]} (the "
+                     "model's normalisation mean)")
+        return dict(dataloader, dataset=dict(dataset, pipeline=pipeline))

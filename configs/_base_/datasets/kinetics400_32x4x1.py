@@ -23,7 +23,7 @@ train_pipeline = [
 ]
 val_pipeline = [
     dict(type='DecordInit', **file_client_args),
-    dict(type='SampleFrames', clip_len=32, frame_interval=4,
+    dict(type='CentredSampleFrames', clip_len=32, frame_interval=4,
          num_clips=1, test_mode=True),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, 256)),
@@ -32,9 +32,11 @@ val_pipeline = [
     dict(type='PackActionInputs'),
 ]
 # 3 clips x 1 crop
+# Validation and test clips placed as MMAction2 0.x (the original's) placed
+# them: centred in equal segments (CentredSampleFrames).
 test_pipeline = [
     dict(type='DecordInit', **file_client_args),
-    dict(type='SampleFrames', clip_len=32, frame_interval=4,
+    dict(type='CentredSampleFrames', clip_len=32, frame_interval=4,
          num_clips=3, test_mode=True),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, 224)),

@@ -1,5 +1,6 @@
 # Something-Something v2 videos, 16 frames by uniform segment sampling, no flip
-# (labels are direction-sensitive), RandAugment n=4 m=7, random erasing 0.25;
+# in the config (but imgaug's RandAugment n=4 m=7 flips half the clips, as
+# the original's did), random erasing 0.25;
 # 1 clip x 3 crops at test (lists: see docs/data_preparation.md).
 dataset_type = 'AIMVideoDataset'  # VideoDataset that names bad videos
 data_root = 'data/sthv2/videos'
@@ -16,11 +17,12 @@ train_pipeline = [
     dict(type='Resize', scale=(-1, 256)),
     dict(type='RandomResizedCrop'),
     dict(type='Resize', scale=(224, 224), keep_ratio=False),
-    # RandAugment (n=4, m=7), the same operations on every frame
-    # (torchvision on the [T, C, H, W] clip), then random erasing.
-    dict(type='TorchVisionWrapper', op='RandAugment', num_ops=4,
-         magnitude=7),
-    dict(type='RandomErasing', erase_prob=0.25, mode='rand'),
+    # imgaug's RandAugment (n=4, m=7), as the original: a flip (p=0.5) and
+    # a 0-3% crop-zoom first, then 4 distinct of 18 operations, the same on
+    # every frame; then one box per clip erased with the mean colour
+    # ('mean': the model's normalisation mean, set by AIMRunner).
+    dict(type='ImgaugRandAugment', n=4, m=7),
+    dict(type='ClipRandomErasing', erase_prob=0.25, fill='mean'),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs'),
 ]

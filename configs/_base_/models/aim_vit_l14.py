@@ -12,6 +12,9 @@ model = dict(
         adapter_scale=0.5,
         adapter_mlp_ratio=0.25,
         drop_path_rate=0.2,
+        # As the original's sequence-first blocks drew it (one mask per token
+        # position, shared by the batch); 'frame' is the sensible unit.
+        drop_path_axis='original',
         adapters=('temporal', 'spatial', 'joint'),
         adapter_layers=None,
         temporal_embedding=True,

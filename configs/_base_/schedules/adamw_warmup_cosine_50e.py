@@ -1,7 +1,7 @@
 # The AIM optimisation recipe for 50 epochs: AdamW lr 3e-4 for 64 clips per
 # step (8 GPUs x 8), weight decay 0.05 except on the class and positional
 # embeddings and every LayerNorm, 2.5 epochs of linear warm-up from 0.1 x lr
-# then cosine annealing to 0, 50 epochs (the Something-Something v2 and
+# then cosine annealing to 0 by epoch, 50 epochs (the Something-Something v2 and
 # Diving-48 length), mixed precision.
 # On a machine without a GPU, override `optim_wrapper.type=OptimWrapper`
 # (MMEngine's AmpOptimWrapper needs CUDA/NPU/MLU/MUSA).
@@ -32,6 +32,11 @@ optim_wrapper = dict(
         }),
     clip_grad=None)
 
+# As the original (mmcv 1.4's CosineAnnealing lr hook, by epoch, with a
+# linear warm-up by iteration): the lr of epoch e is
+# base_lr * (1 + cos(pi * e / max_epochs)) / 2, constant within the epoch,
+# times a factor rising linearly from 0.1 to 1 over the first 2.5 epochs'
+# iterations. (Both factors are MMEngine's, multiplied.)
 param_scheduler = [
     dict(
         type='LinearLR',
@@ -42,12 +47,11 @@ param_scheduler = [
         convert_to_iter_based=True),
     dict(
         type='CosineAnnealingLR',
-        T_max=max_epochs - warmup_epochs,
+        T_max=max_epochs,
         eta_min=0.,
         by_epoch=True,
-        begin=warmup_epochs,
-        end=max_epochs,
-        convert_to_iter_based=True),
+        begin=0,
+        end=max_epochs),
 ]
 
 # lr above is for 8 GPUs x 8 clips; `--auto-scale-lr` rescales it linearly.

@@ -1,6 +1,6 @@
 """Random erasing as the original AIM's SSv2 recipe applied it."""
 import math
-from typing import Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -17,8 +17,8 @@ class ClipRandomErasing(BaseTransform):
     (mode ``'const'``) after normalisation, with a generator reset for every
     frame: one rectangle per clip, filled with zeros, i.e. with the mean
     colour. Here, before the data preprocessor normalises, the fill is that
-    mean on the 0-255 scale (frames become float32, so it normalises to
-    exactly 0). With probability ``erase_prob``: up to ``max_attempts``
+    mean on the 0-255 scale (frames always become float32, so it normalises
+    to exactly 0). With probability ``erase_prob``: up to ``max_attempts``
     draws of an area ``U(area_range) * H * W`` and a log-uniform aspect
     ratio in ``aspect_range``, the first that fits inside the frame kept
     (MMAction2 1.x's ``RandomErasing`` clips an oversized box instead, and
@@ -29,7 +29,9 @@ class ClipRandomErasing(BaseTransform):
     Args:
         erase_prob (float): Probability of erasing a clip. Defaults to 0.25.
         fill (Sequence[float]): The colour, RGB on the 0-255 scale: the
-            model's normalisation mean.
+            model's normalisation mean. In configs, ``'mean'``, which
+            :class:`~mmaction_aim.engine.AIMRunner` replaces by the model's
+            data preprocessor mean.
         area_range (tuple[float, float]): Fraction of the frame.
             Defaults to ``(0.02, 1/3)``.
         aspect_range (tuple[float, float]): Height over width. Defaults to
@@ -41,6 +43,11 @@ class ClipRandomErasing(BaseTransform):
                  area_range: Tuple[float, float] = (0.02, 1 / 3),
                  aspect_range: Tuple[float, float] = (0.3, 1 / 0.3),
                  max_attempts: int = 10) -> None:
+        if isinstance(fill, str):
+            raise ValueError(
+                f"ClipRandomErasing: fill={fill!r} is resolved by AIMRunner "
+                "(runner_type='AIMRunner') to the model's normalisation "
+                'mean; elsewhere give the RGB colour on the 0-255 scale')
         if len(fill) != 3:
             raise ValueError(f'fill is an RGB colour, got {fill}')
         self.fill = np.asarray(fill, dtype=np.float32)
@@ -63,21 +70,34 @@ class ClipRandomErasing(BaseTransform):
         return None
 
     def transform(self, results: dict) -> dict:
+        # Float32 whether or not a box is erased, so that every clip of a
+        # batch has one dtype (copies: frames may share memory).
+        imgs = [img.astype(np.float32) for img in results['imgs']]
+        results['imgs'] = imgs
         if np.random.rand() >= self.erase_prob:
             return results
-        height, width = results['imgs'][0].shape[:2]
-        box = self.box(height, width)
-        if box is None:
-            return results
-        top, left, h, w = box
-        imgs = []
-        for img in results['imgs']:
-            img = img.astype(np.float32)  # a copy: frames may share memory
-            img[top:top + h, left:left + w] = self.fill
-            imgs.append(img)
-        results['imgs'] = imgs
+        box = self.box(*imgs[0].shape[:2])
+        if box is not None:
+            top, left, h, w = box
+            for img in imgs:
+                img[top:top + h, left:left + w] = self.fill
         return results
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(erase_prob={self.erase_prob}, '
                 f'fill={self.fill.tolist()})')
+
+
+def with_mean_fill(pipeline: Sequence, mean: Sequence[float]) -> List:
+    """``pipeline`` with every ``fill='mean'`` made ``mean``.
+
+    Args:
+        pipeline (Sequence): Transform configs.
+        mean (Sequence[float]): The model's normalisation mean, RGB 0-255.
+
+    Returns:
+        list: A new list; the configs that change are copies.
+    """
+    fill = [round(float(v), 4) for v in mean]
+    return [dict(t, fill=fill) if isinstance(t, dict) and
+            t.get('fill') == 'mean' else t for t in pipeline]
