@@ -11,7 +11,8 @@ from conftest import call_tool, data_options
 #: One config per family (registered name -> config).
 FAMILY_CONFIGS = {
     'CLIPViT': 'configs/aim_vitb-laion2b_k400.py',  # open_clip, exact GELU
-    'TimmViT': 'configs/aim_vitb-in21k-augreg_ssv2.py',  # SSv2 recipe, 4 adapters
+    # The SSv2 recipe, 4 adapters.
+    'TimmViT': 'configs/aim_vitb-in21k-augreg_ssv2.py',
     'TimmEva': 'configs/aim_eva02-vitb16_k400.py',
     'TimmSwin': 'configs/aim_swinb_k400_32f.py',
     'TimmBeit': 'configs/aim_beit-vitb16_k400.py',
