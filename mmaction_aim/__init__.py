@@ -11,6 +11,7 @@ compat.apply_all()
 from . import models  # noqa: E402,F401  (registers the models)
 from . import datasets  # noqa: E402,F401  (registers AIMVideoDataset)
 from . import engine  # noqa: E402,F401  (registers AIMEpochBasedTrainLoop)
+from . import evaluation  # noqa: E402,F401  (registers ViewProtocolAccMetric)
 from . import utils  # noqa: E402,F401
 
 __version__ = '0.1.0'

@@ -232,3 +232,29 @@ def test_erasing_fills_with_the_models_mean(runner):
     assert len(_changed(records, "fill: 'mean'")) == 1
     with pytest.raises(ValueError, match='AIMRunner'):
         ClipRandomErasing(fill='mean')
+
+
+def test_protocol_options_widen_validation_and_testing(train_tool,
+                                                       test_tool):
+    """--val-protocols / --test-protocols (train.py) and --protocols
+    (test.py): the split's pipeline samples every protocol's clips, its
+    metric reports each; the other split and --dump stay as they were."""
+    cfg, records = merged_and_logged(train_tool, [
+        TINY_CONFIG, '--val-protocols', '2x1', '1x1', '--test-last',
+        '--test-protocols', '1x1', '--dump', 'x.pkl'])
+    sampler = cfg.val_dataloader.dataset.pipeline[1]
+    assert sampler.type == 'MultiProtocolSampleFrames'
+    assert sampler.protocols == ['2x1', '1x1']
+    assert cfg.val_evaluator.type == 'ViewProtocolAccMetric'
+    assert cfg.test_dataloader.dataset.pipeline[1].protocols == ['1x1']
+    lines = [r.getMessage() for r in records
+             if 'protocols' in r.getMessage()]
+    assert len(lines) == 4 and any('--val-protocols' in x for x in lines)
+    cfg = merged(test_tool, [TINY_CONFIG, 'ckpt.pth', '--protocols', '3x1',
+                             '--dump', 'x.pkl'])
+    evaluators = [e.type for e in cfg.test_evaluator]
+    assert evaluators == ['ViewProtocolAccMetric', 'DumpResults']
+    assert cfg.val_dataloader.dataset.pipeline[1].type == 'SampleFrames'
+    with pytest.raises(ValueError, match='--no-validate'):
+        merged(train_tool, [TINY_CONFIG, '--no-validate', '--val-protocols',
+                            '1x1'])

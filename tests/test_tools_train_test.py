@@ -6,6 +6,7 @@ import json
 import os
 import os.path as osp
 import pickle
+import re
 import signal
 import subprocess
 import sys
@@ -80,6 +81,21 @@ def test_train_then_test(trained, video_dataset, tmp_path):
     for a, b in zip(test_last, preds, strict=True):
         assert torch.equal(torch.as_tensor(a['pred_score']),
                            torch.as_tensor(b['pred_score']))
+
+
+def test_several_view_protocols_in_one_test(trained, video_dataset,
+                                           tmp_path):
+    """tools/test.py --protocols: each protocol's own metrics from one
+    pass, and the evaluated list's size and fingerprint in the log."""
+    proc = call_tool(['test.py', TINY_CONFIG, osp.join(trained, 'iter_6.pth'),
+                      '--work-dir', str(tmp_path / 'test'),
+                      '--protocols', '2x1', '1x1',
+                      '--cfg-options', *data_options(video_dataset)])
+    out = proc.stdout + proc.stderr
+    for name in ('2x1', '1x1'):
+        assert f'acc/{name}_top1' in out
+    assert re.search(r'val\.txt: 3 videos, list fingerprint [0-9a-f]{16} '
+                     r'\(test mode\)', out)
 
 
 def kill_after_iter_4_and_resume(pause_config: str, config: str,

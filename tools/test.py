@@ -4,11 +4,13 @@ Same command line as MMAction2's ``tools/test.py``::
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--dump OUT.pkl]
         [--cfg-options k=v ...] [--show-dir DIR] [--show] [--interval N]
-        [--wait-time S] [--launcher pytorch]
+        [--wait-time S] [--launcher pytorch] [--protocols 3x1 1x1 1x3 4x3]
 
 The checkpoint is read safely (no pickled code runs) and must fit the model
 exactly; a checkpoint of another architecture is an error naming the keys;
 an adapter-only one is merged onto the image model it was trained on.
+``--protocols`` reports several view protocols (clips x crops) from one
+decode of their clips, each as its own metrics (``acc/3x1_top1``, ...).
 """
 import argparse
 import os
@@ -20,6 +22,7 @@ import mmaction_aim  # noqa: E402,F401  (fixes and registrations)
 from mmengine.config import Config, DictAction  # noqa: E402
 
 from mmaction_aim.analysis import shrink_config  # noqa: E402
+from mmaction_aim.evaluation import with_protocols  # noqa: E402
 from mmaction_aim.engine.runner_setup import (  # noqa: E402
     add_dump_evaluator, build_runner, default_work_dir, finish_distributed,
     merge_cfg_options, note_config_change)
@@ -57,6 +60,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'blocks, 2 frames, no pre-trained weights, batches '
                         'of 2 without workers, one epoch (applied after '
                         '--cfg-options; give the data with them)')
+    parser.add_argument('--protocols', nargs='+', metavar='CLIPSxCROPS',
+                        help='report several view protocols from one decode, '
+                        'each as its own metrics (e.g. --protocols 3x1 1x1 '
+                        '1x3 4x3; the first is the main one); clips are '
+                        "placed as the config's test sampler places them")
     parser.add_argument('--launcher', default='none',
                         choices=['none', 'pytorch', 'slurm', 'mpi'],
                         help='job launcher')
@@ -76,13 +84,16 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
                 "dict(type='VisualizationHook') in the config")
         vis.update(enable=True, show=args.show, wait_time=args.wait_time,
                    out_dir=args.show_dir, interval=args.interval)
-    if args.dump is not None:
-        add_dump_evaluator(cfg, args.dump)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         merge_cfg_options(cfg, args.cfg_options)
     if args.shrink:
         note_config_change('--shrink: ' + ', '.join(shrink_config(cfg)))
+    if args.protocols:
+        for field, change in with_protocols(cfg, args.protocols).items():
+            note_config_change(f'{field}: {change} (--protocols)')
+    if args.dump is not None:
+        add_dump_evaluator(cfg, args.dump)
     default_work_dir(cfg, args.config, args.work_dir)
     cfg.load_from = args.checkpoint
     cfg.resume = False

@@ -28,6 +28,7 @@ import mmaction_aim  # noqa: E402,F401  (fixes and registrations)
 from mmengine.config import Config, DictAction  # noqa: E402
 
 from mmaction_aim.analysis import shrink_config  # noqa: E402
+from mmaction_aim.evaluation import with_protocols  # noqa: E402
 from mmaction_aim.engine.runner_setup import (  # noqa: E402
     add_dump_evaluator, apply_randomness_flags, build_runner,
     default_work_dir, finish_distributed, merge_cfg_options,
@@ -49,6 +50,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'with a warning on a CPU)')
     parser.add_argument('--no-validate', action='store_true',
                         help='do not evaluate during training')
+    parser.add_argument('--val-protocols', nargs='+', metavar='CLIPSxCROPS',
+                        help='validate on several view protocols from one '
+                        'decode, each as its own metrics (e.g. 1x1 3x1; the '
+                        'first is the main one, the one save_best follows)')
+    parser.add_argument('--test-protocols', nargs='+', metavar='CLIPSxCROPS',
+                        help='the same for --test-last')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate linearly with the '
                         'actual total batch size')
@@ -92,7 +99,15 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     if args.shrink:
         note_config_change('--shrink: ' + ', '.join(shrink_config(cfg)))
     if args.no_validate:
+        if args.val_protocols:
+            raise ValueError('--val-protocols with --no-validate: give one')
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    for split, protocols in (('val', args.val_protocols),
+                             ('test', args.test_protocols)):
+        if protocols:
+            for field, change in with_protocols(cfg, protocols,
+                                                split).items():
+                note_config_change(f'{field}: {change} (--{split}-protocols)')
     if args.dump is not None and not args.test_last:
         raise ValueError('--dump dumps the predictions of --test-last: give '
                          'both, or dump with tools/test.py')

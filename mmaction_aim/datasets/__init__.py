@@ -5,12 +5,13 @@ from .video_check import (check_video, check_video_list,
 from .video_dataset import (DECODER_TRANSFORMS, FRAME_SAMPLERS,
                             AIMVideoDataset, BadVideoError)
 from .video_list import (ListEntry, VideoListError, check_labels,
-                         label_problems, read_video_list)
+                         label_problems, list_fingerprint, read_video_list)
 
 __all__ = [
     'AIMVideoDataset', 'BadVideoError', 'DECODER_TRANSFORMS',
     'FRAME_SAMPLERS', 'ListEntry',
     'VideoListError', 'check_labels', 'check_video', 'check_video_list',
     'dataset_lists_of_config', 'format_bad_videos', 'label_problems',
+    'list_fingerprint',
     'read_video_list'
 ]

@@ -14,7 +14,7 @@ from mmaction.registry import DATASETS
 
 from .video_check import (format_bad_videos, is_local_path,
                           undecodable_reason)
-from .video_list import check_labels, read_video_list
+from .video_list import check_labels, list_fingerprint, read_video_list
 
 
 class BadVideoError(RuntimeError):
@@ -111,6 +111,10 @@ class AIMVideoDataset(VideoDataset):
         #: The list as read (line, file, label), kept beside MMEngine's
         #: serialised data list for checks that need no frames.
         self.list_entries = entries
+        print_log(f'{self.ann_file}: {len(entries)} videos, list fingerprint '
+                  f'{list_fingerprint(entries)}'
+                  f'{" (test mode)" if self.test_mode else ""}',
+                  logger='current')
         prefix = self.data_prefix.get('video')
         data_list = [dict(filename=osp.join(prefix, entry.filename)
                           if prefix else entry.filename,

@@ -5,6 +5,7 @@ dataset, ``tools/check_dataset.py``, the checks before a run), so that
 every problem names the list file and the line: a line without a label, a
 label that is not an integer, a label outside ``[0, num_classes)``.
 """
+import hashlib
 from typing import List, NamedTuple, Optional, Sequence, Union
 
 
@@ -104,3 +105,16 @@ def _report(ann_file: str, problems: Sequence[str],
     if limit and len(problems) > limit:
         lines.append(f'  ... and {len(problems) - limit} more')
     return '\n'.join(lines)
+
+
+def list_fingerprint(entries: Sequence[ListEntry]) -> str:
+    """The first 16 hex digits of the SHA-256 of a list's lines as read
+    (file and label(s), in order; spacing and empty lines ignored), so that
+    two people can tell whether they evaluated the same list."""
+    digest = hashlib.sha256()
+    for entry in entries:
+        label = entry.label if isinstance(entry.label, list) else [
+            entry.label]
+        digest.update(' '.join([entry.filename, *map(str, label)]).encode()
+                      + b'\n')
+    return digest.hexdigest()[:16]

@@ -3,9 +3,11 @@ its test-clip placement, its RandAugment, colour noise and random erasing."""
 from .erasing import ClipRandomErasing, with_mean_fill
 from .lighting import PCALighting
 from .rand_augment import ImgaugRandAugment
-from .sampling import CentredSampleFrames
+from .sampling import (CentredSampleFrames, MultiProtocolSampleFrames,
+                       parse_protocol, protocol_views)
 
 __all__ = [
     'CentredSampleFrames', 'ClipRandomErasing', 'ImgaugRandAugment',
-    'PCALighting', 'with_mean_fill'
+    'MultiProtocolSampleFrames', 'PCALighting', 'parse_protocol',
+    'protocol_views', 'with_mean_fill'
 ]

@@ -5,6 +5,8 @@ from torch import nn
 
 from mmaction.models.heads import BaseHead
 from mmaction.registry import MODELS
+from mmaction.utils import SampleList
+from ...datasets.transforms.sampling import protocol_views
 
 
 @MODELS.register_module()
@@ -16,7 +18,10 @@ class AIMHead(BaseHead):
     checkpoints' ``cls_head.fc_cls.*`` load. Label smoothing
     (``label_smooth_eps``) and multi-view score averaging (``average_clips``:
     ``'prob'``, ``'score'`` or None) come from MMAction2's
-    :class:`BaseHead`.
+    :class:`BaseHead`. Where the test pipeline samples the views of several
+    protocols at once (``MultiProtocolSampleFrames``), each protocol's
+    views are averaged on their own into ``protocol_scores``; ``pred_score``
+    is the first protocol's.
 
     Args:
         num_classes (int): Number of classes.
@@ -59,3 +64,25 @@ class AIMHead(BaseHead):
         """
         x = x.flatten(2).mean(dim=2)  # [B, D]
         return self.fc_cls(self.dropout(x))  # [B, num_classes]
+
+    def predict_by_feat(self, cls_scores: torch.Tensor,
+                        data_samples: SampleList) -> SampleList:
+        """Scores of every sample, averaged over its views; per protocol
+        where the sample names its protocols' views."""
+        specs = [s.metainfo.get('protocols') for s in data_samples]
+        if not any(specs):
+            return super().predict_by_feat(cls_scores, data_samples)
+        num_views = cls_scores.shape[0] // len(data_samples)
+        per_sample = cls_scores.view(len(data_samples), num_views, -1)
+        for sample, scores, spec in zip(data_samples, per_sample, specs,
+                                        strict=True):
+            by_protocol = {}
+            for name, protocol in spec.items():
+                views = protocol_views(protocol, num_views)
+                by_protocol[name] = self.average_clip(
+                    scores[views], num_segs=len(views))[0]
+            main = next(iter(by_protocol.values()))
+            sample.set_pred_score(main)
+            sample.set_pred_label(main.argmax(dim=-1, keepdim=True).detach())
+            sample.set_field(by_protocol, 'protocol_scores')
+        return data_samples

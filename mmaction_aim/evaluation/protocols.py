@@ -1,0 +1,107 @@
+"""Several view protocols (clips x crops) reported from one decode.
+
+:func:`with_protocols` rewrites a config's test (or validation) pipeline so
+that the clips of every protocol are decoded once
+(``MultiProtocolSampleFrames``), cropped by ``ThreeCrop`` where a protocol
+has 3 crops, and evaluated by :class:`ViewProtocolAccMetric`, which reports
+each protocol as its own metrics (``acc/1x1_top1``, ``acc/3x1_top1``, ...).
+"""
+import copy
+from typing import Dict, List, Sequence
+
+from mmengine.config import Config
+
+from mmaction.evaluation.metrics import AccMetric
+from mmaction.registry import METRICS
+from ..datasets.transforms import parse_protocol
+
+#: Test samplers :func:`with_protocols` knows how to widen.
+SAMPLERS = ('SampleFrames', 'CentredSampleFrames', 'UniformSample')
+
+
+@METRICS.register_module()
+class ViewProtocolAccMetric(AccMetric):
+    """MMAction2's ``AccMetric`` for each view protocol of a sample.
+
+    Samples carrying ``protocol_scores`` (:class:`~..models.AIMHead` under
+    ``MultiProtocolSampleFrames``) give ``<protocol>_top1``,
+    ``<protocol>_top5`` and ``<protocol>_mean1`` per protocol; others are
+    scored as by ``AccMetric``.
+    """
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        samples = [dict(s, pred_score=s['protocol_scores'])
+                   if 'protocol_scores' in s else s for s in data_samples]
+        super().process(data_batch, samples)
+
+
+def _widen(pipeline: List[dict], protocols: Sequence[str]) -> List[dict]:
+    pipeline = copy.deepcopy(list(pipeline))
+    types = [t['type'] for t in pipeline]
+    found = [i for i, t in enumerate(types) if t in SAMPLERS]
+    if len(found) != 1:
+        raise ValueError(f'view protocols need one test sampler of '
+                         f'{SAMPLERS} in the pipeline, found {types}')
+    i = found[0]
+    sampler = {k: v for k, v in pipeline[i].items() if k != 'num_clips' or
+               pipeline[i]['type'] == 'UniformSample'}
+    pipeline[i] = dict(type='MultiProtocolSampleFrames',
+                       protocols=list(protocols), sampler=sampler)
+    if any(parse_protocol(p)[1] == 3 for p in protocols):
+        for j, t in enumerate(pipeline):
+            if t['type'] != 'CenterCrop':
+                continue
+            resize = [r for r in pipeline[:j] if r['type'] == 'Resize']
+            short = tuple(resize[-1]['scale']) if resize else None
+            if short is None or short[0] != -1 or \
+                    short[1] != t['crop_size']:
+                raise ValueError(
+                    'protocols of 3 crops take ThreeCrop, whose crops span '
+                    'the short side: it needs Resize(scale=(-1, '
+                    f'{t["crop_size"]})) before the crop, this pipeline '
+                    f'resizes to {short}')
+            pipeline[j] = dict(type='ThreeCrop', crop_size=t['crop_size'])
+    pack = next((t for t in pipeline if t['type'] == 'PackActionInputs'),
+                None)
+    if pack is None:
+        raise ValueError('view protocols need PackActionInputs')
+    keys = tuple(pack.get('meta_keys', ('img_shape', 'img_key', 'video_id',
+                                        'timestamp')))
+    pack['meta_keys'] = keys + ('protocols', )
+    return pipeline
+
+
+def with_protocols(cfg: Config, protocols: Sequence[str],
+                   split: str = 'test') -> Dict[str, str]:
+    """Make ``cfg``'s ``split`` ('test' or 'val') report every protocol.
+
+    Args:
+        cfg (Config): The config, changed in place.
+        protocols (Sequence[str]): ``'<clips>x<crops>'``, the first the main
+            one (``pred_score``, ``acc/<first>_top1`` first in the metrics).
+        split (str): ``'test'`` or ``'val'``.
+
+    Returns:
+        dict: What changed, field by field, for the log.
+    """
+    for p in protocols:
+        parse_protocol(p)
+    # A copy: configs often share one dataloader between val and test.
+    loader = copy.deepcopy(cfg[f'{split}_dataloader'])
+    loader.dataset.pipeline = _widen(loader.dataset.pipeline, protocols)
+    cfg[f'{split}_dataloader'] = loader
+    evaluators = cfg[f'{split}_evaluator']
+    single = not isinstance(evaluators, (list, tuple))
+    evaluators = [dict(e) for e in ([evaluators] if single else evaluators)]
+    scored = [e for e in evaluators
+              if e.get('type') in ('AccMetric', 'ViewProtocolAccMetric')]
+    if not scored:
+        raise ValueError(f'{split}_evaluator: view protocols are scored by '
+                         'AccMetric, found '
+                         f'{[e.get("type") for e in evaluators]}')
+    for e in scored:
+        e['type'] = 'ViewProtocolAccMetric'
+    cfg[f'{split}_evaluator'] = evaluators[0] if single else evaluators
+    return {f'{split}_dataloader.dataset.pipeline':
+            f'view protocols {", ".join(protocols)} from one decode',
+            f'{split}_evaluator.type': 'ViewProtocolAccMetric'}
