@@ -1,6 +1,7 @@
 """Every config under configs/ parses, builds its model (on the meta device),
 and its train/val/test pipelines and dataset run on a real video file."""
 import copy
+import functools
 import glob
 import os.path as osp
 
@@ -42,8 +43,14 @@ REFERENCE_BACKBONE_PARAMS = {
 }
 
 
-def _load(path: str) -> Config:
+@functools.lru_cache(maxsize=None)
+def _parsed(path: str) -> Config:
     return Config.fromfile(osp.join(REPO, path))
+
+
+def _load(path: str) -> Config:
+    """The config (parsed once; each caller gets its own copy)."""
+    return copy.deepcopy(_parsed(path))
 
 
 def _dataset_key(path: str) -> str:
@@ -195,6 +202,15 @@ def test_aim_recipe(path):
         assert model.family.arch['act'] == 'gelu'
 
 
+@functools.lru_cache(maxsize=None)
+def _input_size(path: str) -> int:
+    """The frame size a config's image model takes (built once, on the
+    meta device)."""
+    with torch.device('meta'):
+        return MODELS.build(copy.deepcopy(_load(path).model.backbone)
+                            ).input_size
+
+
 def _pipeline_cases():
     """One case per distinct (pipeline, frames, expected views)."""
     cases, seen = [], set()
@@ -227,8 +243,7 @@ def test_pipeline_and_dataset_on_a_real_video(path, split, views,
     assert len(dataset) == 2
     sample = dataset[0]
     frames = cfg.model.backbone.num_frames
-    with torch.device('meta'):
-        size = MODELS.build(copy.deepcopy(cfg.model.backbone)).input_size
+    size = _input_size(path)
     # [views, C, T, H, W]: what the model's data preprocessor expects.
     assert tuple(sample['inputs'].shape) == (views, 3, frames, size, size)
     # Colour noise and mean-colour erasing give float frames.

@@ -2,6 +2,7 @@
 audit (shared/aim_reference/recipe_audit.md) lists as changing results,
 pinned config by config (docs/reproduction.md names the test of each)."""
 import copy
+import functools
 import math
 import os.path as osp
 
@@ -35,8 +36,14 @@ NOT_PAPER = [
 ]
 
 
-def _cfg(name):
+@functools.lru_cache(maxsize=None)
+def _parsed(name):
     return Config.fromfile(osp.join(REPO, 'configs', name + '.py'))
+
+
+def _cfg(name):
+    """The config (parsed once; each caller gets its own copy)."""
+    return copy.deepcopy(_parsed(name))
 
 
 def _types(pipeline):
