@@ -19,7 +19,10 @@ HERE = osp.dirname(osp.abspath(__file__))
 # mmaction2 1.2.0 imports `importlib_metadata` without declaring it, and
 # mmengine 0.10.7 imports `pkg_resources` (gone from setuptools 82; our
 # compat layer no longer needs it, other OpenMMLab code may), so both are
-# declared here.
+# declared here. imageio-ffmpeg ships an FFmpeg binary with libx264 and
+# libvpx: tools/data/resize_videos.py and the real-codec test fixtures encode
+# with it, no system package needed. PyAV (tests) is the second decoder the
+# tests compare decord with.
 INSTALL_REQUIRES = [
     'torch>=2.6,<=2.14.1',
     'torchvision>=0.21,<=0.29.1',
@@ -34,10 +37,11 @@ INSTALL_REQUIRES = [
     'importlib_metadata',
     'setuptools<82',
     'matplotlib',
+    'imageio-ffmpeg>=0.5',
 ]
 
 EXTRAS_REQUIRE = {
-    'tests': ['pytest>=7', 'open_clip_torch>=2.20', 'ruff>=0.5'],
+    'tests': ['pytest>=7', 'open_clip_torch>=2.20', 'ruff>=0.5', 'av>=12'],
 }
 
 

@@ -217,3 +217,39 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if 'cuda' in item.keywords:
             item.add_marker(skip)
+
+
+def numbered_frames(count: int, height: int = 64, width: int = 96
+                    ) -> List[np.ndarray]:
+    """Frames each telling its index: two squares moving 2 pixels a frame
+    in opposite directions, and a bar as long as the index."""
+    frames = []
+    for i in range(count):
+        f = np.full((height, width, 3), 40, np.uint8)
+        x = 2 * i % (width - 16)
+        f[8:24, x:x + 16] = (200, 50, 50)
+        f[40:56, width - 16 - x:width - x] = (50, 200, 90)
+        f[60:62, :min(2 * i + 2, width)] = 255
+        frames.append(f)
+    return frames
+
+
+@pytest.fixture(scope='session')
+def codec_videos(tmp_path_factory) -> dict:
+    """Real codecs, encoded now by the FFmpeg that imageio-ffmpeg ships:
+    H.264 with B-frames and one keyframe (a GOP longer than the clip, as
+    Kinetics clips cut from long videos have), VP9 WebM (as
+    Something-Something v2), H.264 at a variable frame rate (10 frames at
+    10 fps, then 20 at 30 fps). ``{name: (path, source frames)}``."""
+    from mmaction_aim.utils.video import encode_video
+    root = tmp_path_factory.mktemp('codecs')
+    frames = numbered_frames(40)
+    return {
+        'h264': (encode_video(str(root / 'h264.mp4'), frames, codec='h264',
+                              gop=250, bframes=3), frames),
+        'vp9': (encode_video(str(root / 'vp9.webm'), frames, codec='vp9'),
+                frames),
+        'h264_vfr': (encode_video(str(root / 'vfr.mp4'), frames[:30],
+                                  codec='h264', vfr=[(10, 10.), (20, 30.)]),
+                     frames[:30]),
+    }
