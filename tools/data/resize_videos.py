@@ -1,0 +1,97 @@
+"""Resize a dataset's videos to a short side (256 by default), resumable.
+
+The copy the original AIM trained on (``train_256`` / ``val_256``): every
+video scaled down to the short side, aspect ratio kept, every frame kept,
+H.264 (or VP9 for ``.webm``), no audio, optionally a chosen keyframe
+interval. Decoding a 256-pixel copy is about twice as fast as the 640x360
+original (docs/benchmark.md, the loader table)::
+
+    python tools/data/resize_videos.py data/kinetics400/videos_train \
+        data/kinetics400/train_256 [--list LIST] [--short-side 256] \
+        [--gop 16] [--jobs 8]
+
+Files already written are skipped (a copy is written under a temporary name
+and renamed when complete), so an interrupted run resumes. Videos that
+cannot be read are named at the end; the exit status is 1 if there were
+any.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
+    __file__)))))
+
+from mmaction_aim.datasets.transcode import transcode_video  # noqa: E402
+
+VIDEO_EXTENSIONS = ('.mp4', '.webm', '.mkv', '.avi', '.mov', '.m4v')
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('src_dir', help='the videos')
+    parser.add_argument('dst_dir', help='where the copies go (same '
+                        'relative paths and names)')
+    parser.add_argument('--list', help='only the videos of this MMAction2 '
+                        'list (paths relative to src_dir, first column)')
+    parser.add_argument('--short-side', type=int, default=256)
+    parser.add_argument('--gop', type=int, default=None,
+                        help='keyframe interval (default: the encoder\'s)')
+    parser.add_argument('--crf', type=int, default=None)
+    parser.add_argument('--jobs', type=int, default=os.cpu_count() or 1,
+                        help='videos encoded at once (one thread each)')
+    return parser.parse_args(argv)
+
+
+def videos_of(src_dir: str, list_file: str = None):
+    """Relative paths of the videos to convert, in a stable order."""
+    if list_file:
+        with open(list_file) as f:
+            return [line.split()[0] for line in f if line.strip()]
+    found = []
+    for root, _, files in os.walk(src_dir):
+        for name in files:
+            if name.lower().endswith(VIDEO_EXTENSIONS) and \
+                    '.part.' not in name:
+                found.append(osp.relpath(osp.join(root, name), src_dir))
+    return sorted(found)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    videos = videos_of(args.src_dir, args.list)
+    todo = [v for v in videos if not osp.isfile(osp.join(args.dst_dir, v))]
+    print(f'{len(videos)} videos, {len(videos) - len(todo)} already done, '
+          f'{len(todo)} to convert with {args.jobs} job(s)', flush=True)
+    start, done, bad = time.time(), 0, []
+
+    def one(video):
+        return video, transcode_video(
+            osp.join(args.src_dir, video), osp.join(args.dst_dir, video),
+            short_side=args.short_side, gop=args.gop, crf=args.crf)
+
+    with ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        for video, error in pool.map(one, todo):
+            done += 1
+            if error:
+                bad.append((video, error))
+            if done % 100 == 0 or done == len(todo):
+                rate = done / max(time.time() - start, 1e-9)
+                eta = (len(todo) - done) / rate
+                print(f'{done}/{len(todo)} ({rate:.1f} videos/s, '
+                      f'{eta:.0f} s left)', flush=True)
+    if bad:
+        print(f'{len(bad)} video(s) could not be converted:',
+              file=sys.stderr)
+        for video, error in bad:
+            print(f'  {video}: {error}', file=sys.stderr)
+        return 1
+    print(f'all {len(videos)} videos are in {args.dst_dir}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
