@@ -27,7 +27,8 @@ class BadVideoError(RuntimeError):
 #: joins them with a class attribute ``decodes_video = True``.
 DECODER_TRANSFORMS = ('DecordInit', 'DecordDecode', 'OpenCVInit',
                       'OpenCVDecode', 'PyAVInit', 'PyAVDecode',
-                      'PyAVDecodeMotionVector', 'PIMSInit', 'PIMSDecode')
+                      'PyAVDecodeMotionVector', 'PIMSInit', 'PIMSDecode',
+                      'SparseInit', 'SparseDecode')
 
 
 #: Frame samplers, whose ``clip_len`` is the frames a clip gets.

@@ -1,13 +1,17 @@
 """Transforms registered into MMAction2 that the original AIM recipes need:
-its test-clip placement, its RandAugment, colour noise and random erasing."""
+its test-clip placement, its RandAugment, colour noise and random erasing;
+several view protocols at once; a decoder of only what sampled frames
+need."""
 from .erasing import ClipRandomErasing, with_mean_fill
 from .lighting import PCALighting
 from .rand_augment import ImgaugRandAugment
+from .sparse_decode import SparseDecode, SparseInit, with_decoder
 from .sampling import (CentredSampleFrames, MultiProtocolSampleFrames,
                        parse_protocol, protocol_views)
 
 __all__ = [
     'CentredSampleFrames', 'ClipRandomErasing', 'ImgaugRandAugment',
     'MultiProtocolSampleFrames', 'PCALighting', 'parse_protocol',
-    'protocol_views', 'with_mean_fill'
+    'protocol_views', 'with_mean_fill', 'SparseInit', 'SparseDecode',
+    'with_decoder'
 ]

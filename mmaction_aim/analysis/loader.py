@@ -1,0 +1,130 @@
+"""Measuring a config's data pipeline: clips per second per loader process,
+and where the time goes.
+
+A dataloader worker is one process running the dataset's pipeline, one
+transform after another, on one core. :func:`measure_pipeline` runs a
+dataset's pipeline the same way (one thread for decord, OpenCV and torch),
+timing each transform, so that the loader cores a GPU needs follow from the
+GPU's training throughput.
+"""
+import random
+import time
+from typing import Dict, List, Optional
+
+import numpy as np
+
+
+def single_threaded() -> None:
+    """One thread for OpenCV and torch, as a dataloader worker has."""
+    import cv2
+    import torch
+    cv2.setNumThreads(1)
+    torch.set_num_threads(1)
+
+
+def measure_pipeline(dataset, samples: int, warmup: int = 2,
+                     seed: int = 0) -> dict:
+    """Run ``dataset``'s pipeline on ``samples`` items, timing each
+    transform.
+
+    Args:
+        dataset: A built MMEngine dataset (``get_data_info`` and a
+            ``pipeline`` of transforms).
+        samples (int): Items timed (drawn in a seeded random order, cycling
+            through the list).
+        warmup (int): Items run first and not timed. Defaults to 2.
+        seed (int): Order and the transforms' random draws. Defaults to 0.
+
+    Returns:
+        dict: ``clips_per_s``, ``s_per_clip``, ``samples``, and
+        ``transforms``: one ``{name, s_per_clip, share}`` per transform, in
+        pipeline order.
+    """
+    transforms = list(dataset.pipeline.transforms)
+    names = [type(t).__name__ for t in transforms]
+    rng = random.Random(seed)
+    order = list(range(len(dataset)))
+    np.random.seed(seed)
+    spent = np.zeros(len(transforms))
+    total = 0.
+    for n in range(warmup + samples):
+        if n % len(order) == 0:
+            rng.shuffle(order)
+        results = dataset.get_data_info(order[n % len(order)])
+        start = time.perf_counter()
+        for i, transform in enumerate(transforms):
+            t0 = time.perf_counter()
+            results = transform(results)
+            if n >= warmup:
+                spent[i] += time.perf_counter() - t0
+        if n >= warmup:
+            total += time.perf_counter() - start
+    return dict(
+        clips_per_s=samples / total, s_per_clip=total / samples,
+        samples=samples,
+        transforms=[dict(name=name, s_per_clip=float(s / samples),
+                         share=float(s / total))
+                    for name, s in zip(names, spent, strict=True)])
+
+
+def decoding_share(report: dict) -> float:
+    """Share of a :func:`measure_pipeline` report's time spent opening and
+    decoding videos."""
+    from ..datasets import DECODER_TRANSFORMS
+    return sum(t['share'] for t in report['transforms']
+               if t['name'] in DECODER_TRANSFORMS or
+               t['name'].endswith(('Init', 'Decode')))
+
+
+def cores_per_gpu(clips_per_s_per_core: float,
+                  gpu_clips_per_s: Optional[float]) -> Optional[float]:
+    """Loader cores one GPU needs to be fed ``gpu_clips_per_s``."""
+    if not gpu_clips_per_s:
+        return None
+    return gpu_clips_per_s / clips_per_s_per_core
+
+
+def footage(num_frames: int, height: int, width: int, seed: int = 0
+            ) -> List[np.ndarray]:
+    """Frames that encode like camera footage more than a flat synthetic
+    picture does: smooth textured background panning, moving shapes, and
+    sensor noise."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 255, (height // 8 + 2, width // 8 + 40, 3),
+                        dtype=np.uint8)
+    import cv2
+    texture = cv2.resize(base, ((width // 8 + 40) * 8, (height // 8 + 2) * 8),
+                         interpolation=cv2.INTER_CUBIC)
+    frames = []
+    for t in range(num_frames):
+        x = (t * 2) % 300
+        frame = texture[:height, x:x + width].copy()
+        cx = int((width - 80) * (0.5 + 0.4 * np.sin(t / 15)))
+        cy = int((height - 80) * (0.5 + 0.4 * np.cos(t / 20)))
+        frame[cy:cy + 80, cx:cx + 80] = (220, 60, 40)
+        noise = rng.integers(-6, 7, frame.shape)
+        frames.append(np.clip(frame.astype(int) + noise, 0, 255)
+                      .astype(np.uint8))
+    return frames
+
+
+def generate_videos(root: str, count: int, width: int, height: int,
+                    seconds: float, fps: float, gop: Optional[int] = None,
+                    codec: str = 'h264') -> Dict[str, str]:
+    """``count`` videos of :func:`footage` and a list naming them (label
+    0); ``{'root', 'list'}``."""
+    import os.path as osp
+
+    from ..utils.video import encode_video
+    ext = 'webm' if codec == 'vp9' else 'mp4'
+    names = []
+    for i in range(count):
+        name = f'video_{i:03d}.{ext}'
+        encode_video(osp.join(root, name),
+                     footage(int(seconds * fps), height, width, seed=i),
+                     fps=fps, codec=codec, gop=gop)
+        names.append(name)
+    list_file = osp.join(root, 'list.txt')
+    with open(list_file, 'w') as f:
+        f.writelines(f'{n} 0\n' for n in names)
+    return dict(root=root, list=list_file)
