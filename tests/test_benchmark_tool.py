@@ -171,3 +171,27 @@ def test_max_training_batch_tries_fresh_workers(benchmark, config,
         subprocess.CompletedProcess(cmd, 1, '', 'ValueError: bad config'))
     with pytest.raises(RuntimeError, match='bad config'):
         benchmark.max_training_batch(args, 'aim')
+
+
+def test_loader_benchmark_measures_pipelines_and_decoders(tmp_path):
+    """tools/analysis/loader_benchmark.py on generated H.264 videos: clips
+    per second, the time of every transform, the cores a GPU needs, and
+    decord and the sparse decoder side by side."""
+    from conftest import TINY_CONFIG
+    module = tool_module('analysis/loader_benchmark.py')
+    out = tmp_path / 'loader.json'
+    report = module.main([
+        TINY_CONFIG, '--generate', '2', '--size', '96x64', '--seconds', '2',
+        '--fps', '10', '--samples', '3', '--splits', 'train', 'test',
+        '--decoders', 'decord', 'sparse', '--rounds', '2',
+        '--gpu-clips-per-s', '30', '--out', str(out)])
+    assert json.loads(out.read_text())['splits'].keys() == {'train', 'test'}
+    train = report['splits']['train']
+    assert [t['name'] for t in train['transforms']][:3] == [
+        'DecordInit', 'SampleFrames', 'DecordDecode']
+    assert 0.5 < sum(t['share'] for t in train['transforms']) <= 1.0001
+    assert 0 < train['decoding_share'] < 1
+    assert train['cores_per_gpu'] == pytest.approx(30 / train['clips_per_s'])
+    ratio = train['decoders']['ratio_to_first']
+    assert ratio['decord']['min'] == 1.0 and ratio['sparse']['min'] > 0
+    assert len(train['decoders']['sparse']['clips_per_s']) == 2

@@ -128,3 +128,42 @@ def generate_videos(root: str, count: int, width: int, height: int,
     with open(list_file, 'w') as f:
         f.writelines(f'{n} 0\n' for n in names)
     return dict(root=root, list=list_file)
+
+
+def compare_pipelines(datasets: Dict[str, object], samples: int,
+                      rounds: int = 7) -> dict:
+    """Clips per second of several datasets (pipelines) on the same
+    videos, measured in alternated rounds (A B B A ...) in this process, so
+    that the drift of a shared machine falls on all alike.
+
+    Args:
+        datasets (dict): name -> built dataset.
+        samples (int): Clips per round and dataset (the same clips, same
+            seeds, for every dataset).
+        rounds (int): Rounds; the order alternates. Defaults to 7.
+
+    Returns:
+        dict: name -> ``{clips_per_s: [per round], min_s_per_clip,
+        median_s_per_clip}``, and ``ratio_to_first``: name -> ``{min,
+        median}`` of the first dataset's time over this one's (above 1:
+        faster).
+    """
+    names = list(datasets)
+    times = {n: [] for n in names}
+    for r in range(rounds):
+        order = names if r % 2 == 0 else names[::-1]
+        for name in order:
+            report = measure_pipeline(datasets[name], samples, warmup=1,
+                                      seed=r)
+            times[name].append(report['s_per_clip'])
+    out = {n: dict(clips_per_s=[1 / t for t in times[n]],
+                   min_s_per_clip=float(np.min(times[n])),
+                   median_s_per_clip=float(np.median(times[n])))
+           for n in names}
+    first = out[names[0]]
+    out['ratio_to_first'] = {
+        n: dict(min=first['min_s_per_clip'] / out[n]['min_s_per_clip'],
+                median=first['median_s_per_clip'] /
+                out[n]['median_s_per_clip'])
+        for n in names}
+    return out

@@ -5,6 +5,7 @@ time goes, and how many loader cores one GPU needs.
         [--list LIST --root DIR | --generate N [--size 640x360]
          [--seconds 10] [--fps 30] [--gop G] [--codec h264|vp9]]
         [--samples 40] [--gpu-clips-per-s X | --model-benchmark B.json]
+        [--decoders decord sparse [--rounds 7]]
         [--out results.json] [--cfg-options ...]
 
 Each pipeline runs in this process as a dataloader worker runs it: one
@@ -13,7 +14,10 @@ set to 1). Without a list, ``--generate`` writes videos of textured,
 panning, noisy footage with the packaged FFmpeg (x264 defaults, a long GOP
 unless ``--gop``). The GPU side: ``--gpu-clips-per-s`` (training clips per
 second of one GPU), or ``--model-benchmark`` (a ``tools/analysis/
-benchmark.py`` JSON: its AIM training throughput).
+benchmark.py`` JSON: its AIM training throughput). ``--decoders decord
+sparse`` also measures the pipelines with each decoder on the same clips,
+in alternated rounds, and prints the ratio (``SparseInit``/``SparseDecode``
+in place of decord's pair: the same sampled frames, bit for bit).
 """
 import argparse
 import json
@@ -30,10 +34,11 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 
 from mmaction.registry import DATASETS  # noqa: E402
-from mmaction_aim.analysis.loader import (cores_per_gpu,  # noqa: E402
-                                          decoding_share, generate_videos,
-                                          measure_pipeline, single_threaded)
-from mmaction_aim.datasets.transforms import with_mean_fill  # noqa: E402
+from mmaction_aim.analysis.loader import (  # noqa: E402
+    compare_pipelines, cores_per_gpu, decoding_share, generate_videos,
+    measure_pipeline, single_threaded)
+from mmaction_aim.datasets.transforms import (  # noqa: E402
+    with_decoder, with_mean_fill)
 from mmaction_aim.utils import main_with_clear_errors  # noqa: E402
 
 
@@ -60,6 +65,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--model-benchmark', default=None,
                         help='a benchmark.py JSON: its AIM training '
                         'throughput is the GPU side')
+    parser.add_argument('--decoders', nargs='+', default=None,
+                        choices=['decord', 'sparse'],
+                        help='compare decoders side by side (first: the '
+                        'reference of the ratios)')
+    parser.add_argument('--rounds', type=int, default=7,
+                        help='alternated rounds of --decoders')
     parser.add_argument('--out', default=None, help='write JSON here')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
@@ -74,14 +85,17 @@ def gpu_throughput(args) -> float:
     return args.gpu_clips_per_s
 
 
-def dataset_of(cfg: Config, split: str, list_file: str, root: str):
-    """The split's dataset on ``list_file`` (fills a ``'mean'`` erasing
-    colour with the config's mean, or grey: timing only)."""
+def dataset_of(cfg: Config, split: str, list_file: str, root: str,
+               decoder: str = 'decord'):
+    """The split's dataset on ``list_file`` with ``decoder`` (fills a
+    ``'mean'`` erasing colour with the config's mean, or grey: timing
+    only)."""
     ds = dict(cfg[f'{split}_dataloader'].dataset)
     mean = cfg.model.get('data_preprocessor', {}).get('mean')
     mean = mean if isinstance(mean, (list, tuple)) else [128.] * 3
+    pipeline = with_decoder(with_mean_fill(ds['pipeline'], mean), decoder)
     ds.update(ann_file=list_file, data_prefix=dict(video=root),
-              pipeline=with_mean_fill(ds['pipeline'], mean))
+              pipeline=pipeline)
     ds.pop('preload', None)
     init_default_scope('mmaction')
     return DATASETS.build(ds)
@@ -125,6 +139,19 @@ def main(argv=None) -> dict:
             for t in result['transforms']:
                 print(f'    {t["name"]:<28} {1e3 * t["s_per_clip"]:8.2f} ms'
                       f'  {100 * t["share"]:5.1f}%')
+            if args.decoders:
+                compared = compare_pipelines(
+                    {d: dataset_of(cfg, split, videos['list'],
+                                   videos['root'], d)
+                     for d in args.decoders}, args.samples, args.rounds)
+                result['decoders'] = compared
+                for d in args.decoders:
+                    c, r = compared[d], compared['ratio_to_first'][d]
+                    print(f'    {d:<8} {1 / c["min_s_per_clip"]:.2f} clips/s '
+                          f'(best of {args.rounds}), '
+                          f'{1 / c["median_s_per_clip"]:.2f} (median); '
+                          f'x{r["min"]:.2f} / x{r["median"]:.2f} of '
+                          f'{args.decoders[0]}')
     report['gpu_clips_per_s'] = gpu
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
