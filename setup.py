@@ -22,7 +22,9 @@ HERE = osp.dirname(osp.abspath(__file__))
 # declared here. imageio-ffmpeg ships an FFmpeg binary with libx264 and
 # libvpx: tools/data/resize_videos.py and the real-codec test fixtures encode
 # with it, no system package needed. PyAV (tests) is the second decoder the
-# tests compare decord with.
+# tests compare decord with, and SparseDecode's; torchcodec (tests; 0.17.0
+# is the release tested with torch 2.14.1) the maintained decoder, whose
+# FFmpeg libraries tools/setup_env.sh finds in PyAV's wheel.
 INSTALL_REQUIRES = [
     'torch>=2.6,<=2.14.1',
     'torchvision>=0.21,<=0.29.1',
@@ -41,7 +43,8 @@ INSTALL_REQUIRES = [
 ]
 
 EXTRAS_REQUIRE = {
-    'tests': ['pytest>=7', 'open_clip_torch>=2.20', 'ruff>=0.5', 'av>=12'],
+    'tests': ['pytest>=7', 'open_clip_torch>=2.20', 'ruff>=0.5', 'av>=12',
+              'torchcodec==0.17.0'],
 }
 
 
@@ -61,6 +64,8 @@ setup(
     long_description=readme(),
     long_description_content_type='text/markdown',
     packages=find_packages(include=['mmaction_aim', 'mmaction_aim.*']),
+    # The probe file torchcodec's availability is checked with.
+    package_data={'mmaction_aim': ['datasets/transforms/probe.mp4']},
     python_requires='>=3.10',
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,

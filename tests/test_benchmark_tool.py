@@ -183,7 +183,7 @@ def test_loader_benchmark_measures_pipelines_and_decoders(tmp_path):
     report = module.main([
         TINY_CONFIG, '--generate', '2', '--size', '96x64', '--seconds', '2',
         '--fps', '10', '--samples', '3', '--splits', 'train', 'test',
-        '--decoders', 'decord', 'sparse', '--rounds', '2',
+        '--decoders', 'decord', 'sparse', '--rounds', '2', '--repeats', '2',
         '--gpu-clips-per-s', '30', '--out', str(out)])
     assert json.loads(out.read_text())['splits'].keys() == {'train', 'test'}
     train = report['splits']['train']
@@ -195,3 +195,6 @@ def test_loader_benchmark_measures_pipelines_and_decoders(tmp_path):
     ratio = train['decoders']['ratio_to_first']
     assert ratio['decord']['min'] == 1.0 and ratio['sparse']['min'] > 0
     assert len(train['decoders']['sparse']['clips_per_s']) == 2
+    # Repeated sampling (MMAction2's RepeatAugDataset) beside them.
+    assert ratio['repeat2']['median'] > 0
+    assert 'repeat2' not in report['splits']['test']['decoders']

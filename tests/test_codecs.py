@@ -143,3 +143,49 @@ def test_sparse_decoding_decodes_fewer_pictures(codec_videos):
         counts[skip] = results['decoded_pictures']
     # 34 pictures decoded in full up to frame 33, 22 sparsely.
     assert counts[True] < 0.8 * counts[False], counts
+
+
+def _decode(path, init, decode, inds):
+    results = TRANSFORMS.build(init)(dict(filename=path))
+    results['frame_inds'] = np.array(inds)
+    return np.stack(TRANSFORMS.build(decode)(results)['imgs'])
+
+
+@pytest.mark.parametrize('name', ['h264', 'vp9', 'h264_vfr'])
+def test_torchcodec_gives_decords_frames(name, codec_videos):
+    from mmaction_aim.datasets.transforms import torchcodec_problem
+    if torchcodec_problem():
+        pytest.skip(torchcodec_problem())
+    path, source = codec_videos[name]
+    init_default_scope('mmaction')
+    inds = [i % len(source) for i in INDICES]
+    ours = _decode(path, dict(type='TorchCodecInit'),
+                   dict(type='TorchCodecDecode'), inds)
+    decord = _decode(path, dict(type='DecordInit'),
+                     dict(type='DecordDecode'), inds)
+    assert np.array_equal(ours, decord)
+
+
+def test_without_torchcodec_decord_decodes_after_one_line(codec_videos,
+                                                          monkeypatch):
+    """Where torchcodec cannot load, one warning names what is missing and
+    the frames are decord's."""
+    from mmaction_aim.datasets.transforms import torchcodec_decode
+    from conftest import captured_log_records
+    monkeypatch.setattr(torchcodec_decode, 'torchcodec_problem',
+                        lambda: 'torchcodec cannot load FFmpeg: libavutil')
+    monkeypatch.setattr(torchcodec_decode._fallback_once, 'said', False,
+                        raising=False)
+    path, _ = codec_videos['h264']
+    init_default_scope('mmaction')
+    with captured_log_records() as records:
+        for _ in range(2):
+            ours = _decode(path, dict(type='TorchCodecInit'),
+                           dict(type='TorchCodecDecode'), INDICES)
+    lines = [r.getMessage() for r in records if 'decord' in r.getMessage()]
+    assert len(lines) == 1 and 'libavutil' in lines[0]
+    assert np.array_equal(ours, _decode(path, dict(type='DecordInit'),
+                                        dict(type='DecordDecode'), INDICES))
+    with pytest.raises(RuntimeError, match='libavutil'):
+        TRANSFORMS.build(dict(type='TorchCodecInit', device='cuda'))(
+            dict(filename=path))

@@ -82,3 +82,25 @@ def test_benchmark_finds_the_largest_training_batch(tmp_path):
               '--out', str(out), '--cfg-options', *options], timeout=600)
     report = json.loads(out.read_text())
     assert report['max_batch']['aim'] >= 256
+
+
+def test_torchcodec_nvdec_gives_the_cpu_frames(codec_videos):
+    """NVDEC through torchcodec (device='cuda'): the frames of the CPU
+    decoder, up to the colour conversion's rounding."""
+    import numpy as np
+    from mmengine.registry import init_default_scope
+
+    from mmaction.registry import TRANSFORMS
+    from mmaction_aim.datasets.transforms import torchcodec_problem
+    if torchcodec_problem():
+        pytest.skip(torchcodec_problem())
+    path, _ = codec_videos['h264']
+    init_default_scope('mmaction')
+    frames = {}
+    for device in ('cpu', 'cuda'):
+        results = TRANSFORMS.build(dict(type='TorchCodecInit',
+                                        device=device))(dict(filename=path))
+        results['frame_inds'] = np.array([0, 9, 21, 33])
+        frames[device] = np.stack(TRANSFORMS.build(
+            dict(type='TorchCodecDecode'))(results)['imgs']).astype(int)
+    assert np.abs(frames['cpu'] - frames['cuda']).mean() < 2

@@ -29,6 +29,23 @@ if [ "$(cat "$_aim_stamp" 2>/dev/null)" != "$_aim_hash" ] || \
         return 1 2>/dev/null || exit 1
     fi
 fi
+# torchcodec (a maintained decoder, optional) loads FFmpeg's shared
+# libraries when it first decodes. Without system ones, point it at the
+# FFmpeg that PyAV's wheel bundles: its files carry hashed names, so they are
+# linked under their sonames in .venv/ffmpeg-libs.
+if ! ldconfig -p 2>/dev/null | grep -q 'libavutil\.so'; then
+    _aim_avlibs="$(python -c 'import av, os; print(os.path.join(os.path.dirname(os.path.dirname(av.__file__)), "av.libs"))' 2>/dev/null || true)"
+    if [ -n "$_aim_avlibs" ] && [ -d "$_aim_avlibs" ]; then
+        mkdir -p "$_aim_venv/ffmpeg-libs"
+        for _aim_lib in "$_aim_avlibs"/libav*.so.* "$_aim_avlibs"/libsw*.so.*; do
+            [ -e "$_aim_lib" ] || continue
+            _aim_name="$(basename "$_aim_lib" | sed -E 's/-[0-9a-f]{8}//; s/(\.so\.[0-9]+).*/\1/')"
+            ln -sf "$_aim_lib" "$_aim_venv/ffmpeg-libs/$_aim_name"
+        done
+        export LD_LIBRARY_PATH="$_aim_venv/ffmpeg-libs:$_aim_avlibs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    fi
+    unset _aim_avlibs _aim_lib _aim_name
+fi
 unset _aim_stamp _aim_hash _aim_venv
 export MMACTION_AIM_ROOT="$_aim_root"
 unset _aim_root

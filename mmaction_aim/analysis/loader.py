@@ -40,6 +40,8 @@ def measure_pipeline(dataset, samples: int, warmup: int = 2,
         ``transforms``: one ``{name, s_per_clip, share}`` per transform, in
         pipeline order.
     """
+    if hasattr(dataset, 'num_repeats'):  # MMAction2's RepeatAugDataset
+        return _measure_repeated(dataset, samples, warmup, seed)
     transforms = list(dataset.pipeline.transforms)
     names = [type(t).__name__ for t in transforms]
     rng = random.Random(seed)
@@ -65,6 +67,28 @@ def measure_pipeline(dataset, samples: int, warmup: int = 2,
         transforms=[dict(name=name, s_per_clip=float(s / samples),
                          share=float(s / total))
                     for name, s in zip(names, spent, strict=True)])
+
+
+def _measure_repeated(dataset, samples: int, warmup: int,
+                      seed: int) -> dict:
+    """Clips per second of MMAction2's ``RepeatAugDataset``: each item
+    decodes the frames of ``num_repeats`` clips at once and augments each;
+    ``samples`` counts clips."""
+    rng = random.Random(seed)
+    order = list(range(len(dataset)))
+    np.random.seed(seed)
+    items = max(1, samples // dataset.num_repeats)
+    total = 0.
+    for n in range(warmup + items):
+        if n % len(order) == 0:
+            rng.shuffle(order)
+        start = time.perf_counter()
+        dataset.prepare_data(order[n % len(order)])
+        if n >= warmup:
+            total += time.perf_counter() - start
+    clips = items * dataset.num_repeats
+    return dict(clips_per_s=clips / total, s_per_clip=total / clips,
+                samples=clips, transforms=[])
 
 
 def decoding_share(report: dict) -> float:

@@ -28,7 +28,8 @@ class BadVideoError(RuntimeError):
 DECODER_TRANSFORMS = ('DecordInit', 'DecordDecode', 'OpenCVInit',
                       'OpenCVDecode', 'PyAVInit', 'PyAVDecode',
                       'PyAVDecodeMotionVector', 'PIMSInit', 'PIMSDecode',
-                      'SparseInit', 'SparseDecode')
+                      'SparseInit', 'SparseDecode', 'TorchCodecInit',
+                      'TorchCodecDecode')
 
 
 #: Frame samplers, whose ``clip_len`` is the frames a clip gets.

@@ -5,7 +5,7 @@ time goes, and how many loader cores one GPU needs.
         [--list LIST --root DIR | --generate N [--size 640x360]
          [--seconds 10] [--fps 30] [--gop G] [--codec h264|vp9]]
         [--samples 40] [--gpu-clips-per-s X | --model-benchmark B.json]
-        [--decoders decord sparse [--rounds 7]]
+        [--decoders decord sparse [--rounds 7]] [--repeats K]
         [--out results.json] [--cfg-options ...]
 
 Each pipeline runs in this process as a dataloader worker runs it: one
@@ -18,6 +18,9 @@ benchmark.py`` JSON: its AIM training throughput). ``--decoders decord
 sparse`` also measures the pipelines with each decoder on the same clips,
 in alternated rounds, and prints the ratio (``SparseInit``/``SparseDecode``
 in place of decord's pair: the same sampled frames, bit for bit).
+``--repeats K`` adds repeated sampling to that comparison (training only):
+MMAction2's ``RepeatAugDataset``, which decodes the frames of K clips of a
+video at once and augments each (``repeat<K>``).
 """
 import argparse
 import json
@@ -69,6 +72,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         choices=['decord', 'sparse'],
                         help='compare decoders side by side (first: the '
                         'reference of the ratios)')
+    parser.add_argument('--repeats', type=int, default=None,
+                        help='also measure RepeatAugDataset drawing this '
+                        'many clips per decode (train split)')
     parser.add_argument('--rounds', type=int, default=7,
                         help='alternated rounds of --decoders')
     parser.add_argument('--out', default=None, help='write JSON here')
@@ -99,6 +105,17 @@ def dataset_of(cfg: Config, split: str, list_file: str, root: str,
     ds.pop('preload', None)
     init_default_scope('mmaction')
     return DATASETS.build(ds)
+
+
+def repeated_dataset(cfg: Config, list_file: str, root: str,
+                     repeats: int):
+    """MMAction2's ``RepeatAugDataset`` on the train pipeline (decord)."""
+    ds = dict(cfg.train_dataloader.dataset)
+    init_default_scope('mmaction')
+    return DATASETS.build(dict(
+        type='RepeatAugDataset', ann_file=list_file,
+        data_prefix=dict(video=root), num_repeats=repeats,
+        pipeline=with_mean_fill(ds['pipeline'], [128.] * 3)))
 
 
 def main(argv=None) -> dict:
@@ -139,19 +156,23 @@ def main(argv=None) -> dict:
             for t in result['transforms']:
                 print(f'    {t["name"]:<28} {1e3 * t["s_per_clip"]:8.2f} ms'
                       f'  {100 * t["share"]:5.1f}%')
-            if args.decoders:
-                compared = compare_pipelines(
-                    {d: dataset_of(cfg, split, videos['list'],
-                                   videos['root'], d)
-                     for d in args.decoders}, args.samples, args.rounds)
+            if args.decoders or (args.repeats and split == 'train'):
+                names = args.decoders or ['decord']
+                datasets = {d: dataset_of(cfg, split, videos['list'],
+                                          videos['root'], d) for d in names}
+                if args.repeats and split == 'train':
+                    datasets[f'repeat{args.repeats}'] = repeated_dataset(
+                        cfg, videos['list'], videos['root'], args.repeats)
+                compared = compare_pipelines(datasets, args.samples,
+                                             args.rounds)
                 result['decoders'] = compared
-                for d in args.decoders:
+                for d in datasets:
                     c, r = compared[d], compared['ratio_to_first'][d]
                     print(f'    {d:<8} {1 / c["min_s_per_clip"]:.2f} clips/s '
                           f'(best of {args.rounds}), '
                           f'{1 / c["median_s_per_clip"]:.2f} (median); '
                           f'x{r["min"]:.2f} / x{r["median"]:.2f} of '
-                          f'{args.decoders[0]}')
+                          f'{names[0]}')
     report['gpu_clips_per_s'] = gpu
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)

@@ -5,6 +5,8 @@ need."""
 from .erasing import ClipRandomErasing, with_mean_fill
 from .lighting import PCALighting
 from .rand_augment import ImgaugRandAugment
+from .torchcodec_decode import (TorchCodecDecode, TorchCodecInit,
+                                torchcodec_problem)
 from .sparse_decode import SparseDecode, SparseInit, with_decoder
 from .sampling import (CentredSampleFrames, MultiProtocolSampleFrames,
                        parse_protocol, protocol_views)
@@ -13,5 +15,5 @@ __all__ = [
     'CentredSampleFrames', 'ClipRandomErasing', 'ImgaugRandAugment',
     'MultiProtocolSampleFrames', 'PCALighting', 'parse_protocol',
     'protocol_views', 'with_mean_fill', 'SparseInit', 'SparseDecode',
-    'with_decoder'
+    'with_decoder', 'TorchCodecInit', 'TorchCodecDecode', 'torchcodec_problem'
 ]
