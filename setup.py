@@ -24,7 +24,9 @@ HERE = osp.dirname(osp.abspath(__file__))
 # with it, no system package needed. PyAV (tests) is the second decoder the
 # tests compare decord with, and SparseDecode's; torchcodec (tests; 0.17.0
 # is the release tested with torch 2.14.1) the maintained decoder, whose
-# FFmpeg libraries tools/setup_env.sh finds in PyAV's wheel.
+# FFmpeg libraries tools/setup_env.sh finds in PyAV's wheel. pytest-xdist
+# (tests): the suite runs on two processes (tools/run_tests.sh), half its
+# time being tools' subprocesses and decoding.
 INSTALL_REQUIRES = [
     'torch>=2.6,<=2.14.1',
     'torchvision>=0.21,<=0.29.1',
@@ -44,7 +46,7 @@ INSTALL_REQUIRES = [
 
 EXTRAS_REQUIRE = {
     'tests': ['pytest>=7', 'open_clip_torch>=2.20', 'ruff>=0.5', 'av>=12',
-              'torchcodec==0.17.0'],
+              'torchcodec==0.17.0', 'pytest-xdist>=3'],
 }
 
 

@@ -10,4 +10,7 @@ source tools/setup_env.sh
 # oversubscribed CPUs are far slower than single-threaded ones.
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 export MKL_NUM_THREADS="${MKL_NUM_THREADS:-1}"
-exec python -m pytest tests/ -q -p no:cacheprovider "$@"
+# Two pytest processes (pytest-xdist) by default, the two cores CI has;
+# AIM_TEST_WORKERS=0 runs everything in this process.
+exec python -m pytest tests/ -q -p no:cacheprovider \
+    -n "${AIM_TEST_WORKERS:-2}" "$@"

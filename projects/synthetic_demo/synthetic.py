@@ -155,7 +155,7 @@ def twin_pairs(shapes: Sequence[str] = DEFAULT_VIDEO_SHAPES
 def make_video_split(out_dir: str, split: str, clips_per_class: int,
                      seed: int, shapes: Sequence[str] = DEFAULT_VIDEO_SHAPES,
                      num_frames: int = 8, size: int = 32,
-                     fps: float = 8.0) -> str:
+                     fps: float = 8.0, codec: str = 'mpeg4-opencv') -> str:
     """Write one split as ``.mp4`` files plus an MMAction2 list file.
 
     Each moving clip is rendered once and written twice (forward with the
@@ -172,12 +172,23 @@ def make_video_split(out_dir: str, split: str, clips_per_class: int,
         num_frames (int): Frames per video. Defaults to 8.
         size (int): Frame height and width in pixels. Defaults to 32.
         fps (float): Frame rate stored in the files. Defaults to 8.
+        codec (str): ``'mpeg4-opencv'`` (OpenCV's MPEG-4 part 2), or a
+            real dataset's codec through the packaged FFmpeg: ``'h264'``
+            (``.mp4``, B-frames) or ``'vp9'`` (``.webm``). Defaults to
+            ``'mpeg4-opencv'``.
 
     Returns:
         str: Path of the list file ``out_dir/<split>.txt`` whose lines are
-        ``<split>/<name>.mp4 <label>``.
+        ``<split>/<name>.<ext> <label>``.
     """
-    from mmaction_aim.utils.video import write_video
+    from mmaction_aim.utils.video import encode_video, write_video
+
+    ext = 'webm' if codec == 'vp9' else 'mp4'
+
+    def write(path, frames):
+        if codec == 'mpeg4-opencv':
+            return write_video(path, frames, fps)
+        return encode_video(path, frames, fps=fps, codec=codec)
 
     rng = np.random.default_rng(seed)
     names = video_classes(shapes)
@@ -188,13 +199,13 @@ def make_video_split(out_dir: str, split: str, clips_per_class: int,
             for i in range(clips_per_class):
                 frames = render_clip(rng, shape, fwd, num_frames, size)
                 for motion, clip in ((fwd, frames), (rev, frames[::-1])):
-                    rel = f'{split}/{shape}_{motion}_{i:04d}.mp4'
-                    write_video(osp.join(out_dir, rel), clip, fps)
+                    rel = f'{split}/{shape}_{motion}_{i:04d}.{ext}'
+                    write(osp.join(out_dir, rel), clip)
                     lines.append(f'{rel} {label[f"{shape}_{motion}"]}')
         for i in range(clips_per_class):
             frames = render_clip(rng, shape, STILL_MOTION, num_frames, size)
-            rel = f'{split}/{shape}_{STILL_MOTION}_{i:04d}.mp4'
-            write_video(osp.join(out_dir, rel), frames, fps)
+            rel = f'{split}/{shape}_{STILL_MOTION}_{i:04d}.{ext}'
+            write(osp.join(out_dir, rel), frames)
             lines.append(f'{rel} {label[f"{shape}_{STILL_MOTION}"]}')
     ann_file = osp.join(out_dir, f'{split}.txt')
     with open(ann_file, 'w') as f:
@@ -205,7 +216,8 @@ def make_video_split(out_dir: str, split: str, clips_per_class: int,
 def make_video_dataset(out_dir: str, seed: int = 0,
                        clips_per_class: Optional[Dict[str, int]] = None,
                        shapes: Sequence[str] = DEFAULT_VIDEO_SHAPES,
-                       num_frames: int = 8, size: int = 32) -> Dict[str, str]:
+                       num_frames: int = 8, size: int = 32,
+                       codec: str = 'mpeg4-opencv') -> Dict[str, str]:
     """Write train/val/test splits and a ``classes.json`` describing them.
 
     Args:
@@ -216,6 +228,8 @@ def make_video_dataset(out_dir: str, seed: int = 0,
         shapes (Sequence[str]): Shapes of the video classes.
         num_frames (int): Frames per video. Defaults to 8.
         size (int): Frame size in pixels. Defaults to 32.
+        codec (str): Of :func:`make_video_split`. Defaults to
+            ``'mpeg4-opencv'``.
 
     Returns:
         dict: Split name to list-file path.
@@ -227,7 +241,7 @@ def make_video_dataset(out_dir: str, seed: int = 0,
     for k, (split, n) in enumerate(clips_per_class.items()):
         ann_files[split] = make_video_split(out_dir, split, n,
                                             seed * 100 + k, shapes,
-                                            num_frames, size)
+                                            num_frames, size, codec=codec)
     with open(osp.join(out_dir, 'classes.json'), 'w') as f:
         json.dump(dict(classes=video_classes(shapes),
                        twin_pairs=twin_pairs(shapes), seed=seed,

@@ -32,13 +32,18 @@ def main() -> None:
                         choices=SHAPES)
     parser.add_argument('--num-frames', type=int, default=8)
     parser.add_argument('--size', type=int, default=32)
+    parser.add_argument('--codec', default='mpeg4-opencv',
+                        choices=['mpeg4-opencv', 'h264', 'vp9'],
+                        help="the files' codec: OpenCV's MPEG-4 part 2, or "
+                        "H.264 / VP9 (WebM) as Kinetics / SSv2 store theirs")
     args = parser.parse_args()
 
     start = time.time()
     files = make_video_dataset(
         args.out, seed=args.seed,
         clips_per_class=dict(train=args.train, val=args.val, test=args.test),
-        shapes=args.shapes, num_frames=args.num_frames, size=args.size)
+        shapes=args.shapes, num_frames=args.num_frames, size=args.size,
+        codec=args.codec)
     for split, path in files.items():
         with open(path) as f:
             n = sum(1 for _ in f)
