@@ -106,8 +106,14 @@ def file_kind(stream: IO[bytes]) -> str:
     if head[0] == _PICKLE_PROTOCOL:
         return 'pickle'
     if len(head) >= 9 and head[8:9] == b'{':
+        # safetensors: an 8-byte little-endian header length, then the JSON
+        # header, which must fit in the file (a random file starting so is
+        # not taken for a damaged safetensors one).
         (size, ) = struct.unpack('<Q', head[:8])
-        return 'safetensors' if size > 1 else 'unknown'
+        end = stream.seek(0, 2)
+        stream.seek(position)
+        return 'safetensors' if 1 < size <= end - position - 8 else \
+            'unknown'
     return 'unknown'
 
 

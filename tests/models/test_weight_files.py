@@ -3,6 +3,7 @@ reader: code in a file never runs, and a file that is not what it should
 be is one named error, not a traceback from PyTorch, timm or safetensors.
 """
 import os
+import random
 
 import pytest
 import torch
@@ -92,11 +93,19 @@ def _corrupt_safetensors(family, tmp_path):
 BAD_FILES = {
     'truncated_safetensors': (_truncated_safetensors, 'safetensors'),
     'corrupt_safetensors': (_corrupt_safetensors, 'safetensors'),
-    'random_bytes': (lambda f, d: _write(d / 'random.pth', os.urandom(4096)),
+    # Seeded, with the byte a safetensors header starts with where one
+    # would: still not a weights file.
+    'random_bytes': (lambda f, d: _write(d / 'random.pth', _random_bytes()),
                      'not a PyTorch checkpoint'),
     'empty': (lambda f, d: _write(d / 'empty.pth', b''), 'empty'),
     'truncated_pth': (lambda f, d: _truncated_pth(d), 'truncated'),
 }
+
+
+def _random_bytes(size: int = 4096) -> bytes:
+    data = bytearray(random.Random(0).randbytes(size))
+    data[8] = ord('{')
+    return bytes(data)
 
 
 def _write(path, data):
