@@ -26,7 +26,7 @@ def test_resize_resume_and_bad_files(tmp_path):
             for f in numbered_frames(40)]
     encode_video(str(src / 'a' / 'wide.mp4'), wide, codec='h264')
     encode_video(str(src / 'b.webm'), wide, codec='vp9')
-    (src / 'broken.mp4').write_bytes(os.urandom(2000))
+    (src / 'broken.mp4').write_bytes(bytes(range(256)) * 8)  # not a video
     argv = [str(src), str(dst), '--short-side', '64', '--gop', '8',
             '--jobs', '2']
     proc = call_tool(['data/resize_videos.py', *argv], check=False)
