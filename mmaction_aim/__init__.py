@@ -12,6 +12,7 @@ from . import models  # noqa: E402,F401  (registers the models)
 from . import datasets  # noqa: E402,F401  (registers AIMVideoDataset)
 from . import engine  # noqa: E402,F401  (registers AIMEpochBasedTrainLoop)
 from . import evaluation  # noqa: E402,F401  (registers ViewProtocolAccMetric)
+from . import apis  # noqa: E402,F401  (features for downstream work)
 from . import utils  # noqa: E402,F401
 
 __version__ = '0.1.0'
