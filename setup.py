@@ -46,7 +46,11 @@ INSTALL_REQUIRES = [
 
 EXTRAS_REQUIRE = {
     'tests': ['pytest>=7', 'open_clip_torch>=2.20', 'ruff>=0.5', 'av>=12',
-              'torchcodec==0.17.0', 'pytest-xdist>=3'],
+              'torchcodec==0.17.0', 'pytest-xdist>=3', 'onnx', 'onnxscript',
+              'onnxruntime'],
+    # tools/deployment/export.py: ONNX export (torch.onnx's dynamo exporter
+    # needs onnx and onnxscript) and its check on ONNX Runtime.
+    'deploy': ['onnx', 'onnxscript', 'onnxruntime'],
 }
 
 

@@ -1,0 +1,111 @@
+"""Exporting a trained AIM recognizer for deployment.
+
+:class:`DeployableRecognizer` is the whole recognizer as one function of
+raw clips: ``[B, V, 3, T, H, W]`` RGB on the 0-255 scale (``V`` views of a
+video, e.g. 3 clips x 1 crop) to class scores ``[B, num_classes]``, the
+data preprocessor's normalisation and the head's averaging of views
+(``average_clips``) folded in. :func:`export_recognizer` writes it with
+PyTorch's current exporters: ``torch.export`` (an ``ExportedProgram``,
+``.pt2``) or ONNX (``torch.onnx.export(..., dynamo=True)``), and
+:func:`check_export` runs the file (the exported program, or ONNX Runtime
+on the CPU) against PyTorch eager.
+"""
+import os
+from typing import Tuple
+
+import numpy as np
+import torch
+from torch import nn
+
+FORMATS = ('onnx', 'torch_export')
+
+
+class DeployableRecognizer(nn.Module):
+    """An AIM recognizer as ``raw clips -> class scores``.
+
+    Args:
+        model: An ``AIMRecognizer`` (weights loaded).
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model.eval()
+        pre = model.data_preprocessor
+        self.register_buffer('mean', pre.mean.detach().reshape(1, 1, 3, 1,
+                                                               1, 1))
+        self.register_buffer('std', pre.std.detach().reshape(1, 1, 3, 1, 1,
+                                                             1))
+
+    def forward(self, clips: torch.Tensor) -> torch.Tensor:
+        """``[B, V, 3, T, H, W]`` (0-255) -> ``[B, num_classes]``."""
+        views = clips.shape[1]
+        x = (clips.float() - self.mean) / self.std
+        scores = self.model(x, mode='tensor', stage='head')  # [B*V, C]
+        return self.model.cls_head.average_clip(scores, num_segs=views)
+
+
+def example_input(model: nn.Module, views: int, batch: int = 1,
+                  seed: int = 0) -> torch.Tensor:
+    """Random raw clips of the model's frames and frame size."""
+    backbone = model.backbone
+    size = backbone.input_size
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 256, (batch, views, 3, backbone.num_frames,
+                                  size, size),
+                         generator=generator).float()
+
+
+def export_recognizer(model: nn.Module, path: str, fmt: str, views: int,
+                      batch: int = 1) -> str:
+    """Write ``model`` (folded into :class:`DeployableRecognizer`) to
+    ``path``.
+
+    Args:
+        model: An ``AIMRecognizer``.
+        path (str): The file (``.onnx`` or ``.pt2``).
+        fmt (str): ``'onnx'`` or ``'torch_export'``.
+        views (int): Views per video, fixed in the file.
+        batch (int): Videos per call, fixed in the file. Defaults to 1.
+
+    Returns:
+        str: ``path``.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f'format: one of {FORMATS}, got {fmt!r}')
+    wrapped = DeployableRecognizer(model).eval()
+    example = (example_input(model, views, batch), )
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with torch.no_grad():
+        if fmt == 'torch_export':
+            torch.export.save(torch.export.export(wrapped, example), path)
+        else:
+            program = torch.onnx.export(wrapped, example, dynamo=True,
+                                        input_names=['clips'],
+                                        output_names=['scores'],
+                                        verbose=False)
+            program.save(path)
+    return path
+
+
+def run_export(path: str, fmt: str, clips: torch.Tensor) -> np.ndarray:
+    """The exported file's scores for ``clips``."""
+    if fmt == 'torch_export':
+        program = torch.export.load(path)
+        with torch.no_grad():
+            return program.module()(clips).numpy()
+    import onnxruntime
+    session = onnxruntime.InferenceSession(
+        path, providers=['CPUExecutionProvider'])
+    return session.run(None, {session.get_inputs()[0].name:
+                              clips.numpy()})[0]
+
+
+def check_export(model: nn.Module, path: str, fmt: str, views: int,
+                 batch: int = 1, seed: int = 1) -> Tuple[float, float]:
+    """Largest difference between the file's scores and PyTorch eager's on
+    fresh random clips, and the largest score (scale)."""
+    clips = example_input(model, views, batch, seed)
+    with torch.no_grad():
+        eager = DeployableRecognizer(model).eval()(clips).numpy()
+    exported = run_export(path, fmt, clips)
+    return float(np.abs(exported - eager).max()), float(np.abs(eager).max())

@@ -1,0 +1,54 @@
+"""tools/deployment/export.py: the recognizer (normalisation, backbone,
+head, averaging of views) exported with torch.export and ONNX; the file
+gives PyTorch eager's scores to 1e-4 (ONNX Runtime on the CPU)."""
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from mmaction.registry import MODELS
+from mmaction_aim.apis import check_export, run_export
+from mmaction_aim.apis.export import DeployableRecognizer, example_input
+from conftest import TINY_CONFIG, tool_module
+from models.helpers import randomise_adapters
+
+
+@pytest.fixture(scope='module')
+def checkpoint(tmp_path_factory):
+    cfg = Config.fromfile(TINY_CONFIG)
+    init_default_scope('mmaction')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    randomise_adapters(model)
+    path = tmp_path_factory.mktemp('export') / 'model.pth'
+    torch.save(dict(state_dict=model.state_dict()), path)
+    return str(path)
+
+
+@pytest.mark.parametrize('fmt,ext', [('torch_export', 'pt2'),
+                                     ('onnx', 'onnx')])
+def test_export_gives_eager_scores(fmt, ext, checkpoint, tmp_path):
+    if fmt == 'onnx':
+        pytest.importorskip('onnxruntime')
+        pytest.importorskip('onnxscript')
+    out = tmp_path / f'model.{ext}'
+    report = tool_module('deployment/export.py').main([
+        TINY_CONFIG, checkpoint, '--out', str(out), '--format', fmt,
+        '--views', '3', '--batch', '2', '--benchmark', '2'])
+    assert out.is_file() and report['max_abs_diff'] < 1e-4
+    assert set(report['timing']) == {'eager', fmt}
+    # Independently: the file on other clips, against the recognizer's
+    # own test path (probabilities averaged over the 3 views).
+    from mmaction_aim.apis import load_recognizer
+    model = load_recognizer(Config.fromfile(TINY_CONFIG), checkpoint)
+    clips = example_input(model, views=3, batch=2, seed=7)
+    with torch.no_grad():
+        x = (clips - model.data_preprocessor.mean.view(1, 1, 3, 1, 1, 1)) \
+            / model.data_preprocessor.std.view(1, 1, 3, 1, 1, 1)
+        scores = model(x, mode='tensor', stage='head').view(2, 3, -1)
+        expected = scores.softmax(-1).mean(1)  # average_clips='prob'
+    got = torch.from_numpy(run_export(str(out), fmt, clips))
+    torch.testing.assert_close(got, expected, atol=1e-4, rtol=0)
+    assert check_export(model, str(out), fmt, views=3, batch=2)[0] < 1e-4
+    assert DeployableRecognizer(model)(clips).shape == (2, 3)

@@ -1,0 +1,122 @@
+"""Export a trained AIM recognizer for deployment, and check the file.
+
+    python tools/deployment/export.py CONFIG CHECKPOINT --out FILE
+        [--format onnx|torch_export] [--views 3] [--batch 1]
+        [--benchmark N] [--cfg-options ...]
+
+The file maps raw clips ``[batch, views, 3, T, H, W]`` (RGB, 0-255) to
+class scores ``[batch, num_classes]``: normalisation, backbone, head and the
+averaging of views (the config's ``average_clips``) in one graph, with the
+config's frames and frame size. The tool then runs the file (ONNX Runtime on
+the CPU, or the exported program) on fresh random clips against PyTorch
+eager and fails if they differ by more than 1e-4. ``--benchmark N`` times
+both, alternated (A B B A ...), N times each, and prints the minimum and
+the median.
+"""
+import argparse
+import os.path as osp
+import sys
+import time
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
+    __file__)))))
+
+import mmaction_aim  # noqa: E402,F401
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+
+from mmaction_aim.apis import (DeployableRecognizer,  # noqa: E402
+                               check_export, export_recognizer,
+                               load_recognizer)
+from mmaction_aim.apis.export import example_input  # noqa: E402
+from mmaction_aim.utils import main_with_clear_errors  # noqa: E402
+
+TOLERANCE = 1e-4
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config')
+    parser.add_argument('checkpoint', help='a full or adapter-only file')
+    parser.add_argument('--out', required=True)
+    parser.add_argument('--format', default='onnx',
+                        choices=['onnx', 'torch_export'])
+    parser.add_argument('--views', type=int, default=1,
+                        help='views per video (e.g. 3 clips x 1 crop: 3)')
+    parser.add_argument('--batch', type=int, default=1)
+    parser.add_argument('--benchmark', type=int, default=0,
+                        help='time the file against eager, N times each')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args(argv)
+
+
+def benchmark(model, path: str, fmt: str, views: int, batch: int,
+              repeats: int) -> dict:
+    """Alternated timings (seconds per call) of eager and the file."""
+    clips = example_input(model, views, batch, seed=2)
+    eager = DeployableRecognizer(model).eval()
+    if fmt == 'onnx':
+        import onnxruntime
+        session = onnxruntime.InferenceSession(
+            path, providers=['CPUExecutionProvider'])
+        name = session.get_inputs()[0].name
+        data = clips.numpy()
+
+        def exported():
+            return session.run(None, {name: data})
+    else:
+        program = torch.export.load(path).module()
+
+        def exported():
+            with torch.no_grad():
+                return program(clips)
+
+    def pytorch():
+        with torch.no_grad():
+            return eager(clips)
+
+    runs = {'eager': pytorch, fmt: exported}
+    times = {k: [] for k in runs}
+    for fn in runs.values():
+        fn()  # warm-up
+    for r in range(repeats):
+        order = list(runs) if r % 2 == 0 else list(runs)[::-1]
+        for key in order:
+            start = time.perf_counter()
+            runs[key]()
+            times[key].append(time.perf_counter() - start)
+    return {k: dict(min_s=float(np.min(v)), median_s=float(np.median(v)),
+                    times_s=v) for k, v in times.items()}
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    model = load_recognizer(cfg, args.checkpoint)
+    start = time.time()
+    export_recognizer(model, args.out, args.format, args.views, args.batch)
+    print(f'wrote {args.out} ({args.format}, {args.batch} x {args.views} '
+          f'views) in {time.time() - start:.1f} s', flush=True)
+    diff, scale = check_export(model, args.out, args.format, args.views,
+                               args.batch)
+    print(f'{"ONNX Runtime" if args.format == "onnx" else "exported program"}'
+          f' vs PyTorch eager: largest difference {diff:.2e} (scores up to '
+          f'{scale:.3f})')
+    if diff > TOLERANCE:
+        raise RuntimeError(f'the exported model differs from PyTorch by '
+                           f'{diff:.2e} > {TOLERANCE}')
+    report = dict(file=args.out, format=args.format, max_abs_diff=diff)
+    if args.benchmark:
+        report['timing'] = benchmark(model, args.out, args.format,
+                                     args.views, args.batch, args.benchmark)
+        for key, t in report['timing'].items():
+            print(f'{key:<13} min {t["min_s"]:.3f} s  median '
+                  f'{t["median_s"]:.3f} s')
+    return report
+
+
+if __name__ == '__main__':
+    main_with_clear_errors(main)
