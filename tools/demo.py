@@ -13,6 +13,11 @@ Usage::
         work_dirs/demo/aim/epoch_30.pth \
         --label-map data/demo_synthetic/classes.json
 
+``--also NAME CONFIG CHECKPOINT LABEL_MAP`` (repeatable) adds tasks adapted
+from the same image model: each runs on the video with its own pipeline,
+one copy of the frozen image model held for all
+(:class:`mmaction_aim.models.MultiTaskAIM`).
+
 The video goes through the config's ``test_pipeline`` (e.g. 3 clips x 1 crop
 for Kinetics-400) and the scores are averaged as the config's head says
 (``average_clips='prob'``). Full checkpoints and adapter-only ones (written
@@ -91,6 +96,53 @@ def _is_decoder_error(exc: BaseException) -> bool:
         isinstance(exc, RuntimeError) and str(exc).startswith('Error reading'))
 
 
+def load_model(config: str, checkpoint: str, device: str = 'cpu',
+               cfg_options: Optional[dict] = None,
+               allow_other_image_model: bool = False):
+    """The config's recognizer with ``checkpoint`` (full or adapter-only),
+    its ``test_pipeline`` the one ``tools/test.py`` evaluates."""
+    import mmaction_aim  # noqa: F401  (registers AIM; applies the fixes)
+    from mmaction.apis import init_recognizer
+    from mmaction_aim.checkpoint import read_checkpoint
+
+    ckpt = read_checkpoint(checkpoint)
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    # MMAction2's inference API reads the top-level ``test_pipeline``; use
+    # the one tools/test.py evaluates, which --cfg-options may have changed.
+    if cfg.get('test_dataloader'):
+        cfg.test_pipeline = cfg.test_dataloader.dataset.pipeline
+    pretrained = cfg.model.get('backbone', {}).get('pretrained')
+    # init_recognizer clears backbone.pretrained; an adapter-only checkpoint
+    # needs it to find the frozen image model, so load the weights here,
+    # through the model's own pipeline (upgrade, resize, fit, strict).
+    model = init_recognizer(cfg, None, device='cpu')
+    if pretrained and hasattr(model.backbone, 'pretrained'):
+        model.backbone.pretrained = pretrained
+    model.load_checkpoint(ckpt, name=checkpoint,
+                          allow_other_image_model=allow_other_image_model)
+    return model.to(device).eval()
+
+
+def predict(model, video: str, topk: int = 5) -> List[Tuple[int, float]]:
+    """The ``topk`` ``(label, score)`` pairs of ``model`` for ``video``."""
+    from mmaction.apis import inference_recognizer
+    try:
+        result = inference_recognizer(model, video)
+    except Exception as exc:
+        # decord's errors (a truncated file often opens, then fails on a
+        # later frame) lack the file name; anything else is a real error.
+        if not _is_decoder_error(exc):
+            raise
+        reason = (str(exc).strip().splitlines() or [''])[0]
+        raise BadInputError(f'Video {video} cannot be decoded: '
+                            f'{type(exc).__name__}: {reason}') from None
+    scores = result.pred_score.detach().float().cpu()
+    values, labels = scores.topk(min(topk, scores.numel()))
+    return [(int(i), float(v)) for v, i in zip(values, labels, strict=True)]
+
+
 def recognize(video: str, config: str, checkpoint: str,
               device: str = 'cpu', topk: int = 5,
               cfg_options: Optional[dict] = None,
@@ -111,42 +163,10 @@ def recognize(video: str, config: str, checkpoint: str,
     Returns:
         List[Tuple[int, float]]: Best first.
     """
-    import mmaction_aim  # noqa: F401  (registers AIM; applies the fixes)
-    from mmaction.apis import inference_recognizer, init_recognizer
-    from mmaction_aim.checkpoint import read_checkpoint
-
     check_video_file(video)
-    ckpt = read_checkpoint(checkpoint)
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    # MMAction2's inference API reads the top-level ``test_pipeline``; use
-    # the one tools/test.py evaluates, which --cfg-options may have changed.
-    if cfg.get('test_dataloader'):
-        cfg.test_pipeline = cfg.test_dataloader.dataset.pipeline
-    pretrained = cfg.model.get('backbone', {}).get('pretrained')
-    # init_recognizer clears backbone.pretrained; an adapter-only checkpoint
-    # needs it to find the frozen image model, so load the weights here,
-    # through the model's own pipeline (upgrade, resize, fit, strict).
-    model = init_recognizer(cfg, None, device='cpu')
-    if pretrained and hasattr(model.backbone, 'pretrained'):
-        model.backbone.pretrained = pretrained
-    model.load_checkpoint(ckpt, name=checkpoint,
-                          allow_other_image_model=allow_other_image_model)
-    model.to(device).eval()
-    try:
-        result = inference_recognizer(model, video)
-    except Exception as exc:
-        # decord's errors (a truncated file often opens, then fails on a
-        # later frame) lack the file name; anything else is a real error.
-        if not _is_decoder_error(exc):
-            raise
-        reason = (str(exc).strip().splitlines() or [''])[0]
-        raise BadInputError(f'Video {video} cannot be decoded: '
-                            f'{type(exc).__name__}: {reason}') from None
-    scores = result.pred_score.detach().float().cpu()
-    values, labels = scores.topk(min(topk, scores.numel()))
-    return [(int(i), float(v)) for v, i in zip(values, labels, strict=True)]
+    model = load_model(config, checkpoint, device, cfg_options,
+                       allow_other_image_model)
+    return predict(model, video, topk)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -164,24 +184,50 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--allow-other-image-model', action='store_true',
                         help='merge an adapter-only checkpoint even onto '
                         'another image model than it was trained on')
+    parser.add_argument('--also', nargs=4, action='append', default=[],
+                        metavar=('NAME', 'CONFIG', 'CHECKPOINT', 'LABEL_MAP'),
+                        help='another task adapted from the same image '
+                        'model (e.g. an SSv2 model beside a Kinetics one): '
+                        'every task runs on the video, one copy of the '
+                        'image model held (repeatable)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
     return parser.parse_args(argv)
 
 
+def _print(video: str, names: List[str], label_map: str,
+           results: List[Tuple[int, float]], task: str = '') -> None:
+    if len(names) <= max(label for label, _ in results):
+        raise BadInputError(f'{label_map} names {len(names)} classes '
+                            'but the model has more')
+    print(f'Top-{len(results)} for {video}{f" ({task})" if task else ""}:')
+    for label, score in results:
+        print(f'{names[label]}: {score:.4f}')
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Entry point."""
     args = parse_args(argv)
-    names = load_label_map(args.label_map)
-    results = recognize(args.video, args.config, args.checkpoint, args.device,
-                        args.topk, args.cfg_options,
-                        args.allow_other_image_model)
-    if len(names) <= max(label for label, _ in results):
-        raise BadInputError(f'{args.label_map} names {len(names)} classes '
-                            'but the model has more')
-    print(f'Top-{len(results)} for {args.video}:')
-    for label, score in results:
-        print(f'{names[label]}: {score:.4f}')
+    check_video_file(args.video)
+    if not args.also:
+        results = recognize(args.video, args.config, args.checkpoint,
+                            args.device, args.topk, args.cfg_options,
+                            args.allow_other_image_model)
+        _print(args.video, load_label_map(args.label_map), args.label_map,
+               results)
+        return
+    from mmaction_aim.models import MultiTaskAIM
+    tasks = [('main', args.config, args.checkpoint, args.label_map)]
+    tasks += [tuple(t) for t in args.also]
+    models = {name: load_model(config, ckpt, args.device, args.cfg_options,
+                               args.allow_other_image_model)
+              for name, config, ckpt, _ in tasks}
+    shared = MultiTaskAIM(models)
+    print(f'{len(tasks)} tasks on one image model: '
+          f'{shared.freed_bytes / 2**20:.1f} MiB of parameters held once')
+    for name, _, _, label_map in tasks:
+        _print(args.video, load_label_map(label_map), label_map,
+               predict(shared.tasks[name], args.video, args.topk), name)
 
 
 if __name__ == '__main__':
