@@ -52,3 +52,20 @@ def test_export_gives_eager_scores(fmt, ext, checkpoint, tmp_path):
     torch.testing.assert_close(got, expected, atol=1e-4, rtol=0)
     assert check_export(model, str(out), fmt, views=3, batch=2)[0] < 1e-4
     assert DeployableRecognizer(model)(clips).shape == (2, 3)
+
+
+def test_logits_are_exported_too(checkpoint, tmp_path):
+    out = tmp_path / 'logits.pt2'
+    report = tool_module('deployment/export.py').main([
+        TINY_CONFIG, checkpoint, '--out', str(out), '--format',
+        'torch_export', '--views', '2', '--output', 'logits'])
+    assert report['max_abs_diff'] < 1e-4
+    from mmaction_aim.apis import load_recognizer
+    model = load_recognizer(Config.fromfile(TINY_CONFIG), checkpoint)
+    clips = example_input(model, views=2, batch=1, seed=3)
+    logits = run_export(str(out), 'torch_export', clips)
+    assert logits.shape == (1, 2, 3)
+    with torch.no_grad():
+        probs = DeployableRecognizer(model)(clips)
+    torch.testing.assert_close(torch.from_numpy(logits).softmax(-1).mean(1),
+                               probs, atol=1e-5, rtol=0)

@@ -25,10 +25,17 @@ class DeployableRecognizer(nn.Module):
 
     Args:
         model: An ``AIMRecognizer`` (weights loaded).
+        output (str): ``'scores'``: views averaged as the head averages
+            them in testing (``average_clips``; probabilities for
+            ``'prob'``), ``[B, num_classes]``; ``'logits'``: every view's
+            logits, ``[B, V, num_classes]``. Defaults to ``'scores'``.
     """
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, output: str = 'scores') -> None:
         super().__init__()
+        if output not in ('scores', 'logits'):
+            raise ValueError(f"output: 'scores' or 'logits', got {output!r}")
+        self.output = output
         self.model = model.eval()
         pre = model.data_preprocessor
         self.register_buffer('mean', pre.mean.detach().reshape(1, 1, 3, 1,
@@ -37,10 +44,13 @@ class DeployableRecognizer(nn.Module):
                                                              1))
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
-        """``[B, V, 3, T, H, W]`` (0-255) -> ``[B, num_classes]``."""
-        views = clips.shape[1]
+        """``[B, V, 3, T, H, W]`` (0-255) -> ``[B, num_classes]`` (or
+        ``[B, V, num_classes]`` logits)."""
+        batch, views = clips.shape[:2]
         x = (clips.float() - self.mean) / self.std
         scores = self.model(x, mode='tensor', stage='head')  # [B*V, C]
+        if self.output == 'logits':
+            return scores.view(batch, views, -1)
         return self.model.cls_head.average_clip(scores, num_segs=views)
 
 
@@ -56,7 +66,7 @@ def example_input(model: nn.Module, views: int, batch: int = 1,
 
 
 def export_recognizer(model: nn.Module, path: str, fmt: str, views: int,
-                      batch: int = 1) -> str:
+                      batch: int = 1, output: str = 'scores') -> str:
     """Write ``model`` (folded into :class:`DeployableRecognizer`) to
     ``path``.
 
@@ -66,13 +76,15 @@ def export_recognizer(model: nn.Module, path: str, fmt: str, views: int,
         fmt (str): ``'onnx'`` or ``'torch_export'``.
         views (int): Views per video, fixed in the file.
         batch (int): Videos per call, fixed in the file. Defaults to 1.
+        output (str): Of :class:`DeployableRecognizer`. Defaults to
+            ``'scores'``.
 
     Returns:
         str: ``path``.
     """
     if fmt not in FORMATS:
         raise ValueError(f'format: one of {FORMATS}, got {fmt!r}')
-    wrapped = DeployableRecognizer(model).eval()
+    wrapped = DeployableRecognizer(model, output).eval()
     example = (example_input(model, views, batch), )
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with torch.no_grad():
@@ -101,11 +113,12 @@ def run_export(path: str, fmt: str, clips: torch.Tensor) -> np.ndarray:
 
 
 def check_export(model: nn.Module, path: str, fmt: str, views: int,
-                 batch: int = 1, seed: int = 1) -> Tuple[float, float]:
+                 batch: int = 1, seed: int = 1,
+                 output: str = 'scores') -> Tuple[float, float]:
     """Largest difference between the file's scores and PyTorch eager's on
     fresh random clips, and the largest score (scale)."""
     clips = example_input(model, views, batch, seed)
     with torch.no_grad():
-        eager = DeployableRecognizer(model).eval()(clips).numpy()
+        eager = DeployableRecognizer(model, output).eval()(clips).numpy()
     exported = run_export(path, fmt, clips)
     return float(np.abs(exported - eager).max()), float(np.abs(eager).max())

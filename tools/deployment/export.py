@@ -7,7 +7,8 @@
 The file maps raw clips ``[batch, views, 3, T, H, W]`` (RGB, 0-255) to
 class scores ``[batch, num_classes]``: normalisation, backbone, head and the
 averaging of views (the config's ``average_clips``) in one graph, with the
-config's frames and frame size. The tool then runs the file (ONNX Runtime on
+config's frames and frame size (``--output logits``: every view's logits
+instead). The tool then runs the file (ONNX Runtime on
 the CPU, or the exported program) on fresh random clips against PyTorch
 eager and fails if they differ by more than 1e-4. ``--benchmark N`` times
 both, alternated (A B B A ...), N times each, and prints the minimum and
@@ -45,6 +46,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--views', type=int, default=1,
                         help='views per video (e.g. 3 clips x 1 crop: 3)')
     parser.add_argument('--batch', type=int, default=1)
+    parser.add_argument('--output', default='scores',
+                        choices=['scores', 'logits'],
+                        help='scores: views averaged as the head does '
+                        '[batch, classes]; logits: every view\'s '
+                        '[batch, views, classes]')
     parser.add_argument('--benchmark', type=int, default=0,
                         help='time the file against eager, N times each')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
@@ -52,10 +58,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def benchmark(model, path: str, fmt: str, views: int, batch: int,
-              repeats: int) -> dict:
+              repeats: int, output: str = 'scores') -> dict:
     """Alternated timings (seconds per call) of eager and the file."""
     clips = example_input(model, views, batch, seed=2)
-    eager = DeployableRecognizer(model).eval()
+    eager = DeployableRecognizer(model, output).eval()
     if fmt == 'onnx':
         import onnxruntime
         session = onnxruntime.InferenceSession(
@@ -97,11 +103,12 @@ def main(argv=None) -> dict:
         cfg.merge_from_dict(args.cfg_options)
     model = load_recognizer(cfg, args.checkpoint)
     start = time.time()
-    export_recognizer(model, args.out, args.format, args.views, args.batch)
+    export_recognizer(model, args.out, args.format, args.views, args.batch,
+                      args.output)
     print(f'wrote {args.out} ({args.format}, {args.batch} x {args.views} '
           f'views) in {time.time() - start:.1f} s', flush=True)
     diff, scale = check_export(model, args.out, args.format, args.views,
-                               args.batch)
+                               args.batch, output=args.output)
     print(f'{"ONNX Runtime" if args.format == "onnx" else "exported program"}'
           f' vs PyTorch eager: largest difference {diff:.2e} (scores up to '
           f'{scale:.3f})')
@@ -111,7 +118,8 @@ def main(argv=None) -> dict:
     report = dict(file=args.out, format=args.format, max_abs_diff=diff)
     if args.benchmark:
         report['timing'] = benchmark(model, args.out, args.format,
-                                     args.views, args.batch, args.benchmark)
+                                     args.views, args.batch, args.benchmark,
+                                     args.output)
         for key, t in report['timing'].items():
             print(f'{key:<13} min {t["min_s"]:.3f} s  median '
                   f'{t["median_s"]:.3f} s')
