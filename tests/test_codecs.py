@@ -189,3 +189,17 @@ def test_without_torchcodec_decord_decodes_after_one_line(codec_videos,
     with pytest.raises(RuntimeError, match='libavutil'):
         TRANSFORMS.build(dict(type='TorchCodecInit', device='cuda'))(
             dict(filename=path))
+
+
+def test_a_decoder_is_two_pipeline_entries():
+    from mmaction_aim.datasets.transforms import with_decoder
+    pipeline = [dict(type='DecordInit'), dict(type='SampleFrames'),
+                dict(type='DecordDecode'), dict(type='Resize')]
+    for decoder, pair in (('sparse', ('SparseInit', 'SparseDecode')),
+                          ('torchcodec', ('TorchCodecInit',
+                                          'TorchCodecDecode'))):
+        types = [t['type'] for t in with_decoder(pipeline, decoder)]
+        assert types == [pair[0], 'SampleFrames', pair[1], 'Resize']
+    assert with_decoder(pipeline, 'decord') == pipeline
+    with pytest.raises(ValueError, match='decoder'):
+        with_decoder(pipeline, 'opencv')

@@ -5,7 +5,7 @@ time goes, and how many loader cores one GPU needs.
         [--list LIST --root DIR | --generate N [--size 640x360]
          [--seconds 10] [--fps 30] [--gop G] [--codec h264|vp9]]
         [--samples 40] [--gpu-clips-per-s X | --model-benchmark B.json]
-        [--decoders decord sparse [--rounds 7]] [--repeats K]
+        [--decoders decord sparse torchcodec [--rounds 7]] [--repeats K]
         [--out results.json] [--cfg-options ...]
 
 Each pipeline runs in this process as a dataloader worker runs it: one
@@ -69,7 +69,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='a benchmark.py JSON: its AIM training '
                         'throughput is the GPU side')
     parser.add_argument('--decoders', nargs='+', default=None,
-                        choices=['decord', 'sparse'],
+                        choices=['decord', 'sparse', 'torchcodec'],
                         help='compare decoders side by side (first: the '
                         'reference of the ratios)')
     parser.add_argument('--repeats', type=int, default=None,

@@ -145,14 +145,23 @@ class SparseDecode(BaseTransform):
                 f'skip_nonref={self.skip_nonref})')
 
 
+#: ``decoder`` of :func:`with_decoder` -> the transforms replacing decord's.
+DECODERS = {
+    'sparse': ('SparseInit', 'SparseDecode'),
+    'torchcodec': ('TorchCodecInit', 'TorchCodecDecode'),
+}
+
+
 def with_decoder(pipeline: List[dict], decoder: str) -> List[dict]:
-    """``pipeline`` with its decord pair replaced: ``'decord'`` (as is) or
-    ``'sparse'`` (:class:`SparseInit` / :class:`SparseDecode`)."""
+    """``pipeline`` with its decord pair replaced: ``'decord'`` (as is),
+    ``'sparse'`` (:class:`SparseInit` / :class:`SparseDecode`) or
+    ``'torchcodec'`` (``TorchCodecInit`` / ``TorchCodecDecode``)."""
     if decoder == 'decord':
         return list(pipeline)
-    if decoder != 'sparse':
-        raise ValueError(f"decoder: 'decord' or 'sparse', got {decoder!r}")
-    swap = {'DecordInit': dict(type='SparseInit'),
-            'DecordDecode': dict(type='SparseDecode')}
+    if decoder not in DECODERS:
+        raise ValueError(f"decoder: 'decord' or one of {sorted(DECODERS)}, "
+                         f'got {decoder!r}')
+    init, decode = DECODERS[decoder]
+    swap = {'DecordInit': dict(type=init), 'DecordDecode': dict(type=decode)}
     return [swap.get(t.get('type'), t) if isinstance(t, dict) else t
             for t in pipeline]
