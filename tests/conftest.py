@@ -3,6 +3,8 @@ helpers to run the command-line tools: in this process (:func:`call_tool`,
 the default) or, where a process of its own is what is tested, in a
 subprocess (:func:`run_tool`)."""
 import contextlib
+import copy
+import functools
 import importlib.util
 import io
 import itertools
@@ -253,3 +255,15 @@ def codec_videos(tmp_path_factory) -> dict:
                                   codec='h264', vfr=[(10, 10.), (20, 30.)]),
                      frames[:30]),
     }
+
+
+@functools.lru_cache(maxsize=None)
+def _parsed_config(path: str):
+    from mmengine.config import Config
+    return Config.fromfile(path)
+
+
+def load_config(path: str):
+    """A config file parsed once per process (``Config.fromfile`` of the
+    model-zoo configs is slow); each caller gets its own copy."""
+    return copy.deepcopy(_parsed_config(osp.abspath(path)))

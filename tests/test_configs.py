@@ -15,6 +15,7 @@ from mmaction.registry import DATASETS, MODELS
 from mmaction.utils import register_all_modules
 from mmaction_aim.datasets.transforms import with_mean_fill
 from mmaction_aim.utils.video import write_video
+from conftest import load_config
 
 register_all_modules()
 
@@ -43,14 +44,8 @@ REFERENCE_BACKBONE_PARAMS = {
 }
 
 
-@functools.lru_cache(maxsize=None)
-def _parsed(path: str) -> Config:
-    return Config.fromfile(osp.join(REPO, path))
-
-
 def _load(path: str) -> Config:
-    """The config (parsed once; each caller gets its own copy)."""
-    return copy.deepcopy(_parsed(path))
+    return load_config(osp.join(REPO, path))
 
 
 def _dataset_key(path: str) -> str:

@@ -2,18 +2,17 @@
 audit (shared/aim_reference/recipe_audit.md) lists as changing results,
 pinned config by config (docs/reproduction.md names the test of each)."""
 import copy
-import functools
 import math
 import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
 import mmaction_aim  # noqa: F401  (registrations)
 from mmaction.registry import MODELS, PARAM_SCHEDULERS
+from conftest import load_config
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -36,14 +35,8 @@ NOT_PAPER = [
 ]
 
 
-@functools.lru_cache(maxsize=None)
-def _parsed(name):
-    return Config.fromfile(osp.join(REPO, 'configs', name + '.py'))
-
-
 def _cfg(name):
-    """The config (parsed once; each caller gets its own copy)."""
-    return copy.deepcopy(_parsed(name))
+    return load_config(osp.join(REPO, 'configs', name + '.py'))
 
 
 def _types(pipeline):

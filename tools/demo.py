@@ -208,8 +208,7 @@ def _print(video: str, names: List[str], label_map: str,
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Entry point."""
     args = parse_args(argv)
-    check_video_file(args.video)
-    if not args.also:
+    if not args.also:  # recognize() checks the video
         results = recognize(args.video, args.config, args.checkpoint,
                             args.device, args.topk, args.cfg_options,
                             args.allow_other_image_model)
@@ -217,6 +216,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                results)
         return
     from mmaction_aim.models import MultiTaskAIM
+    check_video_file(args.video)
     tasks = [('main', args.config, args.checkpoint, args.label_map)]
     tasks += [tuple(t) for t in args.also]
     models = {name: load_model(config, ckpt, args.device, args.cfg_options,

@@ -7,7 +7,8 @@ from .lighting import PCALighting
 from .rand_augment import ImgaugRandAugment
 from .torchcodec_decode import (TorchCodecDecode, TorchCodecInit,
                                 torchcodec_problem)
-from .sparse_decode import SparseDecode, SparseInit, with_decoder
+from .decoders import with_decoder
+from .sparse_decode import SparseDecode, SparseInit
 from .sampling import (CentredSampleFrames, MultiProtocolSampleFrames,
                        parse_protocol, protocol_views)
 

@@ -16,7 +16,6 @@ Use it in place of ``DecordInit`` / ``DecordDecode``::
     dict(type='SparseDecode'), ...
 """
 import bisect
-from typing import List
 
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -143,25 +142,3 @@ class SparseDecode(BaseTransform):
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(num_threads={self.num_threads}, '
                 f'skip_nonref={self.skip_nonref})')
-
-
-#: ``decoder`` of :func:`with_decoder` -> the transforms replacing decord's.
-DECODERS = {
-    'sparse': ('SparseInit', 'SparseDecode'),
-    'torchcodec': ('TorchCodecInit', 'TorchCodecDecode'),
-}
-
-
-def with_decoder(pipeline: List[dict], decoder: str) -> List[dict]:
-    """``pipeline`` with its decord pair replaced: ``'decord'`` (as is),
-    ``'sparse'`` (:class:`SparseInit` / :class:`SparseDecode`) or
-    ``'torchcodec'`` (``TorchCodecInit`` / ``TorchCodecDecode``)."""
-    if decoder == 'decord':
-        return list(pipeline)
-    if decoder not in DECODERS:
-        raise ValueError(f"decoder: 'decord' or one of {sorted(DECODERS)}, "
-                         f'got {decoder!r}')
-    init, decode = DECODERS[decoder]
-    swap = {'DecordInit': dict(type=init), 'DecordDecode': dict(type=decode)}
-    return [swap.get(t.get('type'), t) if isinstance(t, dict) else t
-            for t in pipeline]

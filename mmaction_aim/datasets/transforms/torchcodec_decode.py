@@ -15,7 +15,7 @@ decode with decord instead (the same frames).
 """
 import functools
 import os
-from typing import Optional, Tuple
+from typing import Optional
 
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -118,7 +118,7 @@ class TorchCodecDecode(BaseTransform):
         if not _is_torchcodec(reader):
             return self._decord(results)  # TorchCodecInit fell back
         inds = np.asarray(results['frame_inds']).reshape(-1) % len(reader)
-        unique, where = _sorted_unique(inds)
+        unique, where = np.unique(inds, return_inverse=True)  # sorted
         batch = reader.get_frames_at(indices=unique.tolist()).data
         frames = batch.cpu().numpy()  # [N, H, W, 3]
         results['imgs'] = [frames[i] for i in where]
@@ -130,8 +130,3 @@ class TorchCodecDecode(BaseTransform):
 
 def _is_torchcodec(reader) -> bool:
     return type(reader).__module__.startswith('torchcodec')
-
-
-def _sorted_unique(inds: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    unique, where = np.unique(inds, return_inverse=True)
-    return unique, where
