@@ -161,9 +161,12 @@ def test_aim_recipe(path):
     assert set(cfg.optim_wrapper.paramwise_cfg.custom_keys) >= {
         'class_embedding', 'positional_embedding'}
     assert cfg.auto_scale_lr.base_batch_size == 64
-    assert cfg.train_dataloader.batch_size == 8
+    # Repeated sampling: `repeats` clips per video read, counted in clips
+    # (the same steps, clips per step and clips in all as the recipe).
+    repeats = cfg.train_dataloader.dataset.get('num_repeats', 1)
+    assert cfg.train_dataloader.batch_size * repeats == 8
     warmup, cosine = cfg.param_scheduler
-    assert (warmup.type, warmup.end) == ('LinearLR', 2.5)
+    assert (warmup.type, warmup.end * repeats) == ('LinearLR', 2.5)
     assert cosine.type == 'CosineAnnealingLR'
     assert cosine.end == cfg.train_cfg.max_epochs
     assert backbone.drop_path_rate == 0.2
@@ -178,7 +181,7 @@ def test_aim_recipe(path):
     else:
         assert 'Flip' in ops
         if key in ('k400', 'k700'):
-            assert cfg.train_cfg.max_epochs == 30
+            assert cfg.train_cfg.max_epochs * repeats == 30
             assert 'SampleFrames' in ops
     if key in ('ucf101', 'hmdb51'):
         assert cfg.load_from and backbone.pretrained is None
@@ -237,6 +240,12 @@ def test_pipeline_and_dataset_on_a_real_video(path, split, views,
     dataset = DATASETS.build(ds_cfg)
     assert len(dataset) == 2
     sample = dataset[0]
+    repeats = ds_cfg.get('num_repeats', 1)
+    if repeats > 1:  # repeated sampling: a list of clips of one video
+        assert isinstance(sample, list) and len(sample) == repeats
+        assert cfg[f'{split}_dataloader'].collate_fn.type == \
+            'repeat_pseudo_collate'
+        sample = sample[-1]
     frames = cfg.model.backbone.num_frames
     size = _input_size(path)
     # [views, C, T, H, W]: what the model's data preprocessor expects.

@@ -40,7 +40,7 @@ def measure_pipeline(dataset, samples: int, warmup: int = 2,
         ``transforms``: one ``{name, s_per_clip, share}`` per transform, in
         pipeline order.
     """
-    if hasattr(dataset, 'num_repeats'):  # MMAction2's RepeatAugDataset
+    if getattr(dataset, 'num_repeats', 1) > 1:  # repeated sampling
         return _measure_repeated(dataset, samples, warmup, seed)
     transforms = list(dataset.pipeline.transforms)
     names = [type(t).__name__ for t in transforms]
@@ -71,9 +71,9 @@ def measure_pipeline(dataset, samples: int, warmup: int = 2,
 
 def _measure_repeated(dataset, samples: int, warmup: int,
                       seed: int) -> dict:
-    """Clips per second of MMAction2's ``RepeatAugDataset``: each item
-    decodes the frames of ``num_repeats`` clips at once and augments each;
-    ``samples`` counts clips."""
+    """Clips per second of a dataset drawing ``num_repeats`` clips per
+    video read (``AIMVideoDataset(num_repeats=K)`` or MMAction2's
+    ``RepeatAugDataset``); ``samples`` counts clips."""
     rng = random.Random(seed)
     order = list(range(len(dataset)))
     np.random.seed(seed)
@@ -132,11 +132,36 @@ def footage(num_frames: int, height: int, width: int, seed: int = 0
     return frames
 
 
+def footage_of(video: str, num_frames: int, height: int, width: int,
+               seed: int = 0) -> List[np.ndarray]:
+    """``num_frames`` frames of a real ``video``: scaled to cover
+    ``width`` x ``height`` and cropped (the crop's place and the first
+    frame drawn by ``seed``), played forward and back as long as needed."""
+    import cv2
+    import decord
+    reader = decord.VideoReader(video, num_threads=1)
+    source = reader.get_batch(range(len(reader))).asnumpy()
+    src_h, src_w = source.shape[1:3]
+    scale = max(height / src_h, width / src_w)
+    size = (max(width, round(src_w * scale)), max(height, round(src_h * scale)))
+    rng = np.random.default_rng(seed)
+    x = int(rng.integers(0, size[0] - width + 1))
+    y = int(rng.integers(0, size[1] - height + 1))
+    cycle = list(range(len(source))) + list(range(len(source) - 2, 0, -1))
+    first = int(rng.integers(0, len(cycle)))
+    return [cv2.resize(source[cycle[(first + t) % len(cycle)]], size,
+                       interpolation=cv2.INTER_AREA)[y:y + height,
+                                                     x:x + width]
+            for t in range(num_frames)]
+
+
 def generate_videos(root: str, count: int, width: int, height: int,
                     seconds: float, fps: float, gop: Optional[int] = None,
-                    codec: str = 'h264') -> Dict[str, str]:
-    """``count`` videos of :func:`footage` and a list naming them (label
-    0); ``{'root', 'list'}``."""
+                    codec: str = 'h264', footage_video: Optional[str] = None
+                    ) -> Dict[str, str]:
+    """``count`` videos of :func:`footage` (or of :func:`footage_of`
+    ``footage_video``) and a list naming them (label 0); ``{'root',
+    'list'}``."""
     import os.path as osp
 
     from ..utils.video import encode_video
@@ -144,9 +169,11 @@ def generate_videos(root: str, count: int, width: int, height: int,
     names = []
     for i in range(count):
         name = f'video_{i:03d}.{ext}'
-        encode_video(osp.join(root, name),
-                     footage(int(seconds * fps), height, width, seed=i),
-                     fps=fps, codec=codec, gop=gop)
+        frames = footage_of(footage_video, int(seconds * fps), height, width,
+                            seed=i) if footage_video else \
+            footage(int(seconds * fps), height, width, seed=i)
+        encode_video(osp.join(root, name), frames, fps=fps, codec=codec,
+                     gop=gop)
         names.append(name)
     list_file = osp.join(root, 'list.txt')
     with open(list_file, 'w') as f:

@@ -12,6 +12,7 @@ from mmengine.logging import print_log
 from mmaction.datasets import VideoDataset
 from mmaction.registry import DATASETS
 
+from .repeated_sampling import prepare_repeats, split_pipeline
 from .video_check import (format_bad_videos, is_local_path,
                           undecodable_reason)
 from .video_list import check_labels, list_fingerprint, read_video_list
@@ -80,22 +81,51 @@ class AIMVideoDataset(VideoDataset):
             ``on_bad_video``. Defaults to False.
         preload_limit_mb (float): With ``preload``, stop with an error once
             the decoded frames pass this size. Defaults to 2048.
+        num_repeats (int): Training clips per video read (repeated
+            sampling, :mod:`.repeated_sampling`): the video is opened once,
+            ``num_repeats`` clips are sampled, their frames decoded in one
+            pass and each clip augmented on its own; a sample is then a
+            list of ``num_repeats`` results, which needs
+            ``collate_fn=dict(type='repeat_pseudo_collate')`` in the
+            dataloader (MMAction2's) and gives ``num_repeats`` times the
+            clips per batch and per epoch. Needs the pipeline's opening,
+            sampling and decoding transforms in a row; training only.
+            Defaults to 1 (off, as in the paper's recipes).
+        sample_once (bool): With ``num_repeats``, give every repeat the same
+            frames (different augmentations only, as VideoMAE): one decode
+            of one clip's frames. Changes the distribution of sampled
+            frames per batch. Defaults to False.
         **kwargs: Passed to ``VideoDataset``.
     """
 
     def __init__(self, *args, on_bad_video: str = 'error',
                  check_exists: bool = True, preload: bool = False,
-                 preload_limit_mb: float = 2048., **kwargs) -> None:
+                 preload_limit_mb: float = 2048., num_repeats: int = 1,
+                 sample_once: bool = False, **kwargs) -> None:
         if on_bad_video not in ('error', 'skip'):
             raise ValueError(
                 "on_bad_video must be 'error' or 'skip', got "
                 f'{on_bad_video!r}')
+        if int(num_repeats) != num_repeats or num_repeats < 1:
+            raise ValueError(f'num_repeats must be an integer >= 1, got '
+                             f'{num_repeats!r}')
         self.on_bad_video = on_bad_video
         self.check_exists = check_exists
         self.preload = preload
         self.preload_limit_mb = preload_limit_mb
+        self.num_repeats = int(num_repeats)
+        self.sample_once = sample_once
         self._bad: set = set()
         super().__init__(*args, **kwargs)
+        self._split = None
+        if self.num_repeats > 1:
+            if self.test_mode:
+                raise ValueError('num_repeats > 1 (repeated sampling) is '
+                                 'for training; a test or validation '
+                                 'dataset takes its views from its sampler '
+                                 '(num_clips) and its crops')
+            self._split = split_pipeline(self.pipeline.transforms,
+                                         decodes_video, FRAME_SAMPLERS)
 
     @property
     def _skips(self) -> bool:
@@ -209,14 +239,20 @@ class AIMVideoDataset(VideoDataset):
         filename = data.get('filename', f'sample {idx}')
         if filename in self._bad:
             return None  # skipped before: not decoded again
+
+        def decoding(transform, data):
+            try:
+                return transform(data)
+            except Exception as exc:  # each decoder raises its own
+                return self._bad_video(idx, filename, exc)
+
+        if self._split is not None:
+            return prepare_repeats(data, self.pipeline.transforms,
+                                   self._split, self.num_repeats,
+                                   self.sample_once, decoding)
         for transform in self.pipeline.transforms:
-            if not decodes_video(transform):
-                data = transform(data)
-            else:
-                try:
-                    data = transform(data)
-                except Exception as exc:  # each decoder raises its own
-                    return self._bad_video(idx, filename, exc)
+            data = decoding(transform, data) if decodes_video(transform) \
+                else transform(data)
             if data is None:
                 return None
         return data

@@ -101,7 +101,22 @@ class PreflightHook(Hook):
         model = runner.model.module if is_model_wrapper(runner.model) \
             else runner.model
         for dataset in _datasets(dataloader.dataset):
+            check_collate(dataset, dataloader, split)
             check_dataset(model, dataset, split)
+
+
+def check_collate(dataset: Any, dataloader: Any, split: str) -> None:
+    """A dataset giving several clips per sample (``num_repeats``) needs a
+    collate function that flattens them."""
+    repeats = getattr(dataset, 'num_repeats', 1)
+    collate = getattr(dataloader, 'collate_fn', None)
+    name = getattr(getattr(collate, 'func', collate), '__name__', collate)
+    if repeats > 1 and name != 'repeat_pseudo_collate':
+        raise ConfigMismatchError(
+            f'The {split} dataset gives {repeats} clips per sample '
+            f'(num_repeats={repeats}) but the dataloader collates them with '
+            f'{name}: set {split}_dataloader.collate_fn='
+            "dict(type='repeat_pseudo_collate')")
 
 
 def check_dataset(model: torch.nn.Module, dataset: Any, split: str) -> None:
@@ -141,6 +156,8 @@ def check_dataset(model: torch.nn.Module, dataset: Any, split: str) -> None:
 
 
 def _check_sample(backbone, sample: Any, split: str, name: str) -> None:
+    if isinstance(sample, list) and sample:  # repeated sampling: clips
+        sample = sample[0]
     inputs = sample.get('inputs') if isinstance(sample, dict) else None
     if not isinstance(inputs, torch.Tensor) or inputs.dim() != 5:
         return  # not an NCTHW video sample: nothing to compare

@@ -5,22 +5,29 @@ time goes, and how many loader cores one GPU needs.
         [--list LIST --root DIR | --generate N [--size 640x360]
          [--seconds 10] [--fps 30] [--gop G] [--codec h264|vp9]]
         [--samples 40] [--gpu-clips-per-s X | --model-benchmark B.json]
-        [--decoders decord sparse torchcodec [--rounds 7]] [--repeats K]
-        [--out results.json] [--cfg-options ...]
+        [--footage VIDEO]
+        [--decoders decord sparse torchcodec [--rounds 7]]
+        [--repeats K [--sample-once]] [--out results.json]
+        [--cfg-options ...]
 
 Each pipeline runs in this process as a dataloader worker runs it: one
 transform after another, one thread (decord's default, OpenCV and torch
 set to 1). Without a list, ``--generate`` writes videos of textured,
 panning, noisy footage with the packaged FFmpeg (x264 defaults, a long GOP
-unless ``--gop``). The GPU side: ``--gpu-clips-per-s`` (training clips per
+unless ``--gop``), or, with ``--footage VIDEO``, videos made from that
+video's frames (scaled and cropped to ``--size``, played forward and back
+to ``--seconds``): real footage encodes and decodes differently. The GPU
+side: ``--gpu-clips-per-s`` (training clips per
 second of one GPU), or ``--model-benchmark`` (a ``tools/analysis/
 benchmark.py`` JSON: its AIM training throughput). ``--decoders decord
 sparse`` also measures the pipelines with each decoder on the same clips,
 in alternated rounds, and prints the ratio (``SparseInit``/``SparseDecode``
 in place of decord's pair: the same sampled frames, bit for bit).
 ``--repeats K`` adds repeated sampling to that comparison (training only):
-MMAction2's ``RepeatAugDataset``, which decodes the frames of K clips of a
-video at once and augments each (``repeat<K>``).
+``AIMVideoDataset(num_repeats=K)`` with each decoder, which opens a video
+once, decodes the frames of K clips in one pass and augments each clip
+(``<decoder>+repeat<K>``; ``--sample-once``: K augmentations of the same
+frames).
 """
 import argparse
 import json
@@ -61,6 +68,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--gop', type=int, default=None,
                         help='generated videos\' keyframe interval')
     parser.add_argument('--codec', default='h264', choices=['h264', 'vp9'])
+    parser.add_argument('--footage', default=None,
+                        help='make the generated videos from this video\'s '
+                        'frames')
     parser.add_argument('--samples', type=int, default=40,
                         help='clips timed per pipeline')
     parser.add_argument('--gpu-clips-per-s', type=float, default=None,
@@ -73,8 +83,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='compare decoders side by side (first: the '
                         'reference of the ratios)')
     parser.add_argument('--repeats', type=int, default=None,
-                        help='also measure RepeatAugDataset drawing this '
-                        'many clips per decode (train split)')
+                        help='also measure repeated sampling: this many '
+                        'clips per video read (train split)')
+    parser.add_argument('--sample-once', action='store_true',
+                        help='with --repeats: the same frames for every '
+                        'repeat')
     parser.add_argument('--rounds', type=int, default=7,
                         help='alternated rounds of --decoders')
     parser.add_argument('--out', default=None, help='write JSON here')
@@ -92,10 +105,11 @@ def gpu_throughput(args) -> float:
 
 
 def dataset_of(cfg: Config, split: str, list_file: str, root: str,
-               decoder: str = 'decord'):
-    """The split's dataset on ``list_file`` with ``decoder`` (fills a
-    ``'mean'`` erasing colour with the config's mean, or grey: timing
-    only)."""
+               decoder: str = 'decord', repeats: int = 1,
+               sample_once: bool = False):
+    """The split's dataset on ``list_file`` with ``decoder`` and
+    ``repeats`` clips per video read (fills a ``'mean'`` erasing colour with
+    the config's mean, or grey: timing only)."""
     ds = dict(cfg[f'{split}_dataloader'].dataset)
     mean = cfg.model.get('data_preprocessor', {}).get('mean')
     mean = mean if isinstance(mean, (list, tuple)) else [128.] * 3
@@ -103,19 +117,11 @@ def dataset_of(cfg: Config, split: str, list_file: str, root: str,
     ds.update(ann_file=list_file, data_prefix=dict(video=root),
               pipeline=pipeline)
     ds.pop('preload', None)
+    if repeats > 1:
+        ds.update(type='AIMVideoDataset', num_repeats=repeats,
+                  sample_once=sample_once)
     init_default_scope('mmaction')
     return DATASETS.build(ds)
-
-
-def repeated_dataset(cfg: Config, list_file: str, root: str,
-                     repeats: int):
-    """MMAction2's ``RepeatAugDataset`` on the train pipeline (decord)."""
-    ds = dict(cfg.train_dataloader.dataset)
-    init_default_scope('mmaction')
-    return DATASETS.build(dict(
-        type='RepeatAugDataset', ann_file=list_file,
-        data_prefix=dict(video=root), num_repeats=repeats,
-        pipeline=with_mean_fill(ds['pipeline'], [128.] * 3)))
 
 
 def main(argv=None) -> dict:
@@ -136,8 +142,9 @@ def main(argv=None) -> dict:
                   flush=True)
             videos = generate_videos(tmp, args.generate, width, height,
                                      args.seconds, args.fps, args.gop,
-                                     args.codec)
-            source = (f'{args.generate} generated {args.codec} videos, '
+                                     args.codec, footage_video=args.footage)
+            source = (f'{args.generate} generated {args.codec} videos'
+                      f'{f" of {args.footage}" if args.footage else ""}, '
                       f'{args.size}, {args.seconds:g} s, {args.fps:g} fps, '
                       f'gop {args.gop or "encoder default"}')
         gpu = gpu_throughput(args)
@@ -161,14 +168,16 @@ def main(argv=None) -> dict:
                 datasets = {d: dataset_of(cfg, split, videos['list'],
                                           videos['root'], d) for d in names}
                 if args.repeats and split == 'train':
-                    datasets[f'repeat{args.repeats}'] = repeated_dataset(
-                        cfg, videos['list'], videos['root'], args.repeats)
+                    for d in names:
+                        datasets[f'{d}+repeat{args.repeats}'] = dataset_of(
+                            cfg, split, videos['list'], videos['root'], d,
+                            args.repeats, args.sample_once)
                 compared = compare_pipelines(datasets, args.samples,
                                              args.rounds)
                 result['decoders'] = compared
                 for d in datasets:
                     c, r = compared[d], compared['ratio_to_first'][d]
-                    print(f'    {d:<8} {1 / c["min_s_per_clip"]:.2f} clips/s '
+                    print(f'    {d:<18} {1 / c["min_s_per_clip"]:.2f} clips/s '
                           f'(best of {args.rounds}), '
                           f'{1 / c["median_s_per_clip"]:.2f} (median); '
                           f'x{r["min"]:.2f} / x{r["median"]:.2f} of '

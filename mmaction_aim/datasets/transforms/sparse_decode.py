@@ -5,10 +5,14 @@ keyframe per 250 frames asks the decoder for 8 pictures but makes decord
 decode every picture from the keyframe to the last one sampled: most of
 them B-frames that no other picture refers to. :class:`SparseDecode` tells
 FFmpeg to skip every non-reference picture that is not sampled (its
-``skip_frame``, set per packet), and seeks to the keyframe before each
-sampled frame when that is ahead of where decoding is. Reference pictures
-are always decoded, so every sampled frame is exactly the frame a full
-decode gives (tested against decord's).
+``skip_frame``, set per packet), and jumps to the keyframe before a sampled
+frame when that is ahead of where decoding is. Reference pictures are always
+decoded, so every sampled frame is exactly the frame a full decode gives
+(tested against decord's).
+
+The file is opened and read once: :class:`SparseInit` keeps the packets it
+indexes (a few MB for a 10-s clip) and the open decoder for
+:class:`SparseDecode`, which feeds the packets it needs from memory.
 
 Use it in place of ``DecordInit`` / ``DecordDecode``::
 
@@ -16,6 +20,7 @@ Use it in place of ``DecordInit`` / ``DecordDecode``::
     dict(type='SparseDecode'), ...
 """
 import bisect
+from typing import List
 
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -32,35 +37,54 @@ def _av():
     return av
 
 
+class IndexedVideo:
+    """A video's packets in decoding order, read once, and its decoder.
+
+    Attributes:
+        container: The open PyAV container (closed by :meth:`close`).
+        codec: The video stream's decoder.
+        packets (list): Every packet of the stream that carries data.
+        keyframe_packets (dict): pts of each keyframe -> its position in
+            ``packets``.
+    """
+
+    def __init__(self, filename: str) -> None:
+        av = _av()
+        self.container = av.open(filename)
+        stream = self.container.streams.video[0]
+        self.codec = stream.codec_context
+        self.rate = stream.average_rate
+        self.packets = [p for p in self.container.demux(stream) if p.size]
+        self.keyframe_packets = {p.pts: i for i, p in enumerate(self.packets)
+                                 if p.is_keyframe and p.pts is not None}
+
+    def close(self) -> None:
+        self.container.close()
+
+
 @TRANSFORMS.register_module()
 class SparseInit(BaseTransform):
     """Index a video's pictures without decoding them.
 
-    Reads the packets of the first video stream once (demuxing only): the
-    presentation timestamps in display order (frame ``i`` is the ``i``-th)
-    and the keyframes'. ``total_frames`` counts every picture, WebM
-    included (whose header has no frame count).
+    Reads the packets of the first video stream once (demuxing only) and
+    keeps them for :class:`SparseDecode`: the presentation timestamps in
+    display order (frame ``i`` is the ``i``-th) and the keyframes'.
+    ``total_frames`` counts every picture, WebM included (whose header has
+    no frame count).
 
     Required keys: ``filename``. Added keys: ``total_frames``,
-    ``frame_pts``, ``keyframe_pts``, ``avg_fps``.
+    ``frame_pts``, ``keyframe_pts``, ``avg_fps``, ``sparse_video`` (the
+    packets and the open decoder; :class:`SparseDecode` closes it).
     """
 
     def transform(self, results: dict) -> dict:
-        av = _av()
-        with av.open(results['filename']) as container:
-            stream = container.streams.video[0]
-            pts, keys = [], []
-            for packet in container.demux(stream):
-                if packet.pts is None:
-                    continue
-                pts.append(packet.pts)
-                if packet.is_keyframe:
-                    keys.append(packet.pts)
-            rate = stream.average_rate
-        results['frame_pts'] = sorted(pts)
-        results['keyframe_pts'] = sorted(keys)
+        video = IndexedVideo(results['filename'])
+        pts = sorted(p.pts for p in video.packets if p.pts is not None)
+        results['frame_pts'] = pts
+        results['keyframe_pts'] = sorted(video.keyframe_packets)
         results['total_frames'] = len(pts)
-        results['avg_fps'] = float(rate) if rate else None
+        results['avg_fps'] = float(video.rate) if video.rate else None
+        results['sparse_video'] = video
         return results
 
 
@@ -69,8 +93,9 @@ class SparseDecode(BaseTransform):
     """The frames of ``frame_inds``, decoding only what they depend on.
 
     Required keys: ``filename``, ``frame_inds``, ``frame_pts``,
-    ``keyframe_pts`` (:class:`SparseInit`). Added keys: ``imgs`` (RGB
-    ``uint8``, in ``frame_inds`` order, repeats included),
+    ``keyframe_pts`` (:class:`SparseInit`; ``sparse_video`` is used and
+    removed when present, else the file is read again). Added keys:
+    ``imgs`` (RGB ``uint8``, in ``frame_inds`` order, repeats included),
     ``original_shape``, ``img_shape``, ``decoded_pictures`` (how many the
     decoder produced).
 
@@ -87,57 +112,87 @@ class SparseDecode(BaseTransform):
         self.skip_nonref = skip_nonref
 
     def transform(self, results: dict) -> dict:
-        av = _av()
-        pts, keys = results['frame_pts'], results['keyframe_pts']
-        inds = np.asarray(results['frame_inds']).reshape(-1)
-        inds = np.mod(inds, len(pts))
-        wanted = {pts[i] for i in inds}
-        targets = sorted(wanted)
-        frames = {}
-        self._decoded = 0
-        with av.open(results['filename']) as container:
-            stream = container.streams.video[0]
-            codec = stream.codec_context
-            if self.num_threads > 1:
-                codec.thread_type = 'AUTO'
-                codec.thread_count = self.num_threads
-            else:
-                codec.thread_type = 'NONE'
-                codec.thread_count = 1
-            position = None  # pts of the last picture decoded
-            for target in targets:
-                if target in frames:
-                    continue
-                key = keys[max(bisect.bisect_right(keys, target) - 1, 0)]
-                if position is None or key > position or target < position:
-                    container.seek(key, stream=stream, backward=True,
-                                   any_frame=False)
-                position = self._decode_until(container, stream, codec,
-                                              target, wanted, frames)
-        imgs = [frames[pts[i]] for i in inds]
+        video = results.pop('sparse_video', None) or IndexedVideo(
+            results['filename'])
+        try:
+            frames, decoded = self._decode(video, results)
+        finally:
+            video.close()
+        pts = results['frame_pts']
+        inds = np.mod(np.asarray(results['frame_inds']).reshape(-1),
+                      len(pts))
+        # A frame sampled twice is two arrays (as decord gives): transforms
+        # such as Flip work in place.
+        seen = set()
+        imgs = [frames[pts[i]].copy() if i in seen or seen.add(i)
+                else frames[pts[i]] for i in inds]
         results['imgs'] = imgs
         results['original_shape'] = imgs[0].shape[:2]
         results['img_shape'] = imgs[0].shape[:2]
-        results['decoded_pictures'] = self._decoded
+        results['decoded_pictures'] = decoded
         return results
 
-    def _decode_until(self, container, stream, codec, target: int,
-                      wanted: set, frames: dict) -> int:
-        """Decode on until ``target`` is among ``frames``; keep every
-        wanted picture met. Returns the pts of the last picture decoded."""
-        last = -1
-        for packet in container.demux(stream):
-            if self.skip_nonref:
-                codec.skip_frame = 'DEFAULT' if packet.pts is None or \
-                    packet.pts in wanted else 'NONREF'
-            for frame in codec.decode(packet):
-                self._decoded += 1
-                last = max(last, frame.pts)
+    def _decode(self, video: IndexedVideo, results: dict):
+        """pts -> RGB frame of every sampled picture, and how many
+        pictures were decoded."""
+        pts, keys = results['frame_pts'], results['keyframe_pts']
+        inds = np.mod(np.asarray(results['frame_inds']).reshape(-1),
+                      len(pts))
+        wanted = {pts[i] for i in inds}
+        codec = video.codec
+        codec.thread_type = 'AUTO' if self.num_threads > 1 else 'NONE'
+        codec.thread_count = self.num_threads
+        state = dict(next=None, decoded=0, skip=None)  # next: packet to feed
+        frames = {}
+        for target in sorted(wanted):
+            if target in frames:
+                continue
+            key = keys[max(bisect.bisect_right(keys, target) - 1, 0)]
+            start = video.keyframe_packets[key]
+            if state['next'] is None or start > state['next']:
+                self._restart(codec, state, start)  # jump to the keyframe
+            if not self._decode_until(video.packets, codec, state, target,
+                                      wanted, frames):
+                # Not met on the way: once more from its keyframe.
+                self._restart(codec, state, start)
+                if not self._decode_until(video.packets, codec, state,
+                                          target, wanted, frames):
+                    raise RuntimeError(f'{target} (pts) not found in '
+                                       f'{results["filename"]}')
+        return frames, state['decoded']
+
+    @staticmethod
+    def _restart(codec, state: dict, start: int) -> None:
+        """Forget the decoder's pictures and go on from packet ``start``
+        (a keyframe)."""
+        codec.flush_buffers()
+        state['next'] = start
+
+    def _decode_until(self, packets: List, codec, state: dict, target: int,
+                      wanted: set, frames: dict) -> bool:
+        """Feed packets from ``state['next']`` until ``target`` is among
+        ``frames`` (True), keeping every wanted picture met; False at the
+        end of the stream without it."""
+        while state['next'] <= len(packets):
+            if state['next'] == len(packets):  # the end: drain the decoder
+                state['next'] += 1
+                out = codec.decode(None)
+            else:
+                packet = packets[state['next']]
+                state['next'] += 1
+                if self.skip_nonref:
+                    skip = 'DEFAULT' if packet.pts is None or \
+                        packet.pts in wanted else 'NONREF'
+                    if skip != state['skip']:
+                        codec.skip_frame = state['skip'] = skip
+                out = codec.decode(packet)
+            for frame in out:
+                state['decoded'] += 1
                 if frame.pts in wanted and frame.pts not in frames:
                     frames[frame.pts] = frame.to_ndarray(format='rgb24')
             if target in frames:
-                return last
-        raise RuntimeError(f'{target} (pts) not found in the video')
+                return True
+        return False
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(num_threads={self.num_threads}, '
