@@ -8,6 +8,7 @@ products), memory measured in separate processes, JSON written.
 """
 import json
 
+import numpy as np
 import pytest
 
 from conftest import shrunk_config, tool_module
@@ -195,6 +196,24 @@ def test_loader_benchmark_measures_pipelines_and_decoders(tmp_path):
     ratio = train['decoders']['ratio_to_first']
     assert ratio['decord']['min'] == 1.0 and ratio['sparse']['min'] > 0
     assert len(train['decoders']['sparse']['clips_per_s']) == 2
-    # Repeated sampling (MMAction2's RepeatAugDataset) beside them.
-    assert ratio['repeat2']['median'] > 0
-    assert 'repeat2' not in report['splits']['test']['decoders']
+    # Repeated sampling (AIMVideoDataset(num_repeats=2)) with each decoder.
+    assert ratio['decord+repeat2']['median'] > 0
+    assert ratio['sparse+repeat2']['median'] > 0
+    assert not any('repeat' in name
+                   for name in report['splits']['test']['decoders'])
+
+
+def test_benchmark_videos_from_real_footage(codec_videos):
+    """--footage: frames of a given video, scaled to cover the size,
+    cropped, played forward and back as long as asked."""
+    from mmaction_aim.analysis.loader import footage_of
+    path, source = codec_videos['h264']  # 40 frames of 48x64
+    frames = footage_of(path, 100, 30, 30, seed=0)
+    assert len(frames) == 100
+    assert all(f.shape == (30, 30, 3) and f.dtype == np.uint8
+               for f in frames)
+    # Forward then back: the frame after the turn repeats the one before.
+    same = [i for i in range(1, 99)
+            if np.array_equal(frames[i - 1], frames[i + 1])]
+    assert same, 'no turn found'
+    assert not np.array_equal(frames[0], frames[1])

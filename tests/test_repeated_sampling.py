@@ -62,7 +62,7 @@ def test_each_clip_is_the_samplers_draw_with_its_own_frames(
     expected = [sampler(dict(total_frames=len(source), start_index=0))
                 ['frame_inds'] for _ in range(3)]
     assert len({tuple(e) for e in expected}) > 1  # distinct draws
-    for clip, inds in zip(clips, expected):
+    for clip, inds in zip(clips, expected, strict=True):
         assert np.array_equal(clip['frame_inds'], inds)
         assert np.array_equal(np.stack(clip['imgs']),
                               _decord_frames(path, inds))

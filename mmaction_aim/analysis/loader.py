@@ -143,7 +143,8 @@ def footage_of(video: str, num_frames: int, height: int, width: int,
     source = reader.get_batch(range(len(reader))).asnumpy()
     src_h, src_w = source.shape[1:3]
     scale = max(height / src_h, width / src_w)
-    size = (max(width, round(src_w * scale)), max(height, round(src_h * scale)))
+    size = (max(width, round(src_w * scale)),
+            max(height, round(src_h * scale)))
     rng = np.random.default_rng(seed)
     x = int(rng.integers(0, size[0] - width + 1))
     y = int(rng.integers(0, size[1] - height + 1))

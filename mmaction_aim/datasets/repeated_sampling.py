@@ -104,7 +104,7 @@ def prepare_repeats(data: dict, transforms: Sequence[Callable],
     imgs = decoded.pop('imgs')
     ends = np.cumsum([len(i) for i in inds])
     results = []
-    for clip, end, size in zip(clips, ends, map(len, inds)):
+    for clip, end, size in zip(clips, ends, map(len, inds), strict=True):
         result = dict(decoded, **clip)
         # Own arrays for each clip: augmentations such as Flip work in place.
         result['imgs'] = [np.array(imgs[i]) for i in where[end - size:end]]
