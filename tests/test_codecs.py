@@ -145,6 +145,43 @@ def test_sparse_decoding_decodes_fewer_pictures(codec_videos):
     assert counts[True] < 0.8 * counts[False], counts
 
 
+def test_sparse_decoding_reads_the_file_once(codec_videos, monkeypatch):
+    """SparseInit's packets and decoder serve SparseDecode: one opening of
+    the file; without them (a results dict that lost them) it opens the
+    file again and gives the same frames."""
+    av = pytest.importorskip('av')
+    path, _ = codec_videos['h264']
+    opened = []
+    real_open = av.open
+    monkeypatch.setattr(av, 'open',
+                        lambda *a, **k: opened.append(a[0]) or
+                        real_open(*a, **k))
+    init_default_scope('mmaction')
+    init = TRANSFORMS.build(dict(type='SparseInit'))
+    decode = TRANSFORMS.build(dict(type='SparseDecode'))
+    results = init(dict(filename=path))
+    results['frame_inds'] = np.array(INDICES)
+    frames = np.stack(decode(results)['imgs'])
+    assert opened == [path] and 'sparse_video' not in results
+    again = init(dict(filename=path))
+    again.pop('sparse_video').close()
+    again['frame_inds'] = np.array(INDICES)
+    assert np.array_equal(np.stack(decode(again)['imgs']), frames)
+    assert len(opened) == 3
+
+
+def test_a_frame_sampled_twice_is_two_arrays(codec_videos):
+    """As decord gives them: Flip works in place, frame by frame."""
+    pytest.importorskip('av')
+    path, _ = codec_videos['h264']
+    init_default_scope('mmaction')
+    results = TRANSFORMS.build(dict(type='SparseInit'))(dict(filename=path))
+    results['frame_inds'] = np.array([3, 5, 3, 3])
+    imgs = TRANSFORMS.build(dict(type='SparseDecode'))(results)['imgs']
+    assert len({id(img) for img in imgs}) == 4
+    assert np.array_equal(imgs[0], imgs[2])
+
+
 def _decode(path, init, decode, inds):
     results = TRANSFORMS.build(init)(dict(filename=path))
     results['frame_inds'] = np.array(inds)

@@ -103,11 +103,14 @@ def prepare_repeats(data: dict, transforms: Sequence[Callable],
         return None
     imgs = decoded.pop('imgs')
     ends = np.cumsum([len(i) for i in inds])
+    given = set()
     results = []
     for clip, end, size in zip(clips, ends, map(len, inds), strict=True):
         result = dict(decoded, **clip)
-        # Own arrays for each clip: augmentations such as Flip work in place.
-        result['imgs'] = [np.array(imgs[i]) for i in where[end - size:end]]
+        # A frame in several clips is copied for each after the first:
+        # augmentations such as Flip work in place.
+        result['imgs'] = [imgs[i].copy() if i in given or given.add(i)
+                          else imgs[i] for i in where[end - size:end]]
         for transform in transforms[split.decode + 1:]:
             result = transform(result)
             if result is None:
