@@ -171,3 +171,18 @@ def test_the_options_are_checked(codec_videos):
     dataset = _dataset(codec_videos['h264'],
                        _pipeline('DecordInit', 'DecordDecode'))
     assert isinstance(dataset[0], dict)
+
+
+def test_the_repeat_config_trains(video_dataset, tmp_path):
+    """configs/ablations/aim_vitb_k400_repeat2.py through tools/train.py
+    --shrink: SparseDecode, two clips per video read, MMAction2's
+    repeat_pseudo_collate, one epoch and its validation."""
+    from conftest import call_tool, data_options
+    work_dir = str(tmp_path / 'work')
+    proc = call_tool(['train.py', 'configs/ablations/aim_vitb_k400_repeat2.py',
+                      '--work-dir', work_dir, '--shrink', '--cfg-options',
+                      *data_options(video_dataset),
+                      'model.cls_head.num_classes=3'])
+    log = proc.stdout
+    assert 'loss_cls:' in log and 'acc/top1' in log, log[-3000:]
+    assert osp.exists(osp.join(work_dir, 'epoch_1.pth'))
