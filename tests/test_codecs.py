@@ -240,3 +240,33 @@ def test_a_decoder_is_two_pipeline_entries():
     assert with_decoder(pipeline, 'decord') == pipeline
     with pytest.raises(ValueError, match='decoder'):
         with_decoder(pipeline, 'opencv')
+    with pytest.raises(ValueError, match='replaces DecordInit'):
+        with_decoder(pipeline[1:], 'sparse')
+
+
+def test_a_dataset_option_chooses_the_decoder(codec_videos, tmp_path):
+    """AIMVideoDataset(decoder='sparse'): the pipeline as written with
+    SparseInit / SparseDecode in place of decord's pair, the same frames."""
+    pytest.importorskip('av')
+    path, _ = codec_videos['h264']
+    (tmp_path / 'list.txt').write_text(f'{path} 1\n')
+    init_default_scope('mmaction')
+    samples = {}
+    for decoder in (None, 'sparse'):
+        dataset = DATASETS.build(dict(
+            type='AIMVideoDataset', ann_file=str(tmp_path / 'list.txt'),
+            decoder=decoder,
+            pipeline=[dict(type='DecordInit'),
+                      dict(type='SampleFrames', clip_len=4, frame_interval=3,
+                           num_clips=1),
+                      dict(type='DecordDecode')]))
+        samples[decoder] = dataset[0]
+        names = [type(t).__name__ for t in dataset.pipeline.transforms]
+        assert names == (['SparseInit', 'SampleFrames', 'SparseDecode']
+                         if decoder else
+                         ['DecordInit', 'SampleFrames', 'DecordDecode'])
+    # The draws are random: decord on the sparse sample's own indices.
+    assert np.array_equal(
+        np.stack(samples['sparse']['imgs']),
+        _decode(path, dict(type='DecordInit'), dict(type='DecordDecode'),
+                samples['sparse']['frame_inds']))

@@ -13,6 +13,7 @@ from mmaction.datasets import VideoDataset
 from mmaction.registry import DATASETS
 
 from .repeated_sampling import prepare_repeats, split_pipeline
+from .transforms.decoders import with_decoder
 from .video_check import (format_bad_videos, is_local_path,
                           undecodable_reason)
 from .video_list import check_labels, list_fingerprint, read_video_list
@@ -95,13 +96,19 @@ class AIMVideoDataset(VideoDataset):
             frames (different augmentations only, as VideoMAE): one decode
             of one clip's frames. Changes the distribution of sampled
             frames per batch. Defaults to False.
+        decoder (str, optional): Decode with ``'sparse'``
+            (``SparseInit`` / ``SparseDecode``: the same frames, fewer
+            pictures decoded) or ``'torchcodec'`` in place of the
+            pipeline's ``DecordInit`` / ``DecordDecode`` (local files).
+            None: the pipeline as written. Defaults to None.
         **kwargs: Passed to ``VideoDataset``.
     """
 
     def __init__(self, *args, on_bad_video: str = 'error',
                  check_exists: bool = True, preload: bool = False,
                  preload_limit_mb: float = 2048., num_repeats: int = 1,
-                 sample_once: bool = False, **kwargs) -> None:
+                 sample_once: bool = False, decoder: Optional[str] = None,
+                 **kwargs) -> None:
         if on_bad_video not in ('error', 'skip'):
             raise ValueError(
                 "on_bad_video must be 'error' or 'skip', got "
@@ -116,6 +123,8 @@ class AIMVideoDataset(VideoDataset):
         self.num_repeats = int(num_repeats)
         self.sample_once = sample_once
         self._bad: set = set()
+        if decoder is not None:
+            kwargs['pipeline'] = with_decoder(kwargs['pipeline'], decoder)
         super().__init__(*args, **kwargs)
         self._split = None
         if self.num_repeats > 1:

@@ -35,6 +35,7 @@ import os
 import os.path as osp
 import sys
 import tempfile
+from typing import Optional
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
     __file__)))))
@@ -105,15 +106,19 @@ def gpu_throughput(args) -> float:
 
 
 def dataset_of(cfg: Config, split: str, list_file: str, root: str,
-               decoder: str = 'decord', repeats: int = 1,
+               decoder: Optional[str] = None, repeats: int = 1,
                sample_once: bool = False):
-    """The split's dataset on ``list_file`` with ``decoder`` and
-    ``repeats`` clips per video read (fills a ``'mean'`` erasing colour with
-    the config's mean, or grey: timing only)."""
+    """The split's dataset on ``list_file``, with ``decoder`` in place of
+    the config's (None: the config's) and ``repeats`` clips per video read
+    (fills a ``'mean'`` erasing colour with the config's mean, or grey:
+    timing only)."""
     ds = dict(cfg[f'{split}_dataloader'].dataset)
     mean = cfg.model.get('data_preprocessor', {}).get('mean')
     mean = mean if isinstance(mean, (list, tuple)) else [128.] * 3
-    pipeline = with_decoder(with_mean_fill(ds['pipeline'], mean), decoder)
+    pipeline = with_mean_fill(ds['pipeline'], mean)
+    if decoder is not None:
+        ds.pop('decoder', None)
+        pipeline = with_decoder(pipeline, decoder)
     ds.update(ann_file=list_file, data_prefix=dict(video=root),
               pipeline=pipeline)
     ds.pop('preload', None)

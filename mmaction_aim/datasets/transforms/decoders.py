@@ -20,5 +20,10 @@ def with_decoder(pipeline: List[dict], decoder: str) -> List[dict]:
                          f'got {decoder!r}')
     init, decode = DECODERS[decoder]
     swap = {'DecordInit': dict(type=init), 'DecordDecode': dict(type=decode)}
+    types = [t.get('type') if isinstance(t, dict) else None for t in pipeline]
+    if not set(swap) <= set(types):
+        raise ValueError(f'decoder={decoder!r} replaces DecordInit and '
+                         'DecordDecode, but the pipeline has '
+                         f'{[t for t in types if t]}')
     return [swap.get(t.get('type'), t) if isinstance(t, dict) else t
             for t in pipeline]
