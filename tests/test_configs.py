@@ -217,8 +217,9 @@ def _pipeline_cases():
         clips, crops = VIEWS_OF_CONFIG.get(path, VIEWS[_dataset_key(path)])
         for split, views in (('train', 1), ('val', 1),
                              ('test', clips * crops)):
-            pipeline = cfg[f'{split}_dataloader'].dataset.pipeline
-            sig = (repr(pipeline), views)
+            dataset = cfg[f'{split}_dataloader'].dataset
+            sig = (repr(dataset.pipeline), views,
+                   dataset.get('num_repeats'), dataset.get('decoder'))
             if sig in seen:
                 continue
             seen.add(sig)
