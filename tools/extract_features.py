@@ -31,7 +31,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 
 from mmaction_aim.apis import FeatureExtractor, load_recognizer  # noqa: E402
 from mmaction_aim.datasets import (BadVideoError,  # noqa: E402
-                                   read_video_list)
+                                   format_bad_videos, read_video_list)
 from mmaction_aim.utils import main_with_clear_errors  # noqa: E402
 
 
@@ -108,9 +108,8 @@ def main(argv=None) -> int:
               f'; {rate:.2f} videos/s, {(len(todo) - n) / rate:.0f} s left',
               flush=True)
     if bad:
-        print(f'{len(bad)} video(s) could not be decoded:', file=sys.stderr)
-        for video, reason in bad:
-            print(f'  {video}: {reason}', file=sys.stderr)
+        print(f'{len(bad)} video(s) could not be decoded:\n'
+              f'{format_bad_videos(bad, limit=len(bad))}', file=sys.stderr)
         return 1
     print(f'features of {len(videos)} videos in {args.out}')
     return 0

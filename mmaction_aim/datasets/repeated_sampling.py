@@ -21,6 +21,8 @@ from typing import Any, Callable, List, NamedTuple, Optional, Sequence
 
 import numpy as np
 
+from ..utils.video import distinct_frames
+
 
 class PipelineSplit(NamedTuple):
     """Positions in a pipeline: the opening, sampling and decoding
@@ -101,16 +103,14 @@ def prepare_repeats(data: dict, transforms: Sequence[Callable],
     decoded = run_decoding(transforms[split.decode], data)
     if decoded is None:
         return None
-    imgs = decoded.pop('imgs')
+    # Every clip's frames, a frame in several clips copied for each after
+    # the first (augmentations such as Flip work in place).
+    frames = distinct_frames(decoded.pop('imgs'), where)
     ends = np.cumsum([len(i) for i in inds])
-    given = set()
     results = []
     for clip, end, size in zip(clips, ends, map(len, inds), strict=True):
         result = dict(decoded, **clip)
-        # A frame in several clips is copied for each after the first:
-        # augmentations such as Flip work in place.
-        result['imgs'] = [imgs[i].copy() if i in given or given.add(i)
-                          else imgs[i] for i in where[end - size:end]]
+        result['imgs'] = frames[end - size:end]
         for transform in transforms[split.decode + 1:]:
             result = transform(result)
             if result is None:

@@ -145,3 +145,17 @@ def encode_video(path: str, frames: Iterable[np.ndarray], fps: float = 30.,
         raise RuntimeError(f'ffmpeg could not write {path}: '
                            f'{proc.stderr.decode(errors="replace")[-500:]}')
     return path
+
+
+def distinct_frames(source, keys: Iterable) -> list:
+    """``source[k]`` for each of ``keys``, each its own array: a key met
+    again gets a copy, as decord gives a frame sampled twice (MMAction2's
+    ``Flip`` and others work in place, frame by frame).
+
+    Args:
+        source: Frames by key (a list, or a dict).
+        keys: The keys, in the order wanted (repeats allowed).
+    """
+    given = set()
+    return [source[k].copy() if k in given or given.add(k) else source[k]
+            for k in keys]

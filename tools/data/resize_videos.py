@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
     __file__)))))
 
+from mmaction_aim.datasets import format_bad_videos  # noqa: E402
 from mmaction_aim.datasets.transcode import transcode_video  # noqa: E402
 
 VIDEO_EXTENSIONS = ('.mp4', '.webm', '.mkv', '.avi', '.mov', '.m4v')
@@ -84,10 +85,8 @@ def main(argv=None) -> int:
                 print(f'{done}/{len(todo)} ({rate:.1f} videos/s, '
                       f'{eta:.0f} s left)', flush=True)
     if bad:
-        print(f'{len(bad)} video(s) could not be converted:',
-              file=sys.stderr)
-        for video, error in bad:
-            print(f'  {video}: {error}', file=sys.stderr)
+        print(f'{len(bad)} video(s) could not be converted:\n'
+              f'{format_bad_videos(bad, limit=len(bad))}', file=sys.stderr)
         return 1
     print(f'all {len(videos)} videos are in {args.dst_dir}')
     return 0

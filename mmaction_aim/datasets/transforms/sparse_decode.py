@@ -26,6 +26,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmaction.registry import TRANSFORMS
+from ...utils.video import distinct_frames
 
 
 def _av():
@@ -112,33 +113,28 @@ class SparseDecode(BaseTransform):
         self.skip_nonref = skip_nonref
 
     def transform(self, results: dict) -> dict:
+        pts = results['frame_pts']
+        sampled = [pts[i] for i in np.mod(
+            np.asarray(results['frame_inds']).reshape(-1), len(pts))]
         video = results.pop('sparse_video', None) or IndexedVideo(
             results['filename'])
         try:
-            frames, decoded = self._decode(video, results)
+            frames, decoded = self._decode(video, set(sampled),
+                                           results['keyframe_pts'],
+                                           results['filename'])
         finally:
             video.close()
-        pts = results['frame_pts']
-        inds = np.mod(np.asarray(results['frame_inds']).reshape(-1),
-                      len(pts))
-        # A frame sampled twice is two arrays (as decord gives): transforms
-        # such as Flip work in place.
-        seen = set()
-        imgs = [frames[pts[i]].copy() if i in seen or seen.add(i)
-                else frames[pts[i]] for i in inds]
+        imgs = distinct_frames(frames, sampled)
         results['imgs'] = imgs
         results['original_shape'] = imgs[0].shape[:2]
         results['img_shape'] = imgs[0].shape[:2]
         results['decoded_pictures'] = decoded
         return results
 
-    def _decode(self, video: IndexedVideo, results: dict):
-        """pts -> RGB frame of every sampled picture, and how many
-        pictures were decoded."""
-        pts, keys = results['frame_pts'], results['keyframe_pts']
-        inds = np.mod(np.asarray(results['frame_inds']).reshape(-1),
-                      len(pts))
-        wanted = {pts[i] for i in inds}
+    def _decode(self, video: IndexedVideo, wanted: set, keys: List[int],
+                filename: str):
+        """pts -> RGB frame of every ``wanted`` picture (pts), and how many
+        pictures were decoded (``keys``: the keyframes' pts)."""
         codec = video.codec
         codec.thread_type = 'AUTO' if self.num_threads > 1 else 'NONE'
         codec.thread_count = self.num_threads
@@ -158,7 +154,7 @@ class SparseDecode(BaseTransform):
                 if not self._decode_until(video.packets, codec, state,
                                           target, wanted, frames):
                     raise RuntimeError(f'{target} (pts) not found in '
-                                       f'{results["filename"]}')
+                                       f'{filename}')
         return frames, state['decoded']
 
     @staticmethod
