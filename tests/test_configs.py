@@ -244,7 +244,8 @@ def test_pipeline_and_dataset_on_a_real_video(path, split, views,
     repeats = ds_cfg.get('num_repeats', 1)
     if repeats > 1:  # repeated sampling: a list of clips of one video
         assert isinstance(sample, list) and len(sample) == repeats
-        assert cfg[f'{split}_dataloader'].collate_fn.type == \
+        from mmaction_aim.engine.resolve import resolve
+        assert resolve(cfg)[0][f'{split}_dataloader'].collate_fn.type == \
             'repeat_pseudo_collate'
         sample = sample[-1]
     frames = cfg.model.backbone.num_frames

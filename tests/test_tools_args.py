@@ -1,12 +1,14 @@
-"""tools/train.py and tools/test.py command lines, without training."""
+"""tools/train.py and tools/test.py command lines, without training: the
+run they resolve (:func:`mmaction_aim.engine.resolve.resolve`)."""
 import logging
 import os.path as osp
 
 import pytest
 from mmengine.config import Config
 
-from conftest import (REPO, TINY_CONFIG, call_tool, captured_log_records,
-                      data_options, tool_module)
+from conftest import (REPO, TINY_CONFIG, call_tool, data_options, tool_module)
+from mmaction_aim.engine.resolve import resolve
+from mmaction_aim.utils import read_config
 
 ITER_CONFIG = osp.join(REPO, 'tests', 'configs', 'tiny_iter.py')
 DEMO_CONFIG = osp.join(REPO, 'configs', 'demo', 'aim_tiny_synthetic.py')
@@ -22,49 +24,33 @@ def test_tool():
     return tool_module('test.py')
 
 
-def merged(tool, argv):
+def resolved(tool, argv, accelerator=False):
+    """The config a tool's command line runs, and what changed."""
     args = tool.parse_args(argv)
-    return tool.merge_args(Config.fromfile(args.config), args)
+    return resolve(read_config(args.config), tool.request_of(args),
+                   accelerator=accelerator)
 
 
-def merged_and_logged(tool, argv):
-    """The merged config, and the records the tool logs about what it
-    changed (once its runner exists: report_config_changes)."""
-    from mmaction_aim.engine.runner_setup import report_config_changes
-    with captured_log_records() as records:
-        cfg = merged(tool, argv)
-        report_config_changes()
-    return cfg, records
+def merged(tool, argv):
+    return resolved(tool, argv)[0]
 
 
-@pytest.fixture
-def runner(video_dataset, tmp_path, train_tool):
-    """An AIMRunner of the tiny config (nothing built beyond the model)."""
-    from mmaction.registry import RUNNERS
-    cfg = merged(train_tool, [TINY_CONFIG, '--work-dir', str(tmp_path),
-                              '--cfg-options',
-                              *data_options(video_dataset)])
-    return RUNNERS.build(cfg)
+def _changed(changes, text):
+    return [str(c) for c in changes if text in str(c)]
 
 
-def _changed(records, text):
-    return [r.getMessage() for r in records
-            if r.getMessage().startswith('Config changed by the runner: ')
-            and text in r.getMessage()]
-
-
-def test_amp_on_cpu_falls_back_to_float32_with_a_warning(runner):
-    import torch
-    if torch.cuda.is_available():
-        pytest.skip('CPU-only behaviour')
-    amp = dict(type='AmpOptimWrapper', loss_scale='dynamic',
-               optimizer=dict(type='AdamW', lr=1e-3))
-    with captured_log_records() as records:
-        wrapper = runner.build_optim_wrapper(amp)
-    assert type(wrapper).__name__ == 'OptimWrapper'
-    lines = _changed(records, 'AmpOptimWrapper -> OptimWrapper')
-    assert len(lines) == 1 and 'float32' in lines[0]
-    assert '\n' not in lines[0]
+def test_amp_on_cpu_falls_back_to_float32_with_a_warning(train_tool):
+    cfg, changes = resolved(train_tool, [TINY_CONFIG, '--amp'])
+    assert cfg.optim_wrapper.type == 'OptimWrapper'
+    assert 'loss_scale' not in cfg.optim_wrapper
+    lines = [c for c in changes if c.field == 'optim_wrapper.type' and
+             c.after == 'OptimWrapper']
+    assert len(lines) == 1 and 'float32' in str(lines[0])
+    assert lines[0].level == logging.WARNING and '\n' not in str(lines[0])
+    cfg, changes = resolved(train_tool, [TINY_CONFIG, '--amp'],
+                            accelerator=True)
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert not _changed(changes, 'float32')
 
 
 def test_testing_says_nothing_about_training(video_dataset, tmp_path):
@@ -86,9 +72,9 @@ def test_testing_says_nothing_about_training(video_dataset, tmp_path):
     assert 'acc/top1' in proc.stdout
 
 
-def test_mmengine_loops_swapped_for_resumable_ones(runner):
+def test_mmengine_loops_swapped_for_resumable_ones(train_tool):
     """A config naming MMEngine's loops gets ours, said in one line."""
-    base = dict(runner.cfg.train_cfg)
+    base = dict(Config.fromfile(TINY_CONFIG).train_cfg)
     base.pop('type')
     for given, expected in (
             (dict(base, type='EpochBasedTrainLoop'),
@@ -96,25 +82,25 @@ def test_mmengine_loops_swapped_for_resumable_ones(runner):
             (dict(base, by_epoch=True), 'AIMEpochBasedTrainLoop'),
             (dict(type='IterBasedTrainLoop', max_iters=5),
              'AIMIterBasedTrainLoop')):
-        with captured_log_records() as records:
-            loop = runner.build_train_loop(given)
-        assert type(loop).__name__ == expected
-        lines = _changed(records, 'train_cfg.type')
+        cfg = Config.fromfile(TINY_CONFIG)
+        cfg.train_cfg = given
+        cfg, changes = resolve(cfg, accelerator=False)
+        assert cfg.train_cfg.type == expected
+        lines = _changed(changes, 'train_cfg.type')
         assert len(lines) == 1 and 'resume' in lines[0]
-    with captured_log_records() as records:
-        runner.build_train_loop(dict(base, type='AIMEpochBasedTrainLoop'))
-    assert not _changed(records, 'train_cfg.type')
+    cfg = Config.fromfile(TINY_CONFIG)
+    cfg.train_cfg = dict(base, type='AIMEpochBasedTrainLoop')
+    assert not _changed(resolve(cfg)[1], 'train_cfg.type')
 
 
-def test_persistent_workers_without_workers_are_switched_off(runner):
+def test_persistent_workers_without_workers_are_switched_off(train_tool):
     """MMEngine / PyTorch refuse persistent_workers with num_workers=0 (a
     traceback before 0.2)."""
-    loader_cfg = dict(runner.cfg.val_dataloader, num_workers=0,
-                      persistent_workers=True)
-    with captured_log_records() as records:
-        loader = runner.build_dataloader(loader_cfg)
-    assert loader.persistent_workers is False
-    assert len(_changed(records, 'persistent_workers')) == 1
+    cfg, changes = resolved(train_tool, [
+        TINY_CONFIG, '--cfg-options', 'val_dataloader.num_workers=0',
+        'val_dataloader.persistent_workers=True'])
+    assert cfg.val_dataloader.persistent_workers is False
+    assert len(_changed(changes, 'refuses persistent workers')) == 1
 
 
 def test_randomness_flags_win_over_the_config(train_tool):
@@ -122,19 +108,17 @@ def test_randomness_flags_win_over_the_config(train_tool):
     --deterministic, --diff-rank-seed and --seed."""
     cfg = Config.fromfile(DEMO_CONFIG)
     assert cfg.randomness.deterministic is False
-    cfg, records = merged_and_logged(train_tool, [
+    cfg, changes = resolved(train_tool, [
         DEMO_CONFIG, '--deterministic', '--diff-rank-seed', '--seed', '5'])
     assert cfg.randomness.deterministic is True
     assert cfg.randomness.diff_rank_seed is True
     assert cfg.randomness.seed == 5
-    changed = [r.getMessage() for r in records
-               if r.getMessage().startswith('Config changed by the tool: '
-                                            'randomness.')]
+    changed = _changed(changes, 'randomness.')
     assert len(changed) == 3
     assert any('deterministic: False -> True' in m for m in changed)
-    cfg, records = merged_and_logged(train_tool, [TINY_CONFIG])
+    cfg, changes = resolved(train_tool, [TINY_CONFIG])
     assert cfg.randomness.to_dict() == dict(seed=0, deterministic=True)
-    assert not [r for r in records if 'randomness' in r.getMessage()]
+    assert not _changed(changes, 'randomness')
 
 
 def test_train_flags(train_tool):
@@ -205,32 +189,33 @@ def test_iteration_seeds_depend_only_on_seed_and_iteration():
 
 def test_top_level_variable_override_warns(test_tool):
     """``data_root=...`` changes that variable only; say so, name the keys."""
-    cfg, records = merged_and_logged(test_tool, [
+    cfg, changes = resolved(test_tool, [
         TINY_CONFIG, 'ckpt.pth', '--cfg-options', 'data_root=/elsewhere',
         'test_dataloader.dataset.ann_file=/elsewhere/val.txt'])
     assert cfg.data_root == '/elsewhere'
     assert cfg.test_dataloader.dataset.ann_file == '/elsewhere/val.txt'
-    warnings = [r.getMessage() for r in records
-                if r.levelno == logging.WARNING]
+    warnings = [str(c) for c in changes if c.level == logging.WARNING]
     assert len(warnings) == 1
     assert 'data_root' in warnings[0] and \
         'train_dataloader.dataset.ann_file' in warnings[0]
 
 
-def test_erasing_fills_with_the_models_mean(runner):
-    """``ClipRandomErasing(fill='mean')`` becomes the data preprocessor's
-    mean, said in one line; the transform alone refuses the word."""
+def test_erasing_fills_with_the_models_mean(train_tool):
+    """``ClipRandomErasing(fill='mean')`` becomes the model's normalisation
+    mean, from the config alone (no model built), said in one line; the
+    transform alone refuses the word."""
+    from mmaction_aim.analysis import build_model
     from mmaction_aim.datasets.transforms import ClipRandomErasing
-    loader = dict(runner.cfg.train_dataloader)
-    loader['dataset'] = dict(loader['dataset'], pipeline=[
-        dict(type='ClipRandomErasing', erase_prob=0.25, fill='mean')])
-    with captured_log_records() as records:
-        resolved = runner._fill_with_the_model_mean(loader)
-    fill = resolved['dataset']['pipeline'][0]['fill']
-    mean = runner.model.data_preprocessor.mean.flatten().tolist()
+    cfg = Config.fromfile(TINY_CONFIG)
+    cfg.train_dataloader.dataset.pipeline = [
+        dict(type='ClipRandomErasing', erase_prob=0.25, fill='mean')]
+    cfg, changes = resolve(cfg)
+    fill = cfg.train_dataloader.dataset.pipeline[0]['fill']
+    mean = build_model(cfg).data_preprocessor.mean.flatten().tolist()
     assert fill == pytest.approx(mean, abs=1e-4)
-    assert len(_changed(records, "fill: 'mean'")) == 1
-    with pytest.raises(ValueError, match='AIMRunner'):
+    assert len(_changed(changes, 'ClipRandomErasing.fill')) == 1
+    assert not resolve(cfg)[1]
+    with pytest.raises(ValueError, match='resolved'):
         ClipRandomErasing(fill='mean')
 
 
@@ -239,7 +224,7 @@ def test_protocol_options_widen_validation_and_testing(train_tool,
     """--val-protocols / --test-protocols (train.py) and --protocols
     (test.py): the split's pipeline samples every protocol's clips, its
     metric reports each; the other split and --dump stay as they were."""
-    cfg, records = merged_and_logged(train_tool, [
+    cfg, changes = resolved(train_tool, [
         TINY_CONFIG, '--val-protocols', '2x1', '1x1', '--test-last',
         '--test-protocols', '1x1', '--dump', 'x.pkl'])
     sampler = cfg.val_dataloader.dataset.pipeline[1]
@@ -247,8 +232,7 @@ def test_protocol_options_widen_validation_and_testing(train_tool,
     assert sampler.protocols == ['2x1', '1x1']
     assert cfg.val_evaluator.type == 'ViewProtocolAccMetric'
     assert cfg.test_dataloader.dataset.pipeline[1].protocols == ['1x1']
-    lines = [r.getMessage() for r in records
-             if 'protocols' in r.getMessage()]
+    lines = _changed(changes, 'protocols')
     assert len(lines) == 4 and any('--val-protocols' in x for x in lines)
     cfg = merged(test_tool, [TINY_CONFIG, 'ckpt.pth', '--protocols', '3x1',
                              '--dump', 'x.pkl'])
@@ -258,3 +242,128 @@ def test_protocol_options_widen_validation_and_testing(train_tool,
     with pytest.raises(ValueError, match='--no-validate'):
         merged(train_tool, [TINY_CONFIG, '--no-validate', '--val-protocols',
                             '1x1'])
+
+
+def test_testing_drops_checkpoint_ignore_keys(test_tool, train_tool):
+    """``checkpoint_ignore_keys`` (a fine-tuning run's new classifier) is
+    for training's ``load_from``: a tested checkpoint must fit the model,
+    so the test resolution drops the keys and says so."""
+    options = ['--cfg-options', "checkpoint_ignore_keys=['^cls_head\\.']"]
+    cfg, changes = resolved(test_tool, [TINY_CONFIG, 'c.pth', *options])
+    assert not cfg.checkpoint_ignore_keys
+    assert len(_changed(changes, 'a tested checkpoint must fit')) == 1
+    cfg, _ = resolved(train_tool, [TINY_CONFIG, *options])
+    assert cfg.checkpoint_ignore_keys == ['^cls_head\\.']
+
+
+def test_test_refuses_a_checkpoint_of_another_head(video_dataset, tmp_path):
+    """The silent failure this replaces: testing a 3-way checkpoint with a
+    5-way config whose ``checkpoint_ignore_keys`` exempt the head printed
+    metrics of the head at its initialisation (exit status 0)."""
+    import torch
+
+    from mmaction_aim.analysis import build_model
+    checkpoint = str(tmp_path / 'three_way.pth')
+    torch.save(dict(state_dict=build_model(Config.fromfile(TINY_CONFIG))
+                    .state_dict()), checkpoint)
+    proc = call_tool(['test.py', TINY_CONFIG, checkpoint, '--work-dir',
+                      str(tmp_path), '--cfg-options',
+                      *data_options(video_dataset),
+                      'model.cls_head.num_classes=5',
+                      "checkpoint_ignore_keys=['^cls_head\\.']"],
+                     check=False)
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    assert 'acc/top1' not in proc.stdout
+    assert proc.stderr.startswith('error: ') and 'cls_head' in proc.stderr
+
+
+def test_runner_applies_ignore_keys_only_while_training(
+        video_dataset, tmp_path):
+    """The runner's own guard, for a config no tool resolved (MMAction2's
+    tools): the exemption applies to ``load_from`` inside ``train()``
+    only."""
+    import torch
+
+    from mmaction.registry import RUNNERS
+    from mmaction_aim.analysis import build_model
+    from mmaction_aim.checkpoint import CheckpointMismatchError
+    checkpoint = str(tmp_path / 'three_way.pth')
+    torch.save(dict(state_dict=build_model(Config.fromfile(TINY_CONFIG))
+                    .state_dict()), checkpoint)
+    cfg = Config.fromfile(TINY_CONFIG)
+    cfg.merge_from_dict(dict(
+        (o.split('=', 1) for o in data_options(video_dataset)),
+        work_dir=str(tmp_path), load_from=checkpoint,
+        checkpoint_ignore_keys=['^cls_head\\.'],
+        experiment_name='ignore_keys_guard'))
+    cfg.model.cls_head.num_classes = 5
+    runner = RUNNERS.build(cfg)
+    with pytest.raises(CheckpointMismatchError, match='cls_head'):
+        runner.test()
+
+
+def test_resolving_a_resolved_config_changes_nothing(train_tool, test_tool):
+    """One resolution: the runner resolves again what a tool resolved, and
+    finds nothing to change."""
+    for tool, argv in (
+            (train_tool, [DEMO_CONFIG, '--amp', '--seed', '3',
+                          '--val-protocols', '1x1', '--test-last']),
+            (test_tool, [DEMO_CONFIG, 'c.pth', '--protocols', '1x1', '2x1']),
+            (train_tool, [osp.join(REPO, 'configs', 'ablations',
+                                   'aim_vitb_k400_repeat2.py')]),
+            (train_tool, [osp.join(REPO, 'configs', 'aim_vitb_ssv2.py')])):
+        cfg, changes = resolved(tool, argv)
+        assert changes
+        again, more = resolve(cfg, accelerator=False)
+        assert more == [], [str(c) for c in more]
+        assert again.to_dict() == cfg.to_dict()
+
+
+def test_repeated_sampling_needs_no_collate_option(train_tool):
+    """``num_repeats > 1`` gets the collate function that flattens its
+    clips (before: the docs asked users for a --cfg-options value that
+    was a TypeError); another collate function is refused."""
+    repeat2 = osp.join(REPO, 'configs', 'ablations',
+                       'aim_vitb_k400_repeat2.py')
+    cfg, changes = resolved(train_tool, [repeat2])
+    assert cfg.train_dataloader.collate_fn == dict(
+        type='repeat_pseudo_collate')
+    assert len(_changed(changes, 'repeated sampling')) == 1
+    with pytest.raises(ValueError, match='repeat_pseudo_collate'):
+        resolved(train_tool, [
+            repeat2, '--cfg-options',
+            'train_dataloader.collate_fn.type=default_collate'])
+
+
+@pytest.mark.parametrize('argv, says', [
+    (['--cfg-options', 'model.backbone'], 'is not key=value'),
+    (['--cfg-options', '=3'], 'is not key=value'),
+    (['--val-protocols', '0x1'], 'view protocol'),
+    (['--val-protocols', '3x'], 'view protocol'),
+])
+def test_bad_options_are_one_line(train_tool, capsys, argv, says):
+    with pytest.raises(SystemExit) as exc:
+        train_tool.parse_args([TINY_CONFIG, *argv])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert says in err[-1] and 'Traceback' not in '\n'.join(err)
+
+
+def test_bad_config_paths_are_one_line(tmp_path):
+    text = tmp_path / 'config.txt'
+    text.write_text('x = 1\n')
+    for path, says in ((str(text), 'is not a config file'),
+                       (str(tmp_path), 'is a directory'),
+                       (str(tmp_path / 'none.py'), 'does not exist')):
+        proc = call_tool(['train.py', path], check=False)
+        assert proc.returncode == 1
+        line = proc.stderr.strip().splitlines()
+        assert len(line) == 1 and says in line[0], proc.stderr
+
+
+def test_dump_under_a_file_is_one_line(test_tool, tmp_path):
+    afile = tmp_path / 'a_file'
+    afile.write_text('')
+    with pytest.raises(ValueError, match='is a file, not a directory'):
+        resolved(test_tool, [TINY_CONFIG, 'c.pth', '--dump',
+                             str(afile / 'out.pkl')])

@@ -11,7 +11,7 @@ from mmengine.registry import init_default_scope
 
 import mmaction_aim  # noqa: F401
 from mmaction.registry import DATASETS, TRANSFORMS
-from mmaction_aim.datasets.transforms import protocol_views
+from mmaction_aim.utils.views import protocol_views
 from mmaction_aim.evaluation import ViewProtocolAccMetric, with_protocols
 from conftest import NUM_CLASSES
 from models.helpers import build_recognizer

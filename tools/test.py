@@ -19,14 +19,13 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import mmaction_aim  # noqa: E402,F401  (fixes and registrations)
-from mmengine.config import Config, DictAction  # noqa: E402
 
-from mmaction_aim.analysis import shrink_config  # noqa: E402
-from mmaction_aim.evaluation import with_protocols  # noqa: E402
+from mmaction_aim.engine.resolve import RunRequest, resolve  # noqa: E402
 from mmaction_aim.engine.runner_setup import (  # noqa: E402
-    add_dump_evaluator, build_runner, default_work_dir, finish_distributed,
-    merge_cfg_options, note_config_change)
-from mmaction_aim.utils import main_with_clear_errors  # noqa: E402
+    build_runner, finish_distributed)
+from mmaction_aim.evaluation import protocol_arg  # noqa: E402
+from mmaction_aim.utils import (add_cfg_options,  # noqa: E402
+                                main_with_clear_errors, read_config)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -40,9 +39,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--dump', type=str,
                         help='dump predictions to a .pkl file for offline '
                         'evaluation')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, key=value (lists: key="[a,b]")')
+    add_cfg_options(parser)
     parser.add_argument('--show-dir',
                         help='directory for visualised predictions')
     parser.add_argument('--show', action='store_true',
@@ -61,6 +58,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'of 2 without workers, one epoch (applied after '
                         '--cfg-options; give the data with them)')
     parser.add_argument('--protocols', nargs='+', metavar='CLIPSxCROPS',
+                        type=protocol_arg,
                         help='report several view protocols from one decode, '
                         'each as its own metrics (e.g. --protocols 3x1 1x1 '
                         '1x3 4x3; the first is the main one); clips are '
@@ -74,39 +72,31 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
-    """Apply the command line to the config."""
+def request_of(args: argparse.Namespace) -> RunRequest:
+    """What the command line asks of the run."""
+    show = None
     if args.show or args.show_dir is not None:
-        vis = cfg.default_hooks.get('visualization')
-        if vis is None:
-            raise ValueError(
-                '--show / --show-dir need default_hooks.visualization='
-                "dict(type='VisualizationHook') in the config")
-        vis.update(enable=True, show=args.show, wait_time=args.wait_time,
-                   out_dir=args.show_dir, interval=args.interval)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        merge_cfg_options(cfg, args.cfg_options)
-    if args.shrink:
-        note_config_change('--shrink: ' + ', '.join(shrink_config(cfg)))
-    if args.protocols:
-        for field, change in with_protocols(cfg, args.protocols).items():
-            note_config_change(f'{field}: {change} (--protocols)')
-    if args.dump is not None:
-        add_dump_evaluator(cfg, args.dump)
-    default_work_dir(cfg, args.config, args.work_dir)
-    cfg.load_from = args.checkpoint
-    cfg.resume = False
-    if args.allow_other_image_model:
-        cfg.allow_other_image_model = True
-    return cfg
+        show = dict(show=args.show, wait_time=args.wait_time,
+                    out_dir=args.show_dir, interval=args.interval)
+    return RunRequest(
+        mode='test', config_path=args.config, cfg_options=args.cfg_options,
+        shrink=args.shrink, work_dir=args.work_dir, launcher=args.launcher,
+        checkpoint=args.checkpoint, dump=args.dump,
+        test_protocols=tuple(args.protocols or ()), show=show,
+        allow_other_image_model=args.allow_other_image_model)
 
 
 def main(argv=None) -> None:
     """Build the runner from the config and test the checkpoint."""
     args = parse_args(argv)
-    cfg = merge_args(Config.fromfile(args.config), args)
-    runner = build_runner(cfg)
+    if os.path.isdir(args.checkpoint):
+        raise IsADirectoryError(21, 'is a directory, not a checkpoint',
+                                args.checkpoint)
+    if not os.path.exists(args.checkpoint):
+        raise FileNotFoundError(2, 'checkpoint does not exist',
+                                args.checkpoint)
+    cfg, changes = resolve(read_config(args.config), request_of(args))
+    runner = build_runner(cfg, changes)
     runner.test()
     finish_distributed(runner)
 

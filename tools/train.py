@@ -25,15 +25,13 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import mmaction_aim  # noqa: E402,F401  (fixes and registrations)
-from mmengine.config import Config, DictAction  # noqa: E402
 
-from mmaction_aim.analysis import shrink_config  # noqa: E402
-from mmaction_aim.evaluation import with_protocols  # noqa: E402
+from mmaction_aim.engine.resolve import RunRequest, resolve  # noqa: E402
 from mmaction_aim.engine.runner_setup import (  # noqa: E402
-    add_dump_evaluator, apply_randomness_flags, build_runner,
-    default_work_dir, finish_distributed, merge_cfg_options,
-    note_config_change)
-from mmaction_aim.utils import main_with_clear_errors  # noqa: E402
+    build_runner, finish_distributed)
+from mmaction_aim.evaluation import protocol_arg  # noqa: E402
+from mmaction_aim.utils import (add_cfg_options,  # noqa: E402
+                                main_with_clear_errors, read_config)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -51,10 +49,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--no-validate', action='store_true',
                         help='do not evaluate during training')
     parser.add_argument('--val-protocols', nargs='+', metavar='CLIPSxCROPS',
+                        type=protocol_arg,
                         help='validate on several view protocols from one '
                         'decode, each as its own metrics (e.g. 1x1 3x1; the '
                         'first is the main one, the one save_best follows)')
     parser.add_argument('--test-protocols', nargs='+', metavar='CLIPSxCROPS',
+                        type=protocol_arg,
                         help='the same for --test-last')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate linearly with the '
@@ -64,9 +64,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='a different seed on every rank')
     parser.add_argument('--deterministic', action='store_true',
                         help='deterministic algorithms (cuDNN ...)')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, key=value (lists: key="[a,b]")')
+    add_cfg_options(parser)
     parser.add_argument('--test-last', action='store_true',
                         help='after training, test the final model on the '
                         'test split (as tools/test.py with the last '
@@ -92,61 +90,24 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
-    """Apply the command line to the config."""
-    if args.cfg_options is not None:
-        merge_cfg_options(cfg, args.cfg_options)
-    if args.shrink:
-        note_config_change('--shrink: ' + ', '.join(shrink_config(cfg)))
-    if args.no_validate:
-        if args.val_protocols:
-            raise ValueError('--val-protocols with --no-validate: give one')
-        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-    for split, protocols in (('val', args.val_protocols),
-                             ('test', args.test_protocols)):
-        if protocols:
-            for field, change in with_protocols(cfg, protocols,
-                                                split).items():
-                note_config_change(f'{field}: {change} (--{split}-protocols)')
-    if args.dump is not None and not args.test_last:
-        raise ValueError('--dump dumps the predictions of --test-last: give '
-                         'both, or dump with tools/test.py')
-    cfg.launcher = args.launcher
-    default_work_dir(cfg, args.config, args.work_dir)
-    if args.amp:
-        wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
-            raise ValueError(f'--amp cannot be used with the custom optimizer '
-                             f'wrapper {wrapper!r}')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
-    elif args.resume is not None:
-        cfg.resume, cfg.load_from = True, args.resume
-    if args.auto_scale_lr:
-        cfg.auto_scale_lr.enable = True
-    if args.allow_other_image_model:
-        cfg.allow_other_image_model = True
-    if args.test_last:
-        missing = [key for key in ('test_dataloader', 'test_cfg',
-                                   'test_evaluator') if not cfg.get(key)]
-        if missing:
-            raise ValueError(f'--test-last needs {", ".join(missing)} in '
-                             f'the config')
-        if args.dump is not None:
-            add_dump_evaluator(cfg, args.dump)
-    # The flags win over the config's `randomness` (each change is logged).
-    apply_randomness_flags(cfg, args.seed, args.diff_rank_seed,
-                           args.deterministic)
-    return cfg
+def request_of(args: argparse.Namespace) -> RunRequest:
+    """What the command line asks of the run."""
+    return RunRequest(
+        mode='train', config_path=args.config, cfg_options=args.cfg_options,
+        shrink=args.shrink, work_dir=args.work_dir, launcher=args.launcher,
+        resume=args.resume, amp=args.amp, no_validate=args.no_validate,
+        auto_scale_lr=args.auto_scale_lr, test_last=args.test_last,
+        dump=args.dump, val_protocols=tuple(args.val_protocols or ()),
+        test_protocols=tuple(args.test_protocols or ()), seed=args.seed,
+        diff_rank_seed=args.diff_rank_seed, deterministic=args.deterministic,
+        allow_other_image_model=args.allow_other_image_model)
 
 
 def main(argv=None) -> None:
     """Build the runner from the config and train."""
     args = parse_args(argv)
-    cfg = merge_args(Config.fromfile(args.config), args)
-    runner = build_runner(cfg)
+    cfg, changes = resolve(read_config(args.config), request_of(args))
+    runner = build_runner(cfg, changes)
     runner.train()
     if args.test_last:
         runner.test()

@@ -17,8 +17,8 @@ warmup_epochs = 2.5 / repeats
 
 train_dataloader = dict(
     batch_size=8 // repeats,
-    # MMAction2's: a sample is a list of `repeats` clips.
-    collate_fn=dict(type='repeat_pseudo_collate'),
+    # (A sample is a list of `repeats` clips: the run's resolution gives the
+    # loader MMAction2's repeat_pseudo_collate.)
     # SparseInit / SparseDecode in place of decord's pair: the same frames.
     dataset=dict(num_repeats=repeats, decoder='sparse'))
 

@@ -6,7 +6,7 @@ blocks are measured against (:mod:`.plain_aim`, registered as the
 image-model family ``PlainCLIPViT`` by this import)."""
 from . import plain_aim  # noqa: F401  (registers PlainCLIPViT)
 from .builder import VARIANTS, build_model, load_config
-from .shrink import shrink_config
+from ..engine.shrink import shrink_config
 from .flops import (config_complexity, count_macs, default_input_shape,
                     model_complexity)
 

@@ -5,21 +5,23 @@ print it as one ``error:`` line (:mod:`mmaction_aim.utils.cli`).
 """
 import pickle
 
+from ..utils.errors import BadInputError
 
-class CheckpointReadError(ValueError):
+
+class CheckpointReadError(BadInputError):
     """A file is not a readable checkpoint (empty, truncated, damaged, of
     another format)."""
 
 
-class UnsafeCheckpointError(pickle.UnpicklingError):
+class UnsafeCheckpointError(pickle.UnpicklingError, BadInputError):
     """A checkpoint pickles an object outside the allow-list; nothing in it
     was run."""
 
 
-class CheckpointMismatchError(RuntimeError):
+class CheckpointMismatchError(BadInputError, RuntimeError):
     """A checkpoint does not fit the model (keys or shapes differ)."""
 
 
-class ImageModelMismatchError(RuntimeError):
+class ImageModelMismatchError(BadInputError, RuntimeError):
     """An image model's weights file does not fit the image model: another
     family, another size, other keys."""

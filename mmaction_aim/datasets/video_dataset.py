@@ -14,12 +14,13 @@ from mmaction.registry import DATASETS
 
 from .repeated_sampling import prepare_repeats, split_pipeline
 from .transforms.decoders import with_decoder
+from ..utils.errors import BadInputError
 from .video_check import (format_bad_videos, is_local_path,
                           undecodable_reason)
 from .video_list import check_labels, list_fingerprint, read_video_list
 
 
-class BadVideoError(RuntimeError):
+class BadVideoError(BadInputError, RuntimeError):
     """A video named by a dataset list is missing or cannot be decoded."""
 
 
@@ -86,9 +87,9 @@ class AIMVideoDataset(VideoDataset):
             sampling, :mod:`.repeated_sampling`): the video is opened once,
             ``num_repeats`` clips are sampled, their frames decoded in one
             pass and each clip augmented on its own; a sample is then a
-            list of ``num_repeats`` results, which needs
-            ``collate_fn=dict(type='repeat_pseudo_collate')`` in the
-            dataloader (MMAction2's) and gives ``num_repeats`` times the
+            list of ``num_repeats`` results, which the run's resolution
+            collates with MMAction2's ``repeat_pseudo_collate``
+            (:mod:`mmaction_aim.engine.resolve`), giving ``num_repeats`` times the
             clips per batch and per epoch. Needs the pipeline's opening,
             sampling and decoding transforms in a row; training only.
             Defaults to 1 (off, as in the paper's recipes).

@@ -8,8 +8,10 @@ label that is not an integer, a label outside ``[0, num_classes)``.
 import hashlib
 from typing import List, NamedTuple, Optional, Sequence, Union
 
+from ..utils.errors import BadInputError
 
-class VideoListError(ValueError):
+
+class VideoListError(BadInputError):
     """A video list has lines a model cannot use (names file and lines)."""
 
 

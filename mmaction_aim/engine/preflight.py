@@ -20,9 +20,10 @@ from mmengine.model import is_model_wrapper
 from mmaction.registry import HOOKS
 from ..datasets import (FRAME_SAMPLERS, ListEntry, VideoListError,
                         label_problems)
+from ..utils.errors import BadInputError
 
 
-class ConfigMismatchError(ValueError):
+class ConfigMismatchError(BadInputError):
     """A config's data do not fit its model (found before the run)."""
 
 
@@ -115,8 +116,9 @@ def check_collate(dataset: Any, dataloader: Any, split: str) -> None:
         raise ConfigMismatchError(
             f'The {split} dataset gives {repeats} clips per sample '
             f'(num_repeats={repeats}) but the dataloader collates them with '
-            f'{name}: set {split}_dataloader.collate_fn='
-            "dict(type='repeat_pseudo_collate')")
+            f'{name}: set {split}_dataloader.collate_fn.type='
+            'repeat_pseudo_collate (the tools set it unless the config '
+            'names another)')
 
 
 def check_dataset(model: torch.nn.Module, dataset: Any, split: str) -> None:

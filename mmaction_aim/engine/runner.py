@@ -1,10 +1,14 @@
 """AIM's MMEngine runner: safe and strict checkpoint loading, checks before
-the first iteration, and the adjustments a CPU-only machine needs.
+the first iteration, and distributed CPU runs.
 
 Selected by ``runner_type = 'AIMRunner'`` (every config of this package
-sets it; ``tools/train.py`` and ``tools/test.py`` default to it), through
-MMEngine's own ``RUNNERS`` registry. Everything here overrides a public
-method of MMEngine's :class:`~mmengine.runner.Runner`:
+sets it; the tools default to it), through MMEngine's own ``RUNNERS``
+registry. The runner builds the config it is given: every change to a
+user's config (the command line, the machine's fallbacks, the package's
+completions) is made by :func:`~.resolve.resolve`, which
+:meth:`AIMRunner.from_cfg` applies to a config no tool resolved (MMAction2's
+own tools) and which changes nothing in a resolved one. Everything here
+overrides a public method of MMEngine's :class:`~mmengine.runner.Runner`:
 
 * :meth:`load_checkpoint` (``load_from``, ``--resume``, ``tools/test.py``):
   the file is read by :func:`~mmaction_aim.checkpoint.read_checkpoint`
@@ -12,17 +16,13 @@ method of MMEngine's :class:`~mmengine.runner.Runner`:
   (``AIMRecognizer.load_checkpoint``: older layouts upgraded, the temporal
   embedding resized, the fit checked, adapter-only files merged onto their
   image model). MMEngine's own load is non-strict and only logs mismatched
-  keys, leaving a model silently at its initialisation.
+  keys, leaving a model silently at its initialisation. The config's
+  ``checkpoint_ignore_keys`` exempt keys only of a training run's
+  ``load_from``: a checkpoint tested or validated alone must fit.
 * :meth:`train`, :meth:`val`, :meth:`test` run with the checkpoint
   allow-list in effect (``torch.serialization.safe_globals``), so that
   MMEngine's own reads (an ``init_cfg`` of type ``Pretrained``) take
   MMEngine checkpoints under PyTorch's ``weights_only`` default.
-* :meth:`build_optim_wrapper`, :meth:`build_train_loop`,
-  :meth:`build_dataloader`: on a machine without a GPU mixed precision
-  falls back to float32; MMEngine's ``EpochBasedTrainLoop`` /
-  ``IterBasedTrainLoop`` become our resumable ones; ``persistent_workers``
-  is switched off where there are no workers. Each change is logged as one
-  ``Config changed by the runner: ...`` line, only when that part is built.
 * :meth:`setup_env`, :meth:`wrap_model`: ``torchrun`` on a machine
   without a GPU. MMEngine's PyTorch launcher pins a CUDA device and gives
   DDP CUDA ``device_ids``; here each CPU process joins the process group
@@ -32,8 +32,7 @@ method of MMEngine's :class:`~mmengine.runner.Runner`:
   the shape of one sample are checked before the first iteration.
 """
 import datetime
-import logging
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 import torch
 from mmengine.dist import is_distributed
@@ -44,9 +43,7 @@ from mmengine.runner import Runner
 from mmaction.registry import RUNNERS
 from ..checkpoint import (allow_checkpoint_globals, allow_list_in_effect,
                           check_fits, read_checkpoint, strip_prefix, unwrap)
-from ..datasets.transforms import with_mean_fill
-from .preflight import ConfigMismatchError
-from .runner_setup import accelerator_available
+from .resolve import Change, accelerator_available, resolve
 
 
 @RUNNERS.register_module()
@@ -69,29 +66,35 @@ class AIMRunner(Runner):
     """
 
     def __init__(self, *args, **kwargs) -> None:
-        cfg = kwargs.get('cfg') or {}
-        self._changes = []
-        names = list(cfg.get('checkpoint_safe_globals') or [])
+        names = list((kwargs.get('cfg') or {}).get('checkpoint_safe_globals')
+                     or [])
         if names:
             allow_checkpoint_globals(names)
-            self._changes.append((logging.INFO, 'checkpoints may also '
-                                  f'contain {", ".join(names)} '
-                                  '(checkpoint_safe_globals)'))
-        env_cfg = kwargs.get('env_cfg') or dict(dist_cfg=dict(backend='nccl'))
-        dist_cfg = dict(env_cfg.get('dist_cfg') or {})
-        if not accelerator_available() and \
-                dist_cfg.get('backend', 'nccl') == 'nccl':
-            if kwargs.get('launcher', 'none') != 'none':
-                self._changes.append(
-                    (logging.INFO, 'env_cfg.dist_cfg.backend: nccl -> gloo '
-                     '(no GPU found)'))
-            kwargs['env_cfg'] = dict(env_cfg,
-                                     dist_cfg=dict(dist_cfg, backend='gloo'))
+        self._training = False
         self._resuming = False
         super().__init__(*args, **kwargs)
-        for level, message in self._changes:
-            self._report(message, level)
+        if names:
+            self.logger.info(f'Checkpoints may also contain '
+                             f'{", ".join(names)} (checkpoint_safe_globals)')
         self.register_hook(dict(type='PreflightHook'), priority='VERY_HIGH')
+
+    @classmethod
+    def from_cfg(cls, cfg) -> 'AIMRunner':
+        """Build the runner of ``cfg`` resolved (:func:`~.resolve.resolve`:
+        nothing changes in a config a tool resolved), logging each change
+        once."""
+        cfg, changes = resolve(cfg)
+        runner = super().from_cfg(cfg)
+        runner.log_changes(changes)
+        return runner
+
+    def log_changes(self, changes: Sequence[Change],
+                    source: str = 'the run') -> None:
+        """Log each change to the config once, through the run's logger
+        (also into its log file)."""
+        for change in changes:
+            print_log(f'Config changed by {source}: {change}',
+                      logger=self.logger, level=change.level)
 
     def setup_env(self, env_cfg: dict) -> None:
         if self.distributed and self.launcher == 'pytorch' and \
@@ -114,14 +117,14 @@ class AIMRunner(Runner):
                     'find_unused_parameters', False))
         return super().wrap_model(model_wrapper_cfg, model)
 
-    def _report(self, message: str, level: int = logging.INFO) -> None:
-        print_log(f'Config changed by the runner: {message}',
-                  logger=self.logger, level=level)
-
     # ---------------------------------------------------------- running
     def train(self) -> torch.nn.Module:
-        with allow_list_in_effect():
-            return super().train()
+        self._training = True
+        try:
+            with allow_list_in_effect():
+                return super().train()
+        finally:
+            self._training = False
 
     def val(self) -> dict:
         with allow_list_in_effect():
@@ -146,7 +149,8 @@ class AIMRunner(Runner):
         """Read ``filename`` safely and load it into the model strictly.
 
         Keys matching the config's ``checkpoint_ignore_keys`` are exempt
-        (never when resuming). ``strict`` and ``revise_keys`` of MMEngine's
+        only for a training run's ``load_from`` (never when resuming, testing
+        or validating alone). ``strict`` and ``revise_keys`` of MMEngine's
         signature are not used: loading is always strict, and DDP's
         ``module.`` is stripped by the pipeline.
 
@@ -157,8 +161,8 @@ class AIMRunner(Runner):
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) else \
             self.model
-        ignore = () if self._resuming else tuple(
-            self.cfg.get('checkpoint_ignore_keys') or ())
+        ignore = tuple(self.cfg.get('checkpoint_ignore_keys') or ()) if \
+            self._training and not self._resuming else ()
         if hasattr(model, 'load_checkpoint'):
             model.load_checkpoint(
                 checkpoint, name=filename, ignore=ignore,
@@ -172,69 +176,3 @@ class AIMRunner(Runner):
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
-
-    # --------------------------------------------------------- building
-    def build_optim_wrapper(self, optim_wrapper):
-        if isinstance(optim_wrapper, dict) and \
-                optim_wrapper.get('type') == 'AmpOptimWrapper' and \
-                not accelerator_available():
-            optim_wrapper = {k: v for k, v in optim_wrapper.items()
-                             if k not in ('loss_scale', 'dtype', 'use_fsdp')}
-            optim_wrapper['type'] = 'OptimWrapper'
-            self._report('optim_wrapper.type: AmpOptimWrapper -> '
-                         "OptimWrapper (no GPU found: MMEngine's mixed "
-                         'precision needs one, so training runs in float32 '
-                         'on the CPU)', logging.WARNING)
-        return super().build_optim_wrapper(optim_wrapper)
-
-    def build_train_loop(self, loop):
-        if isinstance(loop, dict):
-            loop = dict(loop)
-            loop_type = loop.get('type')
-            if loop_type is None and 'by_epoch' in loop:
-                loop_type = ('EpochBasedTrainLoop' if loop.pop('by_epoch')
-                             else 'IterBasedTrainLoop')
-            if loop_type in ('EpochBasedTrainLoop', 'IterBasedTrainLoop'):
-                loop['type'] = 'AIM' + loop_type
-                self._report(f'train_cfg.type: {loop_type} -> AIM{loop_type} '
-                             '(the same loop, which also resumes mid-epoch '
-                             'and restores random state exactly)')
-        return super().build_train_loop(loop)
-
-    def build_dataloader(self, dataloader, seed: Optional[int] = None,
-                         diff_rank_seed: bool = False):
-        if isinstance(dataloader, dict) and \
-                dataloader.get('num_workers', 0) == 0 and \
-                dataloader.get('persistent_workers', False):
-            dataloader = dict(dataloader, persistent_workers=False)
-            self._report('persistent_workers: True -> False for a '
-                         'dataloader with num_workers=0 (PyTorch refuses '
-                         'persistent workers where there are none)')
-        if isinstance(dataloader, dict):
-            dataloader = self._fill_with_the_model_mean(dataloader)
-        return Runner.build_dataloader(dataloader, seed, diff_rank_seed)
-
-    def _fill_with_the_model_mean(self, dataloader: dict) -> dict:
-        """``fill='mean'`` of a pipeline's ``ClipRandomErasing`` made the
-        model's normalisation mean (0-255 RGB), so that the erased box
-        normalises to 0 as in the original, whatever the image model."""
-        dataset = dataloader.get('dataset') or {}
-        pipeline = dataset.get('pipeline') or []
-        if not any(isinstance(t, dict) and t.get('fill') == 'mean'
-                   for t in pipeline):
-            return dataloader
-        model = self.model.module if is_model_wrapper(self.model) else \
-            self.model
-        preprocessor = getattr(model, 'data_preprocessor', None)
-        mean = getattr(preprocessor, 'mean', None)
-        if mean is None:
-            raise ConfigMismatchError(
-                "ClipRandomErasing(fill='mean') fills with the model's "
-                'normalisation mean, but the data preprocessor has none; '
-                'give the colour (RGB, 0-255)')
-        mean = mean.flatten().tolist()
-        pipeline = with_mean_fill(pipeline, mean)
-        self._report(f"ClipRandomErasing fill: 'mean' -> "
-                     f"{[round(v, 4) for v in mean]} (the "
-                     "model's normalisation mean)")
-        return dict(dataloader, dataset=dict(dataset, pipeline=pipeline))

@@ -13,7 +13,7 @@ from mmengine.config import Config
 
 from mmaction.evaluation.metrics import AccMetric
 from mmaction.registry import METRICS
-from ..datasets.transforms import parse_protocol
+from ..utils.views import parse_protocol
 
 #: Test samplers :func:`with_protocols` knows how to widen.
 SAMPLERS = ('SampleFrames', 'CentredSampleFrames', 'UniformSample')

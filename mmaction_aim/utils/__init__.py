@@ -1,4 +1,7 @@
-from .cli import BadInputError, main_with_clear_errors
+from .cli import (CfgOptionsAction, add_cfg_options, main_with_clear_errors,
+                  read_config)
+from .errors import BadInputError
 from .video import write_video
 
-__all__ = ['BadInputError', 'main_with_clear_errors', 'write_video']
+__all__ = ['BadInputError', 'CfgOptionsAction', 'add_cfg_options',
+           'main_with_clear_errors', 'read_config', 'write_video']

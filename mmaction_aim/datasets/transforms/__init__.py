@@ -9,12 +9,11 @@ from .torchcodec_decode import (TorchCodecDecode, TorchCodecInit,
                                 torchcodec_problem)
 from .decoders import with_decoder
 from .sparse_decode import SparseDecode, SparseInit
-from .sampling import (CentredSampleFrames, MultiProtocolSampleFrames,
-                       parse_protocol, protocol_views)
+from .sampling import CentredSampleFrames, MultiProtocolSampleFrames
 
 __all__ = [
     'CentredSampleFrames', 'ClipRandomErasing', 'ImgaugRandAugment',
-    'MultiProtocolSampleFrames', 'PCALighting', 'parse_protocol',
-    'protocol_views', 'with_mean_fill', 'SparseInit', 'SparseDecode',
+    'MultiProtocolSampleFrames', 'PCALighting', 'with_mean_fill',
+    'SparseInit', 'SparseDecode',
     'with_decoder', 'TorchCodecInit', 'TorchCodecDecode', 'torchcodec_problem'
 ]

@@ -29,9 +29,10 @@ class ClipRandomErasing(BaseTransform):
     Args:
         erase_prob (float): Probability of erasing a clip. Defaults to 0.25.
         fill (Sequence[float]): The colour, RGB on the 0-255 scale: the
-            model's normalisation mean. In configs, ``'mean'``, which
-            :class:`~mmaction_aim.engine.AIMRunner` replaces by the model's
-            data preprocessor mean.
+            model's normalisation mean. In configs, ``'mean'``, which the
+            run's resolution (:func:`mmaction_aim.engine.resolve.resolve`,
+            every tool and ``AIMRunner``) replaces by the model's
+            normalisation mean.
         area_range (tuple[float, float]): Fraction of the frame.
             Defaults to ``(0.02, 1/3)``.
         aspect_range (tuple[float, float]): Height over width. Defaults to
@@ -45,9 +46,10 @@ class ClipRandomErasing(BaseTransform):
                  max_attempts: int = 10) -> None:
         if isinstance(fill, str):
             raise ValueError(
-                f"ClipRandomErasing: fill={fill!r} is resolved by AIMRunner "
-                "(runner_type='AIMRunner') to the model's normalisation "
-                'mean; elsewhere give the RGB colour on the 0-255 scale')
+                f"ClipRandomErasing: fill={fill!r} is resolved to the "
+                "model's normalisation mean when a run is resolved (the "
+                "tools, runner_type='AIMRunner'); elsewhere give the RGB "
+                'colour on the 0-255 scale')
         if len(fill) != 3:
             raise ValueError(f'fill is an RGB colour, got {fill}')
         self.fill = np.asarray(fill, dtype=np.float32)

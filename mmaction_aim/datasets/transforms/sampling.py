@@ -1,7 +1,6 @@
 """Frame sampling: the test-clip placement of MMAction2 0.x, and the clips
 of several view protocols decoded at once."""
-import re
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Sequence
 
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -9,6 +8,7 @@ from mmcv.transforms import BaseTransform
 from mmaction.datasets.transforms import SampleFrames
 
 from mmaction.registry import TRANSFORMS
+from ...utils.views import parse_protocol
 
 
 @TRANSFORMS.register_module()
@@ -45,16 +45,6 @@ class CentredSampleFrames(SampleFrames):
         return starts.astype(np.int64)
 
 
-def parse_protocol(name: str) -> Tuple[int, int]:
-    """``'4x3'`` -> ``(4, 3)``: clips x crops."""
-    match = re.fullmatch(r'(\d+)x(\d+)', str(name))
-    if not match or int(match.group(1)) < 1 or \
-            int(match.group(2)) not in (1, 3):
-        raise ValueError(f'A view protocol is "<clips>x<crops>" with 1 or 3 '
-                         f'crops (e.g. 1x1, 3x1, 1x3, 4x3), got {name!r}')
-    return int(match.group(1)), int(match.group(2))
-
-
 @TRANSFORMS.register_module()
 class MultiProtocolSampleFrames(BaseTransform):
     """Test clips of several view protocols at once, for one decode.
@@ -64,7 +54,7 @@ class MultiProtocolSampleFrames(BaseTransform):
     once, and ``results['protocols']`` records, per protocol, the indices of
     its clips in the union (and its crops), so that the head can average
     the views of each protocol separately
-    (:func:`mmaction_aim.evaluation.protocol_views`). With centred placement
+    (:func:`mmaction_aim.utils.views.protocol_views`). With centred placement
     the middle of 3 clips is the single clip, so 1x1, 3x1 and 1x3 add
     nothing to decode beyond 3x3.
 
@@ -140,30 +130,3 @@ class MultiProtocolSampleFrames(BaseTransform):
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(protocols={self.protocols}, '
                 f'sampler={self.sampler!r})')
-
-
-def protocol_views(protocol: dict, num_views: int) -> List[int]:
-    """Indices of a protocol's views among a sample's ``num_views``.
-
-    Views are laid out crop-major, as MMAction2's ``FormatShape`` leaves
-    them: ``crop * num_clips + clip``, with 1 crop (``CenterCrop``) or 3
-    (``ThreeCrop``: left or top, right or bottom, centre).
-
-    Args:
-        protocol (dict): One entry of ``results['protocols']``
-            (:class:`MultiProtocolSampleFrames`).
-        num_views (int): Views of the sample.
-
-    Returns:
-        list[int]: The view indices.
-    """
-    clips, crops = protocol['clips'], protocol['crops']
-    num_crops, rest = divmod(num_views, protocol['num_clips'])
-    if rest or num_crops not in (1, 3):
-        raise ValueError(f'{num_views} views are not 1 or 3 crops of '
-                         f'{protocol["num_clips"]} clips')
-    if crops > num_crops:
-        raise ValueError(f'a protocol of {crops} crops needs ThreeCrop in '
-                         'the test pipeline')
-    which = range(num_crops) if crops == num_crops else [num_crops - 1]
-    return [c * protocol['num_clips'] + k for c in which for k in clips]

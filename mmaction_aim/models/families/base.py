@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from ...checkpoint import StateDict, read_checkpoint, strip_prefix, unwrap
+from ...utils.errors import BadInputError
 from ..layers.adapted_block import AdaptedBlock
 
 #: One stage of an image model: what runs before its blocks (patch merging,
@@ -14,7 +15,7 @@ from ..layers.adapted_block import AdaptedBlock
 Stage = Tuple[nn.Module, MutableSequence[nn.Module]]
 
 
-class UnsupportedImageModelError(ValueError):
+class UnsupportedImageModelError(BadInputError):
     """An image model that AIM cannot adapt, with the reason."""
 
 

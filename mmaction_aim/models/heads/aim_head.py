@@ -6,7 +6,7 @@ from torch import nn
 from mmaction.models.heads import BaseHead
 from mmaction.registry import MODELS
 from mmaction.utils import SampleList
-from ...datasets.transforms.sampling import protocol_views
+from ...utils.views import protocol_views
 
 
 @MODELS.register_module()

@@ -20,10 +20,19 @@ from ..utils.params import trainable_summary
 FROM_IMAGE_MODEL = 'image_model'
 
 
-def _resolve_normalization(
+def normalization_of(
         backbone: dict, data_preprocessor: Optional[dict]) -> Optional[dict]:
-    """Fill ``mean``/``std`` given as ``'image_model'`` from the backbone's
-    image-model family (0-255 scale)."""
+    """``data_preprocessor`` with ``mean``/``std`` given as
+    ``'image_model'`` filled from the backbone's image-model family (0-255
+    scale), from the config alone (no model is built).
+
+    Args:
+        backbone (dict): The backbone's config.
+        data_preprocessor (dict, optional): The data preprocessor's config.
+
+    Returns:
+        dict | None: A copy where anything was filled, else the argument.
+    """
     if not isinstance(data_preprocessor, dict) or not any(
             data_preprocessor.get(k) == FROM_IMAGE_MODEL
             for k in ('mean', 'std')):
@@ -38,8 +47,6 @@ def _resolve_normalization(
     for key, value in (('mean', mean), ('std', std)):
         if data_preprocessor.get(key) == FROM_IMAGE_MODEL:
             data_preprocessor[key] = value
-    MMLogger.get_current_instance().info(
-        f'Normalisation from the image model: mean {mean}, std {std}')
     return data_preprocessor
 
 
@@ -83,8 +90,12 @@ class AIMRecognizer(Recognizer3D):
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None) -> None:
-        data_preprocessor = _resolve_normalization(backbone,
-                                                   data_preprocessor)
+        filled = normalization_of(backbone, data_preprocessor)
+        if filled is not data_preprocessor:
+            MMLogger.get_current_instance().info(
+                f'Normalisation from the image model: mean {filled["mean"]}, '
+                f'std {filled["std"]}')
+        data_preprocessor = filled
         super().__init__(backbone=backbone, cls_head=cls_head, neck=neck,
                          train_cfg=train_cfg, test_cfg=test_cfg,
                          data_preprocessor=data_preprocessor)

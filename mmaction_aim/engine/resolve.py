@@ -1,0 +1,472 @@
+"""What a run is: a config and a command line resolved in one pure step.
+
+Every tool that runs a config (``tools/train.py``, ``tools/test.py``,
+``tools/print_config.py``) and :meth:`AIMRunner.from_cfg` go through
+:func:`resolve`, which returns the config that runs and the list of what it
+changed and why (:class:`Change`). Nothing downstream rewrites the config:
+the runner builds what it is given. ``tools/print_config.py`` prints the
+same resolution before a run.
+
+The steps, in order:
+
+1. the command line: ``--cfg-options``, ``--shrink``, the tool's own flags
+   (``--amp``, ``--resume``, ``--no-validate``, view protocols, ``--dump``,
+   the checkpoint to test, randomness flags, ``--work-dir``);
+2. the mode: a tested checkpoint must fit the model, so
+   ``checkpoint_ignore_keys`` (meant for a fine-tuning run's ``load_from``)
+   is dropped when testing;
+3. the machine: without a GPU, mixed precision falls back to float32 and
+   distributed runs use gloo; a dataloader without workers gets
+   ``persistent_workers=False``;
+4. the package's own completions: MMEngine's loops become our resumable
+   ones, ``ClipRandomErasing(fill='mean')`` gets the model's normalisation
+   mean (from the config, no model built), a dataset with repeated sampling
+   gets the collate function that flattens its clips.
+
+Resolving a resolved config changes nothing (tested).
+"""
+import copy
+import dataclasses
+import logging
+import os
+from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
+
+import torch
+from mmengine.config import Config
+
+#: The collate function that flattens repeated sampling's clips
+#: (MMAction2's).
+REPEAT_COLLATE = 'repeat_pseudo_collate'
+
+
+@dataclasses.dataclass(frozen=True)
+class Change:
+    """One field the resolution changed, with the reason.
+
+    Attributes:
+        field (str): The config key, dotted.
+        before: Its value before (``'(none)'`` where it was absent).
+        after: Its value after.
+        reason (str): Why.
+        level (int): ``logging.INFO`` or ``logging.WARNING``.
+    """
+    field: str
+    before: Any
+    after: Any
+    reason: str
+    level: int = logging.INFO
+
+    def __str__(self) -> str:
+        return (f'{self.field}: {_short(self.before)} -> '
+                f'{_short(self.after)} ({self.reason})')
+
+
+def _short(value: Any) -> str:
+    text = value if value in ('(none)', '(as written)') else repr(value)
+    return text if len(text) <= 120 else text[:117] + '...'
+
+
+@dataclasses.dataclass(frozen=True)
+class RunRequest:
+    """What a tool's command line asks of a run (every field optional).
+
+    Attributes:
+        mode (str, optional): ``'train'``, ``'test'``, or None (what the
+            config alone runs: only the machine's and the package's steps).
+        config_path (str, optional): The config file (default work dir).
+        cfg_options (dict, optional): Parsed ``--cfg-options``.
+        shrink (bool): ``--shrink``.
+        work_dir (str, optional): ``--work-dir``.
+        launcher (str, optional): ``--launcher``.
+        checkpoint (str, optional): The checkpoint ``tools/test.py`` tests.
+        resume (str, optional): ``--resume`` (``'auto'``: the latest).
+        amp (bool): ``--amp``.
+        no_validate (bool): ``--no-validate``.
+        auto_scale_lr (bool): ``--auto-scale-lr``.
+        test_last (bool): ``--test-last``.
+        dump (str, optional): ``--dump``: the test predictions' ``.pkl``.
+        val_protocols, test_protocols (tuple): View protocols.
+        seed (int, optional), diff_rank_seed (bool), deterministic (bool):
+            the randomness flags, which win over the config's.
+        allow_other_image_model (bool): ``--allow-other-image-model``.
+        show (dict, optional): ``tools/test.py``'s visualisation options.
+    """
+    mode: Optional[str] = None
+    config_path: Optional[str] = None
+    cfg_options: Optional[dict] = None
+    shrink: bool = False
+    work_dir: Optional[str] = None
+    launcher: Optional[str] = None
+    checkpoint: Optional[str] = None
+    resume: Optional[str] = None
+    amp: bool = False
+    no_validate: bool = False
+    auto_scale_lr: bool = False
+    test_last: bool = False
+    dump: Optional[str] = None
+    val_protocols: Tuple[str, ...] = ()
+    test_protocols: Tuple[str, ...] = ()
+    seed: Optional[int] = None
+    diff_rank_seed: bool = False
+    deterministic: bool = False
+    allow_other_image_model: bool = False
+    show: Optional[dict] = None
+
+
+def accelerator_available() -> bool:
+    """Whether a GPU (or another device MMEngine's AMP supports) is present."""
+    if torch.cuda.is_available():
+        return True
+    from mmengine.device import (is_mlu_available, is_musa_available,
+                                 is_npu_available)
+    return is_npu_available() or is_mlu_available() or is_musa_available()
+
+
+def resolve(cfg: Config, request: Optional[RunRequest] = None,
+            accelerator: Optional[bool] = None
+            ) -> Tuple[Config, List[Change]]:
+    """The config that runs, and what was changed to get it.
+
+    Args:
+        cfg (Config): The config as read; not modified.
+        request (RunRequest, optional): The command line. Defaults to none
+            (the config alone, for the mode it was resolved for, kept as
+            ``resolved_mode``).
+        accelerator (bool, optional): Whether the machine has a GPU.
+            Defaults to :func:`accelerator_available`.
+
+    Returns:
+        tuple: ``(config, changes)``: a new :class:`Config` and the list of
+        :class:`Change`, in the order they were made.
+
+    Raises:
+        ValueError: A combination that cannot run, in one sentence.
+    """
+    request = request or RunRequest(mode=cfg.get('resolved_mode'))
+    if request.mode not in (None, 'train', 'test'):
+        raise ValueError(f"mode: 'train', 'test' or None, got "
+                         f'{request.mode!r}')
+    if accelerator is None:
+        accelerator = accelerator_available()
+    cfg = copy.deepcopy(cfg)
+    if request.mode is not None:
+        # What the run is for, so that resolving it again (the runner does)
+        # resolves it for the same mode.
+        cfg.resolved_mode = request.mode
+    changes: List[Change] = []
+    steps: Sequence[Callable[[Config, RunRequest, bool], Iterator[Change]]] = (
+        _cfg_options, _shrink, _test_request, _train_request, _common_request,
+        _randomness, _runner_type, _machine, _loops, _workers, _mean_fill,
+        _repeat_collate)
+    for step in steps:
+        changes.extend(step(cfg, request, accelerator))
+    return cfg, changes
+
+
+# ------------------------------------------------------------ the command line
+def _set(cfg: Config, field: str, value: Any, reason: str,
+         level: int = logging.INFO) -> Iterator[Change]:
+    """Set a dotted ``field`` of ``cfg``; a change where the value differs."""
+    *path, key = field.split('.')
+    owner = cfg
+    for part in path:
+        owner = owner[int(part)] if isinstance(owner, list) else owner[part]
+    before = owner.get(key, '(none)') if hasattr(owner, 'get') else \
+        owner[key]
+    if before != value:
+        owner[key] = value
+        yield Change(field, before, value, reason, level)
+
+
+def _cfg_options(cfg, request, accelerator):
+    options = request.cfg_options
+    if not options:
+        return
+    for key, value in options.items():
+        if '.' not in key and key in cfg and not isinstance(cfg[key], dict):
+            yield Change(
+                key, cfg[key], value, 'a top-level variable of the config, '
+                'read when the file was parsed: fields computed from it keep '
+                'their values; set the nested keys instead (e.g. '
+                'train_dataloader.dataset.ann_file=..., '
+                'model.cls_head.num_classes=...)', logging.WARNING)
+    before = {key: _lookup(cfg, key) for key in options}
+    cfg.merge_from_dict(options)
+    for key in options:
+        if '.' in key or key not in cfg or isinstance(cfg[key], dict):
+            yield Change(key, before[key], _lookup(cfg, key), '--cfg-options')
+
+
+def _lookup(cfg: Config, key: str) -> Any:
+    owner = cfg
+    for part in key.split('.'):
+        try:
+            owner = owner[int(part)] if isinstance(owner, list) else \
+                owner[part]
+        except (KeyError, IndexError, ValueError, TypeError):
+            return '(none)'
+    return copy.deepcopy(owner)
+
+
+def _shrink(cfg, request, accelerator):
+    if not request.shrink:
+        return
+    from .shrink import shrink_config
+    yield Change('(config)', 'as written', 'shrunk',
+                 '--shrink: ' + ', '.join(shrink_config(cfg)))
+
+
+def _test_request(cfg, request, accelerator):
+    if request.mode != 'test':
+        return
+    show = request.show or {}
+    if show.get('show') or show.get('out_dir') is not None:
+        vis = (cfg.get('default_hooks') or {}).get('visualization')
+        if vis is None:
+            raise ValueError(
+                '--show / --show-dir need default_hooks.visualization='
+                "dict(type='VisualizationHook') in the config")
+        for key, value in dict(show, enable=True).items():
+            yield from _set(cfg, f'default_hooks.visualization.{key}', value,
+                            '--show / --show-dir')
+    if request.test_protocols:
+        yield from _protocols(cfg, request.test_protocols, 'test',
+                              '--protocols')
+    if request.dump is not None:
+        yield from _dump(cfg, request.dump)
+    if request.checkpoint is not None:
+        yield from _set(cfg, 'load_from', request.checkpoint,
+                        'the checkpoint to test')
+    yield from _set(cfg, 'resume', False, 'testing does not resume')
+    if cfg.get('checkpoint_ignore_keys'):
+        yield from _set(cfg, 'checkpoint_ignore_keys', None,
+                        "a tested checkpoint must fit the model: the keys "
+                        "are exempt for a fine-tuning run's load_from only")
+
+
+def _train_request(cfg, request, accelerator):
+    if request.mode != 'train':
+        return
+    if request.no_validate:
+        if request.val_protocols:
+            raise ValueError('--val-protocols with --no-validate: give one')
+        for key in ('val_cfg', 'val_dataloader', 'val_evaluator'):
+            yield from _set(cfg, key, None, '--no-validate')
+    if request.val_protocols:
+        yield from _protocols(cfg, request.val_protocols, 'val',
+                              '--val-protocols')
+    if request.dump is not None and not request.test_last:
+        raise ValueError('--dump dumps the predictions of --test-last: give '
+                         'both, or dump with tools/test.py')
+    if request.test_last:
+        missing = [key for key in ('test_dataloader', 'test_cfg',
+                                   'test_evaluator') if not cfg.get(key)]
+        if missing:
+            raise ValueError(f'--test-last needs {", ".join(missing)} in '
+                             f'the config')
+        if request.test_protocols:
+            yield from _protocols(cfg, request.test_protocols, 'test',
+                                  '--test-protocols')
+        if request.dump is not None:
+            yield from _dump(cfg, request.dump)
+    if request.amp:
+        wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
+            raise ValueError(f'--amp cannot be used with the custom optimizer '
+                             f'wrapper {wrapper!r}')
+        yield from _set(cfg, 'optim_wrapper.type', 'AmpOptimWrapper', '--amp')
+        if 'loss_scale' not in cfg.optim_wrapper:
+            yield from _set(cfg, 'optim_wrapper.loss_scale', 'dynamic',
+                            '--amp')
+    if request.resume == 'auto':
+        yield from _set(cfg, 'resume', True, '--resume')
+        yield from _set(cfg, 'load_from', None, '--resume: the latest '
+                        'checkpoint of the work directory')
+    elif request.resume is not None:
+        yield from _set(cfg, 'resume', True, '--resume')
+        yield from _set(cfg, 'load_from', request.resume, '--resume')
+    if request.auto_scale_lr:
+        if not cfg.get('auto_scale_lr'):
+            raise ValueError('--auto-scale-lr needs auto_scale_lr='
+                             'dict(base_batch_size=...) in the config')
+        yield from _set(cfg, 'auto_scale_lr.enable', True, '--auto-scale-lr')
+
+
+def _common_request(cfg, request, accelerator):
+    if request.launcher is not None:
+        cfg.launcher = request.launcher
+    if request.work_dir is not None:
+        yield from _set(cfg, 'work_dir', request.work_dir, '--work-dir')
+    elif cfg.get('work_dir') is None and request.config_path is not None:
+        cfg.work_dir = os.path.join('work_dirs', os.path.splitext(
+            os.path.basename(request.config_path))[0])
+    if request.allow_other_image_model:
+        yield from _set(cfg, 'allow_other_image_model', True,
+                        '--allow-other-image-model')
+
+
+def _protocols(cfg, protocols, split, flag):
+    from ..evaluation import with_protocols
+    for field, change in with_protocols(cfg, protocols, split).items():
+        yield Change(field, '(as written)', change, flag)
+
+
+def _dump(cfg, out_file):
+    if not str(out_file).endswith(('.pkl', '.pickle')):
+        raise ValueError(f'--dump must name a .pkl file, got {out_file}')
+    folder = os.path.dirname(os.path.abspath(out_file))
+    if os.path.exists(out_file) and os.path.isdir(out_file):
+        raise ValueError(f'--dump {out_file} is a directory; name a .pkl '
+                         'file')
+    parent = folder
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise ValueError(f'--dump {out_file}: {parent} is a file, not a '
+                         'directory')
+    dump = dict(type='DumpResults', out_file_path=out_file)
+    evaluators = cfg.test_evaluator
+    after = (list(evaluators) + [dump]) if isinstance(
+        evaluators, (list, tuple)) else [evaluators, dump]
+    yield from _set(cfg, 'test_evaluator', after, '--dump')
+
+
+def _randomness(cfg, request, accelerator):
+    wanted = dict(seed=request.seed) if request.seed is not None else {}
+    if request.diff_rank_seed:
+        wanted['diff_rank_seed'] = True
+    if request.deterministic:
+        wanted['deterministic'] = True
+    if not wanted:
+        return
+    if cfg.get('randomness') is None:
+        cfg.randomness = dict(seed=None)
+    for key, value in wanted.items():
+        yield from _set(cfg, f'randomness.{key}', value, 'from the command '
+                        'line, which wins over the config')
+
+
+# ----------------------------------------------------------------- the machine
+def _runner_type(cfg, request, accelerator):
+    if 'runner_type' not in cfg:
+        yield from _set(cfg, 'runner_type', 'AIMRunner', 'safe, strict '
+                        'checkpoint loading and checks before the first '
+                        'iteration')
+
+
+def _machine(cfg, request, accelerator):
+    if accelerator:
+        return
+    env_cfg = cfg.get('env_cfg') or {}
+    if (env_cfg.get('dist_cfg') or {}).get('backend', 'nccl') == 'nccl':
+        if not cfg.get('env_cfg'):
+            cfg.env_cfg = dict(dist_cfg=dict(backend='nccl'))
+        elif not cfg.env_cfg.get('dist_cfg'):
+            cfg.env_cfg.dist_cfg = dict(backend='nccl')
+        yield from _set(cfg, 'env_cfg.dist_cfg.backend', 'gloo',
+                        'no GPU found: NCCL needs one')
+    wrapper = cfg.get('optim_wrapper')
+    if request.mode != 'test' and isinstance(wrapper, dict) and \
+            wrapper.get('type') == 'AmpOptimWrapper':
+        cfg.optim_wrapper = {k: v for k, v in wrapper.items()
+                             if k not in ('loss_scale', 'dtype', 'use_fsdp')}
+        yield from _set(cfg, 'optim_wrapper.type', 'OptimWrapper',
+                        "no GPU found: MMEngine's mixed precision needs one, "
+                        'so training runs in float32 on the CPU',
+                        logging.WARNING)
+
+
+# --------------------------------------------------- the package's completions
+def _loops(cfg, request, accelerator):
+    loop = cfg.get('train_cfg')
+    if not isinstance(loop, dict):
+        return
+    loop_type = loop.get('type')
+    if loop_type is None and 'by_epoch' in loop:
+        loop_type = ('EpochBasedTrainLoop' if loop.pop('by_epoch')
+                     else 'IterBasedTrainLoop')
+        loop['type'] = loop_type
+    if loop_type in ('EpochBasedTrainLoop', 'IterBasedTrainLoop'):
+        yield from _set(cfg, 'train_cfg.type', 'AIM' + loop_type,
+                        'the same loop, which also resumes mid-epoch and '
+                        'restores random state exactly')
+
+
+def _loaders(cfg: Config) -> Iterator[Tuple[str, dict]]:
+    for split in ('train', 'val', 'test'):
+        loader = cfg.get(f'{split}_dataloader')
+        if isinstance(loader, dict):
+            yield f'{split}_dataloader', loader
+
+
+def _datasets(dataset: dict) -> Iterator[dict]:
+    """The datasets inside MMEngine's wrappers (repeat, concat, ...)."""
+    while isinstance(dataset, dict) and 'dataset' in dataset:
+        dataset = dataset['dataset']
+    if isinstance(dataset, dict):
+        yield from (dataset.get('datasets') or [dataset])
+
+
+def _workers(cfg, request, accelerator):
+    for name, loader in _loaders(cfg):
+        if loader.get('num_workers', 0) == 0 and \
+                loader.get('persistent_workers', False):
+            yield from _set(cfg, f'{name}.persistent_workers', False,
+                            'PyTorch refuses persistent workers where there '
+                            'are none')
+
+
+def _mean_fill(cfg, request, accelerator):
+    from ..datasets.transforms import with_mean_fill
+    mean = None
+    for name, loader in _loaders(cfg):
+        for dataset in _datasets(loader.get('dataset')):
+            pipeline = dataset.get('pipeline') or []
+            if not any(isinstance(t, dict) and t.get('fill') == 'mean'
+                       for t in pipeline):
+                continue
+            if mean is None:
+                mean = model_mean(cfg)
+            dataset['pipeline'] = with_mean_fill(pipeline, mean)
+            yield Change(f'{name}.dataset.pipeline (ClipRandomErasing.fill)',
+                         'mean', [round(v, 4) for v in mean],
+                         "the model's normalisation mean")
+
+
+def model_mean(cfg: Config) -> List[float]:
+    """The model's normalisation mean (RGB, 0-255), from the config alone:
+    the data preprocessor's numbers, or its image model's statistics
+    (``mean='image_model'``)."""
+    from ..models.recognizers.aim_recognizer import normalization_of
+    model = cfg.get('model') or {}
+    preprocessor = normalization_of(model.get('backbone') or {},
+                                    model.get('data_preprocessor'))
+    mean = (preprocessor or {}).get('mean')
+    if mean is None:
+        from .preflight import ConfigMismatchError
+        raise ConfigMismatchError(
+            "ClipRandomErasing(fill='mean') fills with the model's "
+            'normalisation mean, but the data preprocessor has none; give '
+            'the colour (RGB, 0-255)')
+    return [float(v) for v in mean]
+
+
+def _repeat_collate(cfg, request, accelerator):
+    loader = cfg.get('train_dataloader')
+    if not isinstance(loader, dict):
+        return
+    if not any(int(d.get('num_repeats', 1) or 1) > 1
+               for d in _datasets(loader.get('dataset'))):
+        return
+    collate = loader.get('collate_fn')
+    if collate is None or (isinstance(collate, dict)
+                           and collate.get('type') == 'pseudo_collate'):
+        yield from _set(cfg, 'train_dataloader.collate_fn',
+                        dict(type=REPEAT_COLLATE), 'repeated sampling: each '
+                        "video's clips become samples of the batch")
+    elif not (isinstance(collate, dict)
+              and collate.get('type') == REPEAT_COLLATE):
+        raise ValueError(
+            f'train_dataloader.collate_fn {collate!r} with num_repeats > 1: '
+            "repeated sampling's samples are lists of clips, which "
+            f'{REPEAT_COLLATE} (set by default) flattens; remove the option')
