@@ -34,7 +34,8 @@ def test_family_config_trains(family, video_dataset, tmp_path):
                       '--cfg-options', *data_options(video_dataset),
                       'model.cls_head.num_classes=3'])
     log = proc.stdout
-    assert 'Config changed by the tool: --shrink: ' in log
+    assert "Config changed by the tool: model.backbone.num_frames: " \
+        "(as written) -> '2' (--shrink)" in log
     assert 'loss_cls:' in log and 'acc/top1' in log, log[-3000:]
     assert osp.exists(osp.join(work_dir, 'epoch_1.pth'))
     if family != 'CLIPViT':

@@ -138,3 +138,45 @@ def test_protocols_a_pipeline_cannot_give_are_refused(video_dataset):
     with pytest.raises(ValueError, match='only protocols of 1 clip'):
         with_protocols(uniform, ['3x1'])
         _dataset(uniform)
+
+
+def test_a_batch_of_short_and_long_videos(video_dataset, tmp_path):
+    """A video too short for distinct clips (fewer decoded views) in a
+    batch with longer ones: before, ``stack expects each tensor to be equal
+    size``; now every sample's protocol scores equal testing it alone."""
+    import os.path as osp
+
+    from mmengine.dataset import DefaultSampler
+    from mmengine.runner import Runner
+
+    from conftest import make_clip
+    from mmaction_aim.utils.video import write_video
+    write_video(osp.join(video_dataset['videos'], 'short_c0.mp4'),
+                make_clip(0, 99, num_frames=5), fps=10)
+    listing = tmp_path / 'mixed.txt'
+    listing.write_text('short_c0.mp4 0\nval_c1_0.mp4 1\n'
+                       'val_c2_0.mp4 2\n')
+    data = dict(video_dataset, val=str(listing))
+    torch.manual_seed(0)
+    model = build_recognizer(input_resolution=32, num_frames=4,
+                             num_classes=NUM_CLASSES).eval()
+    widened = _cfg(_pipeline('CentredSampleFrames', 1, 'CenterCrop'), data)
+    with_protocols(widened, PROTOCOLS)
+    loader_cfg = copy.deepcopy(widened.test_dataloader.to_dict())
+    loader_cfg['sampler'] = dict(type=DefaultSampler, shuffle=False)
+    loader = Runner.build_dataloader(loader_cfg)
+    together = []
+    with torch.no_grad():
+        for batch in loader:  # batches of 2: the short video and a long one
+            together += model.test_step(batch)
+    for name, (clips, crops) in (('3x1', (3, 1)), ('1x1', (1, 1)),
+                                 ('4x3', (4, 3))):
+        alone = _dataset(_cfg(_pipeline(
+            'CentredSampleFrames', clips,
+            'ThreeCrop' if crops == 3 else 'CenterCrop'), data))
+        for i, ours in enumerate(together):
+            with torch.no_grad():
+                expected = model.test_step(pseudo_collate([alone[i]]))[0]
+            torch.testing.assert_close(ours.protocol_scores[name],
+                                       expected.pred_score, atol=1e-6,
+                                       rtol=1e-5)

@@ -212,8 +212,9 @@ def _shrink(cfg, request, accelerator):
     if not request.shrink:
         return
     from .shrink import shrink_config
-    yield Change('(config)', 'as written', 'shrunk',
-                 '--shrink: ' + ', '.join(shrink_config(cfg)))
+    for item in shrink_config(cfg):
+        field, _, value = item.partition('=')
+        yield Change(field, '(as written)', value, '--shrink')
 
 
 def _test_request(cfg, request, accelerator):

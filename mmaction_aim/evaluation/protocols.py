@@ -3,13 +3,16 @@
 :func:`with_protocols` rewrites a config's test (or validation) pipeline so
 that the clips of every protocol are decoded once
 (``MultiProtocolSampleFrames``), cropped by ``ThreeCrop`` where a protocol
-has 3 crops, and evaluated by :class:`ViewProtocolAccMetric`, which reports
-each protocol as its own metrics (``acc/1x1_top1``, ``acc/3x1_top1``, ...).
+has 3 crops, batched by :func:`protocol_collate` and evaluated by
+:class:`ViewProtocolAccMetric`, which reports each protocol as its own
+metrics (``acc/1x1_top1``, ``acc/3x1_top1``, ...).
 """
 import copy
 from typing import Dict, List, Sequence
 
+import torch
 from mmengine.config import Config
+from mmengine.dataset import COLLATE_FUNCTIONS, pseudo_collate
 
 from mmaction.evaluation.metrics import AccMetric
 from mmaction.registry import METRICS
@@ -33,6 +36,46 @@ class ViewProtocolAccMetric(AccMetric):
         samples = [dict(s, pred_score=s['protocol_scores'])
                    if 'protocol_scores' in s else s for s in data_samples]
         super().process(data_batch, samples)
+
+
+@COLLATE_FUNCTIONS.register_module()
+def protocol_collate(data_batch: Sequence[dict]) -> dict:
+    """MMEngine's ``pseudo_collate`` for samples of several view protocols,
+    each padded to the batch's most clips.
+
+    A video too short for distinct clips decodes fewer of them (its clips'
+    union is smaller), so samples of one batch can hold different numbers
+    of views, which the data preprocessor cannot stack. Each sample's
+    views ``[crops * clips, C, T, H, W]`` (crop-major) get copies of its
+    last clip up to the batch's most clips, and its protocols are told the
+    new clip count; every protocol still averages exactly its own clips,
+    so the scores equal testing the sample alone.
+
+    Args:
+        data_batch (Sequence[dict]): Packed samples (``inputs``,
+            ``data_samples`` with ``protocols`` in their metainfo).
+
+    Returns:
+        dict: The collated batch.
+    """
+    specs = [s['data_samples'].metainfo.get('protocols') for s in data_batch]
+    counts = [next(iter(spec.values()))['num_clips'] for spec in specs
+              if spec]
+    if counts and min(counts) != max(counts):
+        most = max(counts)
+        for sample, spec in zip(data_batch, specs, strict=True):
+            clips = next(iter(spec.values()))['num_clips']
+            if clips == most:
+                continue
+            views = sample['inputs']  # [crops * clips, C, T, H, W]
+            per_crop = views.view(-1, clips, *views.shape[1:])
+            pad = per_crop[:, -1:].expand(-1, most - clips,
+                                          *views.shape[1:])
+            sample['inputs'] = torch.cat([per_crop, pad], dim=1).flatten(
+                0, 1)  # [crops * most, C, T, H, W]
+            for protocol in spec.values():
+                protocol['num_clips'] = most
+    return pseudo_collate(data_batch)
 
 
 def _widen(pipeline: List[dict], protocols: Sequence[str]) -> List[dict]:
@@ -89,6 +132,12 @@ def with_protocols(cfg: Config, protocols: Sequence[str],
     # A copy: configs often share one dataloader between val and test.
     loader = copy.deepcopy(cfg[f'{split}_dataloader'])
     loader.dataset.pipeline = _widen(loader.dataset.pipeline, protocols)
+    collate = (loader.get('collate_fn') or {}).get('type', 'pseudo_collate')
+    if collate not in ('pseudo_collate', 'protocol_collate'):
+        raise ValueError(f'{split}_dataloader.collate_fn {collate!r}: view '
+                         'protocols batch samples of different view counts '
+                         'with protocol_collate')
+    loader.collate_fn = dict(type='protocol_collate')
     cfg[f'{split}_dataloader'] = loader
     evaluators = cfg[f'{split}_evaluator']
     single = not isinstance(evaluators, (list, tuple))
@@ -104,4 +153,6 @@ def with_protocols(cfg: Config, protocols: Sequence[str],
     cfg[f'{split}_evaluator'] = evaluators[0] if single else evaluators
     return {f'{split}_dataloader.dataset.pipeline':
             f'view protocols {", ".join(protocols)} from one decode',
+            f'{split}_dataloader.collate_fn': 'protocol_collate (samples '
+            'of short videos padded to the batch\'s views)',
             f'{split}_evaluator.type': 'ViewProtocolAccMetric'}
