@@ -73,3 +73,23 @@ def test_tasks_of_other_image_weights_are_refused(tmp_path):
     other = _task_models(_clip_file(tmp_path / 'b.pth', 1), tmp_path)
     with pytest.raises(CheckpointMismatchError, match='other image-model'):
         MultiTaskAIM({'k400': first['k400'][1], 'ssv2': other['ssv2'][1]})
+
+
+def test_models_frozen_for_inference_share_the_same(tmp_path):
+    """``requires_grad_(False)`` on every parameter (usual before
+    deployment) changes nothing: the shared set is structural (before, the
+    output norm and adapters were taken for image-model weights and the
+    tasks refused as other image models)."""
+    models = _task_models(_clip_file(tmp_path / 'clip.pth', 0), tmp_path)
+    reference = MultiTaskAIM({t: m for t, (_, m) in models.items()})
+    frozen = {t: m.requires_grad_(False) for t, (_, m) in
+              _task_models(_clip_file(tmp_path / 'clip.pth', 0),
+                           tmp_path).items()}
+    shared = MultiTaskAIM(frozen)
+    assert shared.freed_bytes == reference.freed_bytes > 0
+    inputs = clips(batch=1, views=1, frames=4, size=16)
+    with torch.no_grad():
+        for task in TASKS:
+            torch.testing.assert_close(shared(task, inputs),
+                                       reference(task, inputs), rtol=0,
+                                       atol=0)

@@ -25,8 +25,10 @@ def share_image_model(models: Mapping[str, nn.Module]) -> int:
     """Make every recognizer use the first one's frozen image-model
     parameters, freeing its own copy.
 
-    Only frozen parameters are shared (the output norm, which AIM trains,
-    stays each model's). The image models must be the same family and
+    Only the image model's own weights are shared, chosen by structure
+    (everything of the image model but the adaptation's parameters and the
+    output norm, :meth:`AIMBackbone.adaptation_parameter_names`), whatever
+    ``requires_grad`` says: a model frozen for inference shares the same. The image models must be the same family and
     architecture, with equal weights.
 
     Args:
@@ -42,11 +44,12 @@ def share_image_model(models: Mapping[str, nn.Module]) -> int:
     names = list(models)
 
     def frozen(model):
-        # The image model's own weights: what AIM never trains (its blocks
-        # also hold the task's adapters, which train).
+        # The image model's own weights (its blocks also hold the task's
+        # adapters, and its output norm is the task's).
+        own = set(model.backbone.adaptation_parameter_names())
         return {n: p for n, p in
                 model.backbone.image_model.named_parameters()
-                if not p.requires_grad}
+                if f'image_model.{n}' not in own}
 
     reference = frozen(models[names[0]])
     freed = 0
