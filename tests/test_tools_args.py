@@ -367,3 +367,24 @@ def test_dump_under_a_file_is_one_line(test_tool, tmp_path):
     with pytest.raises(ValueError, match='is a file, not a directory'):
         resolved(test_tool, [TINY_CONFIG, 'c.pth', '--dump',
                              str(afile / 'out.pkl')])
+
+
+def test_print_config_shows_the_run_the_tools_resolve():
+    """tools/print_config.py prints the config tools/test.py runs (here
+    without the fine-tuning exemption) and each change once."""
+    hmdb = osp.join(REPO, 'configs', 'aim_vitb_k400-pre_hmdb51.py')
+    out = call_tool(['print_config.py', hmdb, '--mode', 'test',
+                     '--machine', 'cpu']).stdout
+    assert 'checkpoint_ignore_keys = None' in out
+    assert out.count('# checkpoint_ignore_keys:') == 1
+    repeat2 = osp.join(REPO, 'configs', 'ablations',
+                       'aim_vitb_k400_repeat2.py')
+    out = call_tool(['print_config.py', repeat2, '--world-size', '2',
+                     '--machine', 'gpu']).stdout
+    assert "type='repeat_pseudo_collate'" in out
+    assert '4 videos x 2 clips per process x 2 processes x 1 accumulated ' \
+        '= 16 clips per optimiser step' in out
+    assert 'float32' not in out
+    bad = call_tool(['print_config.py', repeat2, '--world-size', '0'],
+                    check=False)
+    assert bad.returncode == 2 and 'an integer >= 1' in bad.stderr
