@@ -300,3 +300,17 @@ def test_missing_checkpoint_names_the_file(tmp_path):
     with pytest.raises(FileNotFoundError) as info:
         safe_load(path)
     assert info.value.filename == path
+
+
+def test_a_load_failure_keeps_its_cause(tmp_path):
+    """A good file that torch.load cannot place (a CUDA map_location on a
+    machine without one) is not called damaged: the cause is given."""
+    if torch.cuda.is_available():
+        pytest.skip('needs a machine without CUDA')
+    path = tmp_path / 'good.pth'
+    path.write_bytes(_checkpoint_bytes())
+    with pytest.raises(CheckpointReadError) as info:
+        safe_load(str(path), map_location='cuda')
+    assert 'truncated or damaged' not in str(info.value)
+    assert 'torch.load failed' in str(info.value)
+    assert 'CUDA' in str(info.value)

@@ -157,9 +157,25 @@ def _load_pickled(stream: IO[bytes], kind: str, name: str,
     except UnsafeCheckpointError as exc:
         raise _refusal(name, [str(exc)]) from None
     except Exception as exc:  # torch raises many types for a broken file
-        raise CheckpointReadError(
-            f'Cannot read checkpoint {name}: it is truncated or damaged '
-            f'({type(exc).__name__}: {_first_line(exc)})') from None
+        raise _load_failure(name, exc) from None
+
+
+#: What torch.load's errors say where the file itself is broken.
+_DAMAGE = ('PytorchStreamReader', 'unexpected EOF', 'corrupt', 'truncated',
+           'invalid load key', 'failed finding central directory',
+           'Ran out of input')
+
+
+def _load_failure(name: str, exc: BaseException) -> CheckpointReadError:
+    """``torch.load``'s failure as one sentence: a broken file is called
+    so; any other cause (a device that is not here, memory, a dtype) is
+    given as it is."""
+    text = _first_line(exc)
+    broken = isinstance(exc, (EOFError, zipfile.BadZipFile)) or any(
+        word in text for word in _DAMAGE)
+    why = 'it is truncated or damaged' if broken else 'torch.load failed'
+    return CheckpointReadError(f'Cannot read checkpoint {name}: {why} '
+                               f'({type(exc).__name__}: {text})')
 
 
 def _load_safetensors(stream: IO[bytes], name: str) -> dict:

@@ -259,11 +259,11 @@ class AIMRecognizer(Recognizer3D):
                 'model.backbone.pretrained to the image model it was trained '
                 'on, so that it can be merged onto it.')
         state = dict(state_dict)
-        self._check_adapter_keys(state, name)
         recorded = meta.get('image_model')
         if isinstance(recorded, dict):
             self._check_image_model(recorded, name, allow_other_image_model,
                                     weights=False)
+        self._check_adapter_keys(state, name)
         if not backbone.is_init:
             backbone.load_image_model(backbone.pretrained)
         logger = MMLogger.get_current_instance()
@@ -292,26 +292,32 @@ class AIMRecognizer(Recognizer3D):
         unexpected = set(state) - expected
         if missing or unexpected:
             raise CheckpointMismatchError(
-                f'{name} is not an adapter-only checkpoint of this model: '
-                f'missing {sorted(missing)[:10]}, unexpected '
-                f'{sorted(unexpected)[:10]}')
+                f'{name} is not an adapter-only checkpoint of this model '
+                f'({self.backbone.describe()}): {len(missing)} of its keys '
+                f'missing (e.g. {sorted(missing)[:2]}), {len(unexpected)} '
+                f'unexpected (e.g. {sorted(unexpected)[:2]})')
         check_fits(self, state, name,
                    ignore=[f'^{k}$' for k in self.state_dict()
                            if k not in state])
 
     def _check_image_model(self, recorded: dict, name: str, allow: bool,
                            weights: bool) -> None:
-        """Refuse adapters trained on another image model (by family and
-        name before the image model is loaded, by weights after)."""
+        """Refuse adapters trained on another image model: by family and
+        activation before the image model is loaded, by those and its
+        weights fingerprint after. A name alone decides nothing (a config may spell
+        one model two ways, ``'ViT-B/16'`` and ``'ViT-B-16-quickgelu'``);
+        it is reported beside a difference."""
         ours = self.backbone.image_model_identity(
             None if weights else False)
-        fields = ('family', 'name', 'act') + (('weights', ) if weights
-                                              else ())
+        fields = ('family', 'act') + (('weights', ) if weights else ())
         differ = [f'{f}: file {recorded.get(f)!r} vs model {ours.get(f)!r}'
                   for f in fields
                   if f in recorded and recorded.get(f) != ours.get(f)]
         if not differ:
             return
+        if recorded.get('name') != ours.get('name'):
+            differ.append(f'name: file {recorded.get("name")!r} vs model '
+                          f'{ours.get("name")!r}')
         message = (f'{name} holds adapters trained on another image model '
                    f'than this config\'s ({"; ".join(differ)})')
         if not allow:
