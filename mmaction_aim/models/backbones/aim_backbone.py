@@ -98,9 +98,12 @@ class AIMBackbone(BaseModule):
             of ``('temporal', 'spatial', 'mlp')``, recomputed in the
             backward pass rather than kept (:class:`~..layers.AdaptedBlock`).
             Defaults to all three.
-        init_cfg (dict | list[dict], optional): MMEngine initialisation,
-            applied after the image model is loaded (so a ``Pretrained``
-            ``init_cfg`` of the whole backbone wins).
+        init_cfg (dict | list[dict], optional): MMEngine initialisation
+            (``Normal``, ``Constant``, ...), applied after the image model
+            is loaded. Not ``Pretrained``: MMEngine would load that file
+            non-strictly, around the package's loading pipeline; weights
+            come from ``pretrained`` (the image model's file) or the run's
+            ``load_from`` (a whole model).
     """
 
     def __init__(self,
@@ -120,6 +123,14 @@ class AIMBackbone(BaseModule):
                  with_cp: bool = False,
                  recompute_frozen: Sequence[str] = RECOMPUTABLE,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        if any(isinstance(c, dict) and c.get('type') == 'Pretrained'
+               for c in ([init_cfg] if isinstance(init_cfg, dict) else
+                         init_cfg or [])):
+            raise ValueError(
+                "AIMBackbone: init_cfg of type 'Pretrained' would load its "
+                "file non-strictly, outside the package's checks; give the "
+                "image model's file as pretrained=... or a whole model's "
+                'checkpoint as load_from')
         super().__init__(init_cfg=init_cfg)
         unknown = set(adapters) - set(ADAPTATIONS)
         if unknown:
