@@ -5,10 +5,10 @@ selects it with ``custom_imports=dict(imports=['external_family'])`` and
 ``image_model=dict(type='ExternalDistilledViT', ...)``."""
 from timm.models.deit import VisionTransformerDistilled
 
-from mmaction_aim.models.families import IMAGE_MODELS, TimmViT
+from mmaction_aim.models.families import FAMILIES, TimmViT
 
 
-@IMAGE_MODELS.register_module()
+@FAMILIES.register_module()
 class ExternalDistilledViT(TimmViT):
     """timm's :class:`VisionTransformerDistilled`: everything else is
     timm's VisionTransformer's (blocks, embedding, output, weights)."""

@@ -20,8 +20,8 @@ FAMILY_CONFIGS = {
 
 
 def test_every_registered_family_has_a_trained_config():
-    from mmaction_aim.models.families import IMAGE_MODELS
-    own = {name for name, cls in IMAGE_MODELS.module_dict.items()
+    from mmaction_aim.models.families import FAMILIES
+    own = {name for name, cls in FAMILIES.module_dict.items()
            if cls.__module__.startswith('mmaction_aim.models.families')}
     assert own == set(FAMILY_CONFIGS)
 

@@ -155,13 +155,13 @@ def config_complexity(config: Union[str, Config],
     if shape:
         # A model with a temporal embedding is built for its frame count,
         # one with absolute positions for its frame size.
-        from mmaction_aim.models.families import IMAGE_MODELS
+        from mmaction_aim.models.families import FAMILIES
         backbone = cfg.model.backbone
         backbone.num_frames = shape[0]
         if shape[1] != shape[2]:
             raise ValueError(f'--shape T H W: square frames only, got '
                              f'{shape[1]}x{shape[2]}')
-        family = IMAGE_MODELS.get(backbone.image_model['type'])
+        family = FAMILIES.get(backbone.image_model['type'])
         backbone.image_model = family.config_for_size(
             dict(backbone.image_model), shape[1])
     model = build_model(cfg, device='meta')

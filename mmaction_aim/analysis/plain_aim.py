@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..models.families import IMAGE_MODELS, CLIPViT
+from ..models.families import FAMILIES, CLIPViT
 from ..models.families.clip import AIMBlock
 from ..models.layers import Adapter, ResidualAttentionBlock
 
@@ -91,7 +91,7 @@ class PlainAIMBlock(AIMBlock):
             self.adapter_scale * self.joint_adapter(h))
 
 
-@IMAGE_MODELS.register_module()
+@FAMILIES.register_module()
 class PlainCLIPViT(CLIPViT):
     """The CLIP family with :class:`PlainAIMBlock` blocks: the same model,
     parameters and state-dict keys, computed the straightforward way."""

@@ -6,7 +6,6 @@ pickles (PyTorch's legacy format, ``pickle.dump`` files), by disassembling
 every opcode (:mod:`pickletools`), including protocol 4's ``STACK_GLOBAL``
 whose names come from earlier string pushes.
 """
-import io
 import pickletools
 from typing import IO, List, Optional, Set
 
@@ -97,8 +96,3 @@ def is_tensor_rebuilding(name: str) -> bool:
     obj = getattr(torch, attr, None)
     return isinstance(obj, torch.dtype) or obj in (torch.Size, torch.device) \
         or (isinstance(obj, type) and attr.endswith('Storage'))
-
-
-def globals_of_bytes(data: bytes) -> Set[str]:
-    """:func:`pickle_globals` of an in-memory pickle."""
-    return pickle_globals(io.BytesIO(data))

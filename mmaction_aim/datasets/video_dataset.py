@@ -89,9 +89,10 @@ class AIMVideoDataset(VideoDataset):
             pass and each clip augmented on its own; a sample is then a
             list of ``num_repeats`` results, which the run's resolution
             collates with MMAction2's ``repeat_pseudo_collate``
-            (:mod:`mmaction_aim.engine.resolve`), giving ``num_repeats`` times the
-            clips per batch and per epoch. Needs the pipeline's opening,
-            sampling and decoding transforms in a row; training only.
+            (:mod:`mmaction_aim.engine.resolve`), giving ``num_repeats``
+            times the clips per batch and per epoch. Needs the pipeline's
+            opening, sampling and decoding transforms in a row; training
+            only.
             Defaults to 1 (off, as in the paper's recipes).
         sample_once (bool): With ``num_repeats``, give every repeat the same
             frames (different augmentations only, as VideoMAE): one decode

@@ -39,7 +39,7 @@ def shrink_config(cfg: Config, width: int = 32, depth: int = 2,
     Returns:
         list[str]: What was changed, one ``key=value`` a field.
     """
-    from mmaction_aim.models.families import IMAGE_MODELS, build_family
+    from mmaction_aim.models.families import FAMILIES, build_family
     from mmaction_aim.datasets import FRAME_SAMPLERS
     changed = []
 
@@ -48,7 +48,7 @@ def shrink_config(cfg: Config, width: int = 32, depth: int = 2,
         changed.append(f'{name}={value}')
 
     backbone = cfg.model.backbone
-    family = IMAGE_MODELS.get(backbone.image_model['type'])
+    family = FAMILIES.get(backbone.image_model['type'])
     put(backbone, 'image_model',
         family.tiny_config(dict(backbone.image_model), width, depth),
         'model.backbone.image_model')

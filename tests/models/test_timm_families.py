@@ -345,8 +345,8 @@ def test_weights_of_another_family_are_recognised_before_timm(
     name, kwargs, _ = FAMILIES[file_family]
     plain, path = _timm_file(tmp_path, name, kwargs, 'safetensors')
     if file_family == 'clip_quickgelu':  # as OpenAI / open_clip release it
-        from mmaction_aim.models.families import IMAGE_MODELS
-        assert IMAGE_MODELS.get('CLIPViT')
+        from mmaction_aim.models.families import FAMILIES as REGISTRY
+        assert REGISTRY.get('CLIPViT')
         ours = clip_backbone(arch=dict(patch_size=16, width=32, layers=2,
                                        heads=2), input_resolution=32)
         path = tmp_path / 'open_clip.pth'

@@ -19,7 +19,7 @@ import torch
 from mmaction_aim.checkpoint import (ImageModelMismatchError, read_checkpoint,
                                      strip_prefix, unwrap)
 from mmaction_aim.models.families import CLIPViT
-from mmaction_aim.models.families.recognise import (describe_state_dict,
+from mmaction_aim.models.families.weight_files import (describe_state_dict,
                                                     vit_facts)
 from mmaction_aim.utils import main_with_clear_errors
 

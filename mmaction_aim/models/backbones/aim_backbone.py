@@ -55,7 +55,7 @@ class AIMBackbone(BaseModule):
 
     Args:
         image_model (dict): The family (``type``: a name registered in
-            ``IMAGE_MODELS``, e.g. ``'CLIPViT'``, ``'TimmViT'``,
+            ``FAMILIES``, e.g. ``'CLIPViT'``, ``'TimmViT'``,
             ``'TimmEva'``, ``'TimmSwin'``, ``'TimmBeit'``) and its own
             arguments (``arch``, ``model_name``, ``timm_kwargs``, ...).
         num_frames (int): Frames ``T`` per clip. Defaults to 8.
@@ -303,10 +303,10 @@ class AIMBackbone(BaseModule):
 
     # ---------------------------------------------------- initialisation
     def init_weights(self) -> None:
-        """Initialise, in this order: the image model as its authors do,
-        every adapter (zero output layer) and the temporal embedding (zero);
-        the image model's weights from ``pretrained``; then ``init_cfg``."""
-        self.family.reset(self.image_model)
+        """Initialise, in this order: every adapter (zero output layer) and
+        the temporal embedding (zero); the image model's weights from
+        ``pretrained``; then ``init_cfg``. The image model itself was
+        initialised once, as its authors do, when it was built."""
         for module in self.modules():
             if isinstance(module, Adapter):
                 module.init_weights()

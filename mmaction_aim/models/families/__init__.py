@@ -2,7 +2,7 @@
 and one decorator each (:mod:`.registry`)."""
 from .base import (ImageModelFamily, Stage, UnsupportedImageModelError,
                    blocks_of)
-from .registry import IMAGE_MODELS, build_family
+from .registry import FAMILIES, build_family
 # The families of this package (each registers itself).
 from .clip import AIMBlock, CLIPViT  # noqa: E402
 from .timm_vit import AIMTimmBlock, TimmViT  # noqa: E402
@@ -13,7 +13,7 @@ from .timm_beit import AIMBeitBlock, TimmBeit  # noqa: E402
 __all__ = [
     'AIMBeitBlock', 'AIMBlock', 'AIMEvaBlock', 'AIMSwinBlock', 'AIMTimmBlock',
     'CLIPViT',
-    'IMAGE_MODELS', 'ImageModelFamily', 'Stage', 'TimmBeit', 'TimmEva',
+    'FAMILIES', 'ImageModelFamily', 'Stage', 'TimmBeit', 'TimmEva',
     'TimmSwin',
     'TimmViT', 'UnsupportedImageModelError', 'blocks_of', 'build_family'
 ]

@@ -148,13 +148,6 @@ class ImageModelFamily:
         (none by default)."""
         return iter(())
 
-    def reset(self, model: nn.Module) -> None:
-        """Initialise the image model as its authors do (before weights are
-        loaded); by default its ``init_weights``, if it has one."""
-        init = getattr(model, 'init_weights', None)
-        if init is not None:
-            init()
-
     # ----------------------------------------------------------- weights
     def read(self, path: str) -> StateDict:
         """The state dict of an image-model file, read safely, unwrapped,

@@ -10,8 +10,8 @@ from ..layers.adapted_block import AdaptedBlock
 from ..layers.clip_layers import CLIPVisionTransformer, ResidualAttentionBlock
 from ..utils.convert import resize_positional_embedding
 from .base import ImageModelFamily, Stage
-from .recognise import describe_state_dict, differences, vit_facts
-from .registry import IMAGE_MODELS
+from .weight_files import describe_state_dict, differences, vit_facts
+from .registry import FAMILIES
 
 #: CLIP's normalisation on the 0-255 scale (OpenAI's; open_clip's CLIPs
 #: share it).
@@ -84,7 +84,7 @@ class AIMBlock(AdaptedBlock):
         return self.mlp(h, recompute)
 
 
-@IMAGE_MODELS.register_module()
+@FAMILIES.register_module()
 class CLIPViT(ImageModelFamily):
     """CLIP's vision transformer (OpenAI's release, open_clip's models).
 

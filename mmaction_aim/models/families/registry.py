@@ -3,9 +3,9 @@
 A family says how AIM adapts one kind of image model; it is one class in one
 file, registered with one decorator::
 
-    from mmaction_aim.models.families import IMAGE_MODELS, ImageModelFamily
+    from mmaction_aim.models.families import FAMILIES, ImageModelFamily
 
-    @IMAGE_MODELS.register_module()
+    @FAMILIES.register_module()
     class MyFamily(ImageModelFamily):
         ...
 
@@ -21,8 +21,8 @@ from typing import Optional
 from mmengine.registry import Registry
 
 #: Image-model families by name (an MMEngine registry: open to other
-#: packages, listed by ``IMAGE_MODELS.module_dict``).
-IMAGE_MODELS = Registry('AIM image-model family', scope='mmaction_aim')
+#: packages, listed by ``FAMILIES.module_dict``).
+FAMILIES = Registry('AIM image-model family', scope='mmaction_aim')
 
 
 def build_family(cfg: dict, num_frames: int):
@@ -41,11 +41,11 @@ def build_family(cfg: dict, num_frames: int):
     """
     cfg = dict(cfg)
     name: Optional[str] = cfg.pop('type', None)
-    family = IMAGE_MODELS.get(name) if isinstance(name, str) else name
+    family = FAMILIES.get(name) if isinstance(name, str) else name
     if family is None:
         raise KeyError(
             f'image_model type {name!r} is not a registered image-model '
-            f'family; registered: {sorted(IMAGE_MODELS.module_dict)} (a '
+            f'family; registered: {sorted(FAMILIES.module_dict)} (a '
             "family of another package needs it in the config's "
             'custom_imports)')
     return family(num_frames=num_frames, **cfg)

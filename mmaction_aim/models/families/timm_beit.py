@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from timm.models.beit import Beit, Block
 from torch import nn
 
-from .registry import IMAGE_MODELS
+from .registry import FAMILIES
 from .timm_eva import AIMEvaBlock
 from .timm_vit import FlatTimmFamily
 
@@ -48,7 +48,7 @@ class AIMBeitBlock(AIMEvaBlock):
                          shared_rel_pos_bias=shared_rel_pos_bias)
 
 
-@IMAGE_MODELS.register_module()
+@FAMILIES.register_module()
 class TimmBeit(FlatTimmFamily):
     """timm's :class:`~timm.models.beit.Beit` (BEiT, BEiT v2): per frame,
     the patch embedding, the class token and any absolute positions; the

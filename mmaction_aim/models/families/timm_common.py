@@ -8,7 +8,7 @@ from torch import nn
 
 from ...checkpoint import StateDict
 from .base import ImageModelFamily, UnsupportedImageModelError
-from .registry import IMAGE_MODELS
+from .registry import FAMILIES
 
 #: timm arguments AIM sets itself, and why.
 OWN_TIMM_KWARGS = {
@@ -48,7 +48,7 @@ class TimmFamily(ImageModelFamily):
                                   num_classes=0, **self.timm_kwargs)
         if type(model) is not self.model_cls:
             fitting = [name for name, family in
-                       IMAGE_MODELS.module_dict.items()
+                       FAMILIES.module_dict.items()
                        if getattr(family, 'model_cls', None) is type(model)]
             raise UnsupportedImageModelError(
                 f'timm {self.model_name} is a {type(model).__name__}; image '

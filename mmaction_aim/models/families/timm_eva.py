@@ -6,7 +6,7 @@ from timm.models.eva import Eva, EvaBlock
 from torch import nn
 
 from .base import UnsupportedImageModelError
-from .registry import IMAGE_MODELS
+from .registry import FAMILIES
 from .timm_vit import AIMTimmBlock, FlatTimmFamily
 
 
@@ -36,7 +36,7 @@ class AIMEvaBlock(AIMTimmBlock):
         return x if self.gamma_2 is None else self.gamma_2 * x
 
 
-@IMAGE_MODELS.register_module()
+@FAMILIES.register_module()
 class TimmEva(FlatTimmFamily):
     """timm's :class:`~timm.models.eva.Eva` (EVA-02 and relatives).
 

@@ -16,8 +16,8 @@ from ...checkpoint import ImageModelMismatchError, StateDict
 from ..layers.adapted_block import AdaptedBlock
 from ..utils.convert import inflate_patch_embedding
 from .base import Stage
-from .recognise import describe_state_dict
-from .registry import IMAGE_MODELS
+from .weight_files import describe_state_dict
+from .registry import FAMILIES
 from .timm_common import TimmFamily
 
 
@@ -111,7 +111,7 @@ class AIMSwinBlock(AdaptedBlock):
         return self.norm2(x)
 
 
-@IMAGE_MODELS.register_module()
+@FAMILIES.register_module()
 class TimmSwin(TimmFamily):
     """timm's Swin Transformer, a hierarchical image model (the paper's
     Swin-B row).

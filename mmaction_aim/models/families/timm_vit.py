@@ -11,8 +11,8 @@ from torch import nn
 from ...checkpoint import ImageModelMismatchError, StateDict
 from ..layers.adapted_block import AdaptedBlock
 from .base import Stage
-from .recognise import describe_state_dict, differences, vit_facts
-from .registry import IMAGE_MODELS
+from .weight_files import describe_state_dict, differences, vit_facts
+from .registry import FAMILIES
 from .timm_common import TimmFamily
 
 
@@ -78,7 +78,7 @@ class AIMTimmBlock(AdaptedBlock):
 class FlatTimmFamily(TimmFamily):
     """What timm's flat ViT-like models (VisionTransformer, Eva) share: one
     stage of ``blocks``, the model's own output, files through timm's
-    checkpoint filter after :mod:`.recognise` checked them."""
+    checkpoint filter after :mod:`.weight_files` checked them."""
 
     def stages(self, model: nn.Module) -> List[Stage]:
         return [(nn.Identity(), model.blocks)]
@@ -143,7 +143,7 @@ class FlatTimmFamily(TimmFamily):
         return self.drop_classifier(state_dict, model)
 
 
-@IMAGE_MODELS.register_module()
+@FAMILIES.register_module()
 class TimmViT(FlatTimmFamily):
     """timm's :class:`~timm.models.vision_transformer.VisionTransformer`:
     ImageNet-21K ViTs, DeiT III, DINOv2 with or without registers, SigLIP,

@@ -7,7 +7,9 @@ from .frozen_ops import adapter_mlp
 
 
 class Adapter(nn.Module):
-    """Bottleneck adapter ``fc1 -> GELU -> fc2``, optionally with a skip.
+    """Bottleneck adapter ``fc1 -> GELU -> fc2``, optionally with a skip
+    (exact erf GELU, not CLIP's QuickGELU, applied inside
+    :func:`~.frozen_ops.adapter_mlp`).
 
     The output projection ``fc2`` starts at zero (:meth:`init_weights`), so a
     fresh adapter without skip outputs zeros and one with skip is the
@@ -32,7 +34,6 @@ class Adapter(nn.Module):
                              f'{mlp_ratio} has no units')
         self.skip_connect = skip_connect
         self.fc1 = nn.Linear(embed_dims, hidden_dims)
-        self.act = nn.GELU()  # exact erf GELU, not CLIP's QuickGELU
         self.fc2 = nn.Linear(hidden_dims, embed_dims)
         self.init_weights()
 

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .frozen_ops import clip_mlp, quick_gelu
+from .frozen_ops import MLP_ACTIVATIONS, clip_mlp, quick_gelu
 
 
 class QuickGELU(nn.Module):
@@ -25,13 +25,9 @@ class QuickGELU(nn.Module):
         return quick_gelu(x)
 
 
-#: CLIP MLP activations by name: OpenAI, DFN and MetaCLIP weights were
-#: trained with QuickGELU, LAION and DataComp (open_clip) weights with GELU.
-CLIP_ACTIVATIONS = {'quick_gelu': QuickGELU, 'gelu': nn.GELU}
-
-
-class CLIPMLP(nn.Sequential):
-    """CLIP's MLP: ``c_fc`` -> activation -> ``c_proj``.
+class CLIPMLP(nn.Module):
+    """CLIP's MLP: ``c_fc`` -> activation -> ``c_proj`` (the activation is
+    applied inside :func:`~.frozen_ops.clip_mlp`; it has no parameters).
 
     Args:
         embed_dims (int): Width ``D``.
@@ -43,14 +39,13 @@ class CLIPMLP(nn.Sequential):
 
     def __init__(self, embed_dims: int, mlp_ratio: float = 4.0,
                  act: str = 'quick_gelu') -> None:
-        if act not in CLIP_ACTIVATIONS:
+        if act not in MLP_ACTIVATIONS:
             raise ValueError(f'Unknown CLIP activation {act!r}; choose from '
-                             f'{sorted(CLIP_ACTIVATIONS)}')
+                             f'{sorted(MLP_ACTIVATIONS)}')
         hidden_dims = int(embed_dims * mlp_ratio)
         super().__init__()
         self.act = act
         self.c_fc = nn.Linear(embed_dims, hidden_dims)
-        self.gelu = CLIP_ACTIVATIONS[act]()  # open_clip's name for both
         self.c_proj = nn.Linear(hidden_dims, embed_dims)
 
     def forward(self, x: torch.Tensor,

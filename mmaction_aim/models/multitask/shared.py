@@ -28,8 +28,9 @@ def share_image_model(models: Mapping[str, nn.Module]) -> int:
     Only the image model's own weights are shared, chosen by structure
     (everything of the image model but the adaptation's parameters and the
     output norm, :meth:`AIMBackbone.adaptation_parameter_names`), whatever
-    ``requires_grad`` says: a model frozen for inference shares the same. The image models must be the same family and
-    architecture, with equal weights.
+    ``requires_grad`` says: a model frozen for inference shares the same.
+    The image models must be the same family and architecture, with equal
+    weights.
 
     Args:
         models (Mapping[str, nn.Module]): ``AIMRecognizer`` s by task name,

@@ -304,9 +304,9 @@ class AIMRecognizer(Recognizer3D):
                            weights: bool) -> None:
         """Refuse adapters trained on another image model: by family and
         activation before the image model is loaded, by those and its
-        weights fingerprint after. A name alone decides nothing (a config may spell
-        one model two ways, ``'ViT-B/16'`` and ``'ViT-B-16-quickgelu'``);
-        it is reported beside a difference."""
+        weights fingerprint after. A name alone decides nothing (a config
+        may spell one model two ways, ``'ViT-B/16'`` and
+        ``'ViT-B-16-quickgelu'``); it is reported beside a difference."""
         ours = self.backbone.image_model_identity(
             None if weights else False)
         fields = ('family', 'act') + (('weights', ) if weights else ())
