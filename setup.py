@@ -21,8 +21,10 @@ HERE = osp.dirname(osp.abspath(__file__))
 # compat layer no longer needs it, other OpenMMLab code may), so both are
 # declared here. imageio-ffmpeg ships an FFmpeg binary with libx264 and
 # libvpx: tools/data/resize_videos.py and the real-codec test fixtures encode
-# with it, no system package needed. PyAV (tests) is the second decoder the
-# tests compare decord with, and SparseDecode's; torchcodec (tests; 0.17.0
+# with it, no system package needed. PyAV is SparseDecode's decoder, which a
+# shipped config trains with (configs/ablations/aim_vitb_k400_repeat2.py,
+# `decoder='sparse'`), so it is a dependency, not a test extra (its wheel's
+# FFmpeg libraries are also what torchcodec loads); torchcodec (tests; 0.17.0
 # is the release tested with torch 2.14.1) the maintained decoder, whose
 # FFmpeg libraries tools/setup_env.sh finds in PyAV's wheel. pytest-xdist
 # (tests): the suite runs on two processes (tools/run_tests.sh), half its
@@ -42,10 +44,11 @@ INSTALL_REQUIRES = [
     'setuptools<82',
     'matplotlib',
     'imageio-ffmpeg>=0.5',
+    'av>=12',
 ]
 
 EXTRAS_REQUIRE = {
-    'tests': ['pytest>=7', 'open_clip_torch>=2.20', 'ruff>=0.5', 'av>=12',
+    'tests': ['pytest>=7', 'open_clip_torch>=2.20', 'ruff>=0.5',
               'torchcodec==0.17.0', 'pytest-xdist>=3', 'onnx', 'onnxscript',
               'onnxruntime'],
     # tools/deployment/export.py: ONNX export (torch.onnx's dynamo exporter

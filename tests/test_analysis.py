@@ -173,6 +173,25 @@ def test_analyze_logs_reads_mmengine_lines(tmp_path):
                                               (2, 20), (2, 24)]) == 12
 
 
+def _image_model_and_config(trained, tmp_path):
+    """The trained run's image model as a file of its own (CLIP's names),
+    and a copy of its config that names it: adapters published from a
+    --shrink run (pretrained=None) could never be merged, and are
+    refused."""
+    full = torch.load(trained['checkpoint'], map_location='cpu',
+                      weights_only=False)['state_dict']
+    image_model = str(tmp_path / 'image_model.pth')
+    prefix = 'backbone.image_model.'
+    torch.save({k[len(prefix):]: v for k, v in full.items()
+                if k.startswith(prefix) and 'adapter' not in k},
+               image_model)
+    cfg = Config.fromfile(trained['config'])
+    cfg.model.backbone.pretrained = image_model
+    config = str(tmp_path / 'with_image_model.py')
+    cfg.dump(config)
+    return image_model, config
+
+
 def test_publish_model(trained, tmp_path):
     full = publish_model.publish(trained['checkpoint'],
                                  str(tmp_path / 'aim.pth'))
@@ -181,8 +200,10 @@ def test_publish_model(trained, tmp_path):
     sha = hashlib.sha256(open(full, 'rb').read()).hexdigest()
     assert osp.basename(full) == f'aim-{sha[:8]}.pth'
 
+    _, config = _image_model_and_config(trained, tmp_path)
     proc = call_tool(['analysis/publish_model.py', trained['checkpoint'],
-                      str(tmp_path / 'adapters.pth'), '--adapter-only'])
+                      str(tmp_path / 'adapters.pth'), '--adapter-only',
+                      '--config', config])
     [small] = glob.glob(str(tmp_path / 'adapters-*.pth'))
     assert small in proc.stdout
     state = torch.load(small, map_location='cpu',
@@ -241,17 +262,10 @@ def test_adapter_only_checkpoint_predicts_like_the_full_one(trained,
                                                             tmp_path):
     """publish_model --adapter-only + the image model = the full model."""
     demo = tool_module('demo.py')
-    full = torch.load(trained['checkpoint'], map_location='cpu',
-                      weights_only=False)['state_dict']
+    image_model, config = _image_model_and_config(trained, tmp_path)
     small = publish_model.publish(trained['checkpoint'],
                                   str(tmp_path / 'adapters.pth'),
-                                  adapter=True)
-    # The "image model" file: the CLIP part of the backbone, CLIP's names.
-    image_model = str(tmp_path / 'image_model.pth')
-    prefix = 'backbone.image_model.'
-    torch.save({k[len(prefix):]: v for k, v in full.items()
-                if k.startswith(prefix) and 'adapter' not in k},
-               image_model)
+                                  adapter=True, config=config)
     video = osp.join(trained['dataset']['videos'], 'val_c0_0.mp4')
     opts = {'model.backbone.pretrained': image_model}
     from_full = demo.recognize(video, trained['config'],

@@ -196,7 +196,7 @@ def test_loader_benchmark_measures_pipelines_and_decoders(tmp_path):
     ratio = train['decoders']['ratio_to_first']
     assert ratio['decord']['min'] == 1.0 and ratio['sparse']['min'] > 0
     assert len(train['decoders']['sparse']['clips_per_s']) == 2
-    # Repeated sampling (AIMVideoDataset(num_repeats=2)) with each decoder.
+    # Repeated sampling (AIMRepeatedVideoDataset) with each decoder.
     assert ratio['decord+repeat2']['median'] > 0
     assert ratio['sparse+repeat2']['median'] > 0
     assert not any('repeat' in name
@@ -217,3 +217,78 @@ def test_benchmark_videos_from_real_footage(codec_videos):
             if np.array_equal(frames[i - 1], frames[i + 1])]
     assert same, 'no turn found'
     assert not np.array_equal(frames[0], frames[1])
+
+
+#: Bad input to tools/analysis/loader_benchmark.py -> what its one
+#: ``error:`` line names (argparse: status 2; the tool: status 1).
+LOADER_BAD_INPUT = [
+    (['--repeats', '0'], '--repeats: an integer >= 2'),
+    (['--repeats', '-2'], '--repeats: an integer >= 2'),
+    (['--rounds', '0'], '--rounds: an integer >= 1'),
+    (['--samples', '-1'], '--samples: an integer >= 1'),
+    (['--generate', '0'], '--generate: an integer >= 1'),
+    (['--gop', '0'], '--gop: an integer >= 1'),
+    (['--seconds', '0'], '--seconds: a number > 0'),
+    (['--fps', 'nan'], '--fps: a number > 0'),
+    (['--gpu-clips-per-s', '-3'], '--gpu-clips-per-s: a number > 0'),
+    (['--size', '641x360'], '--size: WIDTHxHEIGHT of even'),
+    (['--decoders', 'sparse', 'sparse'], 'each decoder once'),
+    (['--seconds', '0.01', '--fps', '10'], 'makes no frame'),
+    (['--footage', '{tmp}'], 'a directory, not a video'),
+    (['--footage', '{tmp}/none.mp4'], 'no such file'),
+    (['--list', '{tmp}'], 'a directory, not a video list'),
+    (['--list', '{tmp}/none.txt'], 'no such file'),
+    (['--list', '{tmp}/list.txt', '--root', '{tmp}/none'],
+     'not a directory'),
+    (['--model-benchmark', '{tmp}/list.txt'], 'not a JSON of'),
+    (['--model-benchmark', '{tmp}/none.json'], 'No such file'),
+]
+
+
+@pytest.mark.parametrize('args,says', LOADER_BAD_INPUT)
+def test_loader_benchmark_refuses_bad_input(args, says, tmp_path):
+    """One ``error:`` line, no traceback, nothing measured."""
+    from conftest import TINY_CONFIG, call_tool
+    (tmp_path / 'list.txt').write_text('a.mp4 0\n')
+    result = call_tool(['analysis/loader_benchmark.py', TINY_CONFIG] +
+                       [a.format(tmp=tmp_path) for a in args], check=False)
+    errors = [line for line in result.stderr.splitlines() if 'error:' in line]
+    assert result.returncode in (1, 2) and len(errors) == 1, result.stderr
+    assert says in errors[0] and 'Traceback' not in result.stderr
+
+
+def test_loader_benchmark_refuses_a_decoder_that_cannot_load(monkeypatch):
+    """torchcodec without its FFmpeg (which would run decord under its
+    name) and sparse without PyAV: refused before anything is generated,
+    saying why and how to fix it."""
+    import sys
+    from conftest import TINY_CONFIG, call_tool
+    from mmaction_aim.datasets.transforms import torchcodec_decode
+    monkeypatch.setattr(torchcodec_decode, 'torchcodec_problem',
+                        lambda: 'torchcodec cannot decode here (libavutil): '
+                        '`source tools/setup_env.sh`')
+    monkeypatch.setitem(sys.modules, 'av', None)
+    for decoder, says in (('torchcodec', 'setup_env.sh'),
+                          ('sparse', 'pip install av')):
+        result = call_tool(['analysis/loader_benchmark.py', TINY_CONFIG,
+                            '--decoders', 'decord', decoder], check=False)
+        assert result.returncode == 1 and 'generating' not in result.stdout
+        assert f"decoder {decoder!r} cannot be measured" in result.stderr
+        assert says in result.stderr
+
+
+def test_loader_benchmark_refuses_a_config_whose_decoder_fell_back(
+        monkeypatch):
+    """The config's own pipeline with torchcodec where it does not load:
+    refused, not reported under TorchCodecInit's name."""
+    from conftest import TINY_CONFIG, call_tool
+    from mmaction_aim.datasets.transforms import torchcodec_decode
+    monkeypatch.setattr(torchcodec_decode, 'torchcodec_problem',
+                        lambda: 'torchcodec cannot decode here (libavutil)')
+    result = call_tool([
+        'analysis/loader_benchmark.py', TINY_CONFIG, '--generate', '1',
+        '--size', '96x64', '--seconds', '1', '--fps', '8', '--splits',
+        'train', '--cfg-options', 'train_dataloader.dataset.decoder='
+        'torchcodec'], check=False)
+    assert result.returncode == 1, result.stderr
+    assert "decoder 'torchcodec' cannot be measured" in result.stderr

@@ -223,9 +223,8 @@ def test_without_torchcodec_decord_decodes_after_one_line(codec_videos,
     assert len(lines) == 1 and 'libavutil' in lines[0]
     assert np.array_equal(ours, _decode(path, dict(type='DecordInit'),
                                         dict(type='DecordDecode'), INDICES))
-    with pytest.raises(RuntimeError, match='libavutil'):
-        TRANSFORMS.build(dict(type='TorchCodecInit', device='cuda'))(
-            dict(filename=path))
+    with pytest.raises(ImportError, match='libavutil'):  # when built
+        TRANSFORMS.build(dict(type='TorchCodecInit', device='cuda'))
 
 
 def test_a_decoder_is_two_pipeline_entries():

@@ -172,3 +172,18 @@ def test_training_on_a_bad_list_stops_with_the_names(bad_dataset, tmp_path):
     assert 'Traceback' not in proc.stderr
     assert proc.stderr.startswith('error: ') or '\nerror: ' in proc.stderr
     assert 'not_there.mp4' in proc.stderr
+
+
+def test_a_directory_in_a_list_is_called_one(video_dataset, tmp_path):
+    """Before: a directory listed as a video was called 'missing'."""
+    import os
+    videos = tmp_path / 'videos'
+    os.makedirs(videos / 'a_folder.mp4')
+    os.symlink(os.path.join(video_dataset['videos'], 'train_c0_0.mp4'),
+               videos / 'train_c0_0.mp4')
+    listing = tmp_path / 'with_dir.txt'
+    listing.write_text('a_folder.mp4 0\ntrain_c0_0.mp4 0\n')
+    bad = dict(check_video_list(str(listing), str(videos)))
+    assert list(bad.values()) == ['a directory, not a video']
+    with pytest.raises(BadVideoError, match='a directory, not a video'):
+        build(str(listing), str(videos))

@@ -105,3 +105,87 @@ def test_features_are_the_backbones_output(trained, codec_videos, tmp_path):
     again = np.load(out2 / (video[:-4].lstrip('/') + '.npz'))
     assert 'frames' not in again.files
     np.testing.assert_allclose(again['pooled'], saved['pooled'], atol=1e-6)
+
+
+def test_another_clip_len_builds_the_model_for_it(trained, codec_videos,
+                                                  tmp_path):
+    """--clip-len 8 on the 4-frame tiny config: the model is built for 8
+    frames, the checkpoint's temporal embedding interpolated to 8 steps,
+    and each window's features are that model's output."""
+    from mmaction_aim.models.utils.convert import resize_temporal_embedding
+    model, clip, full, _ = trained
+    video, _ = codec_videos['h264']
+    (tmp_path / 'list.txt').write_text(f'{video}\n')
+    out = tmp_path / 'features'
+    call_tool(['extract_features.py', TINY_CONFIG, full, '--list',
+               str(tmp_path / 'list.txt'), '--out', str(out), '--clip-len',
+               '8', '--cfg-options', f'model.backbone.pretrained={clip}'])
+    saved = np.load(out / (video[:-4].lstrip('/') + '.npz'))
+    assert saved['frames'].shape == (3, 8, 32)  # 40 frames, span 16
+    assert saved['starts'].tolist() == [0, 16, 24]
+    cfg = Config.fromfile(TINY_CONFIG)
+    cfg.model.backbone.num_frames = 8
+    init_default_scope('mmaction')
+    model8 = MODELS.build(cfg.model).eval()
+    state = dict(model.state_dict())
+    state['backbone.temporal_embedding'] = resize_temporal_embedding(
+        state['backbone.temporal_embedding'], 8)
+    model8.load_state_dict(state)
+    inds = saved['frame_inds'][1]
+    assert inds.tolist() == list(range(16, 32, 2))
+    torch.testing.assert_close(torch.from_numpy(saved['frames'][1]),
+                               _expected(model8, video, inds),
+                               atol=1e-5, rtol=1e-5)
+
+
+def test_a_clip_len_the_model_was_not_built_for_is_refused(trained):
+    from mmaction_aim.apis import FeatureExtractor
+    cfg = Config.fromfile(TINY_CONFIG)
+    with pytest.raises(ValueError, match='num_frames=8'):
+        FeatureExtractor(trained[0], cfg.test_dataloader.dataset.pipeline,
+                         clip_len=8)
+
+
+@pytest.mark.parametrize('rule,expected', [('loop', [0, 2, 1, 0]),
+                                           ('repeat_last', [0, 2, 2, 2])])
+def test_a_video_shorter_than_a_window_is_padded_and_said(
+        trained, tmp_path, rule, expected):
+    """3 frames, windows of 4 frames 2 apart (7 frames): one window, padded
+    as the config's test sampler pads (out_of_bound_opt), said on the
+    video's line."""
+    from conftest import make_clip
+    from mmaction_aim.utils.video import write_video
+    _, clip, full, _ = trained
+    video = str(tmp_path / 'short.mp4')
+    write_video(video, make_clip(0, seed=1, num_frames=3), fps=10)
+    (tmp_path / 'list.txt').write_text('short.mp4\n')
+    out = tmp_path / 'features'
+    proc = call_tool(['extract_features.py', TINY_CONFIG, full, '--list',
+                      str(tmp_path / 'list.txt'), '--root', str(tmp_path),
+                      '--out', str(out), '--cfg-options',
+                      f'model.backbone.pretrained={clip}',
+                      'test_dataloader.dataset.pipeline.1.out_of_bound_opt='
+                      f'{rule}'])
+    assert ('short.mp4: 1 windows (3 frames, fewer than the 7 a window '
+            f"spans: indices padded, out_of_bound_opt='{rule}')"
+            in proc.stdout), proc.stdout
+    saved = np.load(out / 'short.npz')
+    assert saved['frame_inds'].tolist() == [expected]
+    assert int(saved['total_frames']) == 3
+
+
+def test_another_clip_len_with_an_adapter_only_file_is_refused(
+        trained, codec_videos, tmp_path):
+    """An adapter-only file's temporal embedding is not interpolated as it
+    merges (docs/deployment.md says so): one error naming the shapes."""
+    _, clip, _, adapters = trained
+    (tmp_path / 'list.txt').write_text(f'{codec_videos["h264"][0]}\n')
+    proc = call_tool(['extract_features.py', TINY_CONFIG, adapters,
+                      '--list', str(tmp_path / 'list.txt'), '--out',
+                      str(tmp_path / 'f'), '--clip-len', '8',
+                      '--cfg-options', f'model.backbone.pretrained={clip}'],
+                     check=False)
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr
+    assert proc.stderr.startswith(f'error: {adapters} does not fit')
+    assert 'backbone.temporal_embedding: checkpoint [1, 4, 32] vs model ' \
+        '[1, 8, 32]' in proc.stderr

@@ -1,6 +1,6 @@
-"""Repeated sampling (``AIMVideoDataset(num_repeats=K)``): K training clips
-per video read, each drawn and augmented as a single clip is, their frames
-decoded once."""
+"""Repeated sampling (``AIMRepeatedVideoDataset(num_repeats=K)``): K
+training clips per video read, each drawn and augmented as a single clip
+is, their frames decoded once."""
 import os.path as osp
 
 import numpy as np
@@ -30,7 +30,9 @@ def _dataset(video, pipeline, **kwargs):
     with open(list_file, 'w') as f:
         f.write(f'{osp.basename(path)} 1\n')
     init_default_scope('mmaction')
-    return DATASETS.build(dict(type='AIMVideoDataset', ann_file=list_file,
+    kind = 'AIMRepeatedVideoDataset' if 'num_repeats' in kwargs else \
+        'AIMVideoDataset'
+    return DATASETS.build(dict(type=kind, ann_file=list_file,
                                data_prefix=dict(video=root),
                                pipeline=pipeline, **kwargs))
 
@@ -167,7 +169,10 @@ def test_the_options_are_checked(codec_videos):
     with pytest.raises(ValueError, match='num_repeats'):
         _dataset(codec_videos['h264'],
                  _pipeline('DecordInit', 'DecordDecode'), num_repeats=0)
-    # One repeat is the plain dataset: one result, not a list.
+    with pytest.raises(ValueError, match='num_repeats'):
+        _dataset(codec_videos['h264'],
+                 _pipeline('DecordInit', 'DecordDecode'), num_repeats=1)
+    # The plain dataset: one result, not a list.
     dataset = _dataset(codec_videos['h264'],
                        _pipeline('DecordInit', 'DecordDecode'))
     assert isinstance(dataset[0], dict)

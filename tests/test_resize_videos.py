@@ -57,3 +57,42 @@ def test_never_upscaled(tmp_path):
     assert transcode_video(str(src), str(tmp_path / 'out.mp4'),
                            short_side=256) is None
     assert _probe(str(tmp_path / 'out.mp4'))[3:] == (64, 96)
+
+
+def _odd_video(path, size='321x241'):
+    """A real video of odd size (H.264 in 4:4:4, which allows it), by
+    FFmpeg's test source."""
+    import subprocess
+
+    from mmaction_aim.utils.video import ffmpeg_exe
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([ffmpeg_exe(), '-loglevel', 'error', '-f', 'lavfi', '-i',
+                    f'testsrc=size={size}:rate=10', '-frames:v', '6',
+                    '-c:v', 'libx264', '-pix_fmt', 'yuv444p', str(path)],
+                   check=True)
+    return str(path)
+
+
+@pytest.mark.parametrize('short_side,size', [(256, (240, 320)),
+                                             (100, (100, 134)),
+                                             (101, (100, 134))])
+def test_odd_sizes_come_out_even(tmp_path, short_side, size):
+    """321x241 (short side 241, odd) fails in 4:2:0 as it is: the short
+    side is rounded down to even, the long side keeps the aspect ratio."""
+    _odd_video(tmp_path / 'src' / 'odd.mp4')
+    call_tool(['data/resize_videos.py', str(tmp_path / 'src'),
+               str(tmp_path / 'dst'), '--short-side', str(short_side)])
+    assert _probe(str(tmp_path / 'dst' / 'odd.mp4'))[1:] == (6, 1) + size
+
+
+def test_an_ffmpeg_failure_says_its_cause(tmp_path):
+    """FFmpeg's last line is often only the consequence ("Nothing was
+    written", "Conversion failed!"): the message carries its exit status,
+    its first error line (the cause) and its last."""
+    from mmaction_aim.datasets.transcode import transcode_video
+    src = _odd_video(tmp_path / 'odd.mp4')
+    message = transcode_video(src, str(tmp_path / 'out.mp4'), crf=-5)
+    assert message.startswith('ffmpeg exited with status ')
+    assert "Value -5.000000 for parameter 'crf' out of range" in message
+    assert ' ... ' in message and '@ 0x' not in message
+    assert not list(tmp_path.glob('out*'))

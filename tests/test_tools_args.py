@@ -233,7 +233,7 @@ def test_protocol_options_widen_validation_and_testing(train_tool,
     assert cfg.val_evaluator.type == 'ViewProtocolAccMetric'
     assert cfg.test_dataloader.dataset.pipeline[1].protocols == ['1x1']
     lines = _changed(changes, 'protocols')
-    assert len(lines) == 4 and any('--val-protocols' in x for x in lines)
+    assert len(lines) == 6 and any('--val-protocols' in x for x in lines)
     cfg = merged(test_tool, [TINY_CONFIG, 'ckpt.pth', '--protocols', '3x1',
                              '--dump', 'x.pkl'])
     evaluators = [e.type for e in cfg.test_evaluator]
@@ -388,3 +388,37 @@ def test_print_config_shows_the_run_the_tools_resolve():
     bad = call_tool(['print_config.py', repeat2, '--world-size', '0'],
                     check=False)
     assert bad.returncode == 2 and 'an integer >= 1' in bad.stderr
+
+
+def test_an_empty_list_is_one_line(video_dataset, tmp_path):
+    """Before: MMEngine's 'need at least one array to concatenate'."""
+    empty = tmp_path / 'empty.txt'
+    empty.write_text('\n')
+    checkpoint = tmp_path / 'c.pth'
+    checkpoint.write_bytes(b'')
+    proc = call_tool(['test.py', TINY_CONFIG, str(checkpoint), '--work-dir',
+                      str(tmp_path), '--cfg-options',
+                      *data_options(video_dataset),
+                      f'test_dataloader.dataset.ann_file={empty}'],
+                     check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == f'error: {empty} lists no videos: a run ' \
+        'on it would train or score nothing'
+
+
+def test_a_comma_delimiter_on_the_command_line(train_tool, capsys):
+    """``delimiter=,`` was MMEngine's list [''] and a traceback; quoted, a
+    comma is a string; unquoted, one line saying so."""
+    cfg, _ = resolved(train_tool, [
+        TINY_CONFIG, '--cfg-options',
+        "train_dataloader.dataset.delimiter=','"])
+    assert cfg.train_dataloader.dataset.delimiter == ','
+    with pytest.raises(SystemExit) as exc:
+        train_tool.parse_args([TINY_CONFIG, '--cfg-options',
+                               'train_dataloader.dataset.delimiter=,'])
+    assert exc.value.code == 2
+    assert 'give a comma as a string in quotes' in capsys.readouterr().err
+    from mmaction_aim.datasets import VideoListError, read_video_list
+    with pytest.raises(VideoListError, match='delimiter must be a '
+                       'non-empty string'):
+        read_video_list(TINY_CONFIG, delimiter=[''])

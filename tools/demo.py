@@ -25,9 +25,10 @@ by ``tools/analysis/publish_model.py --adapter-only``) both work; the
 latter are merged onto the image model named by
 ``model.backbone.pretrained``, which must be the one they were trained on.
 
-A missing, empty or undecodable video, and a checkpoint that is missing,
-damaged or does not fit the config, end the tool with one ``error:`` line
-naming the file.
+A missing, empty or undecodable video, a checkpoint that is missing,
+damaged or does not fit the config, and a label map naming more or fewer
+classes than its model has, end the tool with one ``error:`` line naming
+the file. ``--topk`` larger than the model's classes shows them all.
 """
 import argparse
 import json
@@ -36,13 +37,13 @@ import sys
 from typing import List, Optional, Sequence, Tuple
 
 import torch
-from mmengine.config import Config, DictAction
 
 # Runnable from a source checkout without installing the package.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from mmaction_aim.utils import (BadInputError,  # noqa: E402
-                                main_with_clear_errors)
+                                add_cfg_options, at_least, available_device,
+                                main_with_clear_errors, read_config)
 
 
 def load_label_map(path: str) -> List[str]:
@@ -58,8 +59,11 @@ def load_label_map(path: str) -> List[str]:
         List[str]: The names.
 
     Raises:
-        BadInputError: A JSON file of another shape.
+        FileNotFoundError: No such file.
+        BadInputError: A directory, or a JSON file of another shape.
     """
+    if os.path.isdir(path):
+        raise BadInputError(f'{path} is a directory; give the label map file')
     if not os.path.isfile(path):
         raise FileNotFoundError(2, 'label map does not exist', path)
     with open(path) as f:
@@ -105,8 +109,8 @@ def load_model(config: str, checkpoint: str, device: str = 'cpu',
     from mmaction.apis import init_recognizer
     from mmaction_aim.checkpoint import read_checkpoint
 
+    cfg = read_config(config)
     ckpt = read_checkpoint(checkpoint)
-    cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     # MMAction2's inference API reads the top-level ``test_pipeline``; use
@@ -169,6 +173,17 @@ def recognize(video: str, config: str, checkpoint: str,
     return predict(model, video, topk)
 
 
+def check_label_map(names: List[str], label_map: str, model,
+                    config: str) -> None:
+    """Raise :class:`BadInputError` unless ``label_map`` names exactly as
+    many classes as ``model`` (of ``config``) has."""
+    classes = model.cls_head.num_classes
+    if len(names) != classes:
+        raise BadInputError(
+            f'{label_map} names {len(names)} classes but the model of '
+            f'{config} has {classes}: give the label map it was trained with')
+
+
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Command-line arguments."""
     parser = argparse.ArgumentParser(description='Top-5 classes of a video')
@@ -178,9 +193,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--label-map', required=True,
                         help='class names: a text file, one a line, or a '
                         'JSON list / {"classes": [...]} (classes.json)')
-    parser.add_argument('--device', default='cuda:0' if
-                        torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--topk', type=int, default=5)
+    parser.add_argument('--device', type=available_device,
+                        default='cuda:0' if torch.cuda.is_available() else
+                        'cpu')
+    parser.add_argument('--topk', type=at_least(int, 1), default=5,
+                        help='classes shown (at most the model\'s: a larger '
+                        'value shows them all)')
     parser.add_argument('--allow-other-image-model', action='store_true',
                         help='merge an adapter-only checkpoint even onto '
                         'another image model than it was trained on')
@@ -190,16 +208,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         'model (e.g. an SSv2 model beside a Kinetics one): '
                         'every task runs on the video, one copy of the '
                         'image model held (repeatable)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value')
+    add_cfg_options(parser)
     return parser.parse_args(argv)
 
 
-def _print(video: str, names: List[str], label_map: str,
-           results: List[Tuple[int, float]], task: str = '') -> None:
-    if len(names) <= max(label for label, _ in results):
-        raise BadInputError(f'{label_map} names {len(names)} classes '
-                            'but the model has more')
+def _print(video: str, names: List[str], results: List[Tuple[int, float]],
+           task: str = '') -> None:
     print(f'Top-{len(results)} for {video}{f" ({task})" if task else ""}:')
     for label, score in results:
         print(f'{names[label]}: {score:.4f}')
@@ -208,25 +222,31 @@ def _print(video: str, names: List[str], label_map: str,
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Entry point."""
     args = parse_args(argv)
-    if not args.also:  # recognize() checks the video
-        results = recognize(args.video, args.config, args.checkpoint,
-                            args.device, args.topk, args.cfg_options,
-                            args.allow_other_image_model)
-        _print(args.video, load_label_map(args.label_map), args.label_map,
-               results)
-        return
-    from mmaction_aim.models import MultiTaskAIM
-    check_video_file(args.video)
     tasks = [('main', args.config, args.checkpoint, args.label_map)]
     tasks += [tuple(t) for t in args.also]
-    models = {name: load_model(config, ckpt, args.device, args.cfg_options,
-                               args.allow_other_image_model)
-              for name, config, ckpt, _ in tasks}
+    task_names = [name for name, _, _, _ in tasks]
+    if len(set(task_names)) != len(task_names):
+        raise BadInputError(f'--also: every task needs its own NAME (the '
+                            f'first is "main"), got {task_names}')
+    # The cheap checks first: every label map, then the video.
+    names = {name: load_label_map(label_map)
+             for name, _, _, label_map in tasks}
+    check_video_file(args.video)
+    models = {}
+    for name, config, ckpt, label_map in tasks:
+        models[name] = load_model(config, ckpt, args.device, args.cfg_options,
+                                  args.allow_other_image_model)
+        check_label_map(names[name], label_map, models[name], config)
+    if not args.also:
+        _print(args.video, names['main'],
+               predict(models['main'], args.video, args.topk))
+        return
+    from mmaction_aim.models import MultiTaskAIM
     shared = MultiTaskAIM(models)
     print(f'{len(tasks)} tasks on one image model: '
           f'{shared.freed_bytes / 2**20:.1f} MiB of parameters held once')
-    for name, _, _, label_map in tasks:
-        _print(args.video, load_label_map(label_map), label_map,
+    for name in models:
+        _print(args.video, names[name],
                predict(shared.tasks[name], args.video, args.topk), name)
 
 

@@ -13,9 +13,20 @@ path, extension replaced): sliding windows of ``clip-len`` frames every
 backbone's ``mode='tensor'`` output: each frame's class token after the
 final norm), ``pooled`` their mean ``[W, D]``; ``starts``, ``frame_inds``,
 ``fps``, ``total_frames`` place them in time. Full or adapter-only
-checkpoints. Videos already written are skipped (files are written under a
-temporary name and renamed), so a run resumes; videos that cannot be
-decoded are named at the end (exit status 1).
+checkpoints.
+
+``--clip-len`` other than the config's frames builds the model for that
+many (``model.backbone.num_frames``): a full checkpoint's temporal
+embedding is interpolated as it loads; an adapter-only one is refused. A
+video shorter than one window gives one window, padded as the config's test
+sampler pads (its ``out_of_bound_opt``: ``loop`` by default, or
+``repeat_last``), said on its line.
+
+Videos already written are skipped (files are written under a temporary
+name and renamed), so a run resumes; videos that cannot be decoded are
+named at the end (exit status 1). Counts below 1, a ``--device`` this
+machine lacks and an ``--out`` that cannot be a directory end the tool
+with one ``error:`` line.
 """
 import argparse
 import os
@@ -27,12 +38,14 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmaction_aim  # noqa: E402,F401
 import numpy as np  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
 
 from mmaction_aim.apis import FeatureExtractor, load_recognizer  # noqa: E402
 from mmaction_aim.datasets import (BadVideoError,  # noqa: E402
                                    format_bad_videos, read_video_list)
-from mmaction_aim.utils import main_with_clear_errors  # noqa: E402
+from mmaction_aim.datasets.video_check import check_video  # noqa: E402
+from mmaction_aim.utils import (BadInputError,  # noqa: E402
+                                add_cfg_options, at_least, available_device,
+                                main_with_clear_errors, read_config)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -43,20 +56,40 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='videos, one a line (a label column is '
                         'optional)')
     parser.add_argument('--root', default='', help='prefix of the list')
-    parser.add_argument('--out', required=True)
+    parser.add_argument('--out', required=True,
+                        help='the directory of the .npz files')
     parser.add_argument('--output', default='both',
                         choices=['frames', 'pooled', 'both'])
-    parser.add_argument('--clip-len', type=int, default=None)
-    parser.add_argument('--frame-interval', type=int, default=None)
+    parser.add_argument('--clip-len', type=at_least(int, 1), default=None,
+                        help='frames per window (default: the config\'s '
+                        'model.backbone.num_frames)')
+    parser.add_argument('--frame-interval', type=at_least(int, 1),
+                        default=None)
     stride = parser.add_mutually_exclusive_group()
-    stride.add_argument('--stride', type=int, default=None,
+    stride.add_argument('--stride', type=at_least(int, 1), default=None,
                         help='frames between window starts')
-    stride.add_argument('--stride-seconds', type=float, default=None)
-    parser.add_argument('--batch-size', type=int, default=8)
-    parser.add_argument('--device', default='cpu')
+    stride.add_argument('--stride-seconds',
+                        type=at_least(float, 0, above=True), default=None)
+    parser.add_argument('--batch-size', type=at_least(int, 1), default=8)
+    parser.add_argument('--device', type=available_device, default='cpu')
     parser.add_argument('--allow-other-image-model', action='store_true')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    add_cfg_options(parser)
     return parser.parse_args(argv)
+
+
+def make_output_dir(out: str) -> None:
+    """Create ``out``, or raise :class:`BadInputError` saying why it
+    cannot be the directory of the features."""
+    if osp.exists(out) and not osp.isdir(out):
+        raise BadInputError(f'--out {out} is a file; the features need a '
+                            'directory')
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as exc:
+        raise BadInputError(f'--out {out}: cannot create the directory '
+                            f'({exc.strerror})') from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise BadInputError(f'--out {out}: the directory is not writable')
 
 
 def output_path(out: str, video: str) -> str:
@@ -68,11 +101,16 @@ def output_path(out: str, video: str) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
+    cfg = read_config(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    if args.clip_len is not None:
+        # The model built for the clip; loading interpolates the temporal
+        # embedding (AIMRecognizer.adapt_state_dict).
+        cfg.model.backbone.num_frames = args.clip_len
     videos = [e.filename for e in read_video_list(args.list,
                                                   labelled=False)]
+    make_output_dir(args.out)
     todo = [v for v in videos if not osp.isfile(output_path(args.out, v))]
     print(f'{len(videos)} videos, {len(videos) - len(todo)} already done, '
           f'{len(todo)} to extract', flush=True)
@@ -89,8 +127,9 @@ def main(argv=None) -> int:
     start, bad = time.time(), []
     for n, video in enumerate(todo, 1):
         path = osp.join(args.root, video)
-        if not osp.isfile(path):
-            bad.append((video, 'missing'))
+        problem = check_video(path, decode=False)
+        if problem:
+            bad.append((video, problem))
             continue
         try:
             result = extractor.extract(path)
@@ -104,9 +143,14 @@ def main(argv=None) -> int:
                           if k not in ('frames', 'pooled') or k in keep})
         os.replace(part, dst)
         rate = n / (time.time() - start)
+        total = int(result['total_frames'])
+        padded = '' if total >= extractor.frames_per_window else (
+            f' ({total} frames, fewer than the {extractor.frames_per_window}'
+            f' a window spans: indices padded, out_of_bound_opt='
+            f'{extractor.out_of_bound!r})')
         print(f'[{n}/{len(todo)}] {video}: {len(result["starts"])} windows'
-              f'; {rate:.2f} videos/s, {(len(todo) - n) / rate:.0f} s left',
-              flush=True)
+              f'{padded}; {rate:.2f} videos/s, '
+              f'{(len(todo) - n) / rate:.0f} s left', flush=True)
     if bad:
         print(f'{len(bad)} video(s) could not be decoded:\n'
               f'{format_bad_videos(bad, limit=len(bad))}', file=sys.stderr)

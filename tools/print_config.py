@@ -25,18 +25,8 @@ import mmaction_aim  # noqa: E402,F401  (fixes and registrations)
 from mmaction_aim.engine.resolve import RunRequest, resolve  # noqa: E402
 from mmaction_aim.evaluation import protocol_arg  # noqa: E402
 from mmaction_aim.utils import (BadInputError, add_cfg_options,  # noqa: E402
-                                main_with_clear_errors, read_config)
-
-
-def positive_int(text: str) -> int:
-    """An argparse ``type``: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'an integer >= 1, got {text!r}')
-    return value
+                                at_least, main_with_clear_errors,
+                                read_config)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -48,7 +38,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--mode', choices=['train', 'test'], default='train',
                         help='resolve as tools/train.py (default) or '
                         'tools/test.py does')
-    parser.add_argument('--world-size', type=positive_int,
+    parser.add_argument('--world-size', type=at_least(int, 1),
                         help='processes of the run (default: $WORLD_SIZE, '
                         'else 1)')
     parser.add_argument('--machine', choices=['cpu', 'gpu'],

@@ -32,7 +32,11 @@ fi
 # torchcodec (a maintained decoder, optional) loads FFmpeg's shared
 # libraries when it first decodes. Without system ones, point it at the
 # FFmpeg that PyAV's wheel bundles: its files carry hashed names, so they are
-# linked under their sonames in .venv/ffmpeg-libs.
+# linked under their sonames in .venv/ffmpeg-libs. The export is also written
+# into .venv/bin/activate (one marked line, replaced on each run), so that
+# activating .venv alone finds them; without it TorchCodecInit decodes with
+# decord and warns once per process.
+_aim_mark='# mmaction-aim: FFmpeg for torchcodec (tools/setup_env.sh)'
 if ! ldconfig -p 2>/dev/null | grep -q 'libavutil\.so'; then
     _aim_avlibs="$(python -c 'import av, os; print(os.path.join(os.path.dirname(os.path.dirname(av.__file__)), "av.libs"))' 2>/dev/null || true)"
     if [ -n "$_aim_avlibs" ] && [ -d "$_aim_avlibs" ]; then
@@ -42,10 +46,14 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libavutil\.so'; then
             _aim_name="$(basename "$_aim_lib" | sed -E 's/-[0-9a-f]{8}//; s/(\.so\.[0-9]+).*/\1/')"
             ln -sf "$_aim_lib" "$_aim_venv/ffmpeg-libs/$_aim_name"
         done
-        export LD_LIBRARY_PATH="$_aim_venv/ffmpeg-libs:$_aim_avlibs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+        # Prepends once however often it runs (activating twice included).
+        _aim_hook="case \":\${LD_LIBRARY_PATH:-}:\" in *\":$_aim_venv/ffmpeg-libs:\"*) ;; *) export LD_LIBRARY_PATH=\"$_aim_venv/ffmpeg-libs:$_aim_avlibs\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}\" ;; esac  $_aim_mark"
+        sed -i "\\|$_aim_mark|d" "$_aim_venv/bin/activate"
+        printf '%s\n' "$_aim_hook" >> "$_aim_venv/bin/activate"
+        eval "$_aim_hook"
     fi
-    unset _aim_avlibs _aim_lib _aim_name
+    unset _aim_avlibs _aim_lib _aim_name _aim_hook
 fi
-unset _aim_stamp _aim_hash _aim_venv
+unset _aim_stamp _aim_hash _aim_venv _aim_mark
 export MMACTION_AIM_ROOT="$_aim_root"
 unset _aim_root

@@ -20,7 +20,8 @@ train_dataloader = dict(
     # (A sample is a list of `repeats` clips: the run's resolution gives the
     # loader MMAction2's repeat_pseudo_collate.)
     # SparseInit / SparseDecode in place of decord's pair: the same frames.
-    dataset=dict(num_repeats=repeats, decoder='sparse'))
+    dataset=dict(type='AIMRepeatedVideoDataset', num_repeats=repeats,
+                 decoder='sparse'))
 
 train_cfg = dict(max_epochs=max_epochs)
 param_scheduler = [

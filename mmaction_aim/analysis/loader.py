@@ -72,7 +72,7 @@ def measure_pipeline(dataset, samples: int, warmup: int = 2,
 def _measure_repeated(dataset, samples: int, warmup: int,
                       seed: int) -> dict:
     """Clips per second of a dataset drawing ``num_repeats`` clips per
-    video read (``AIMVideoDataset(num_repeats=K)`` or MMAction2's
+    video read (``AIMRepeatedVideoDataset(num_repeats=K)`` or MMAction2's
     ``RepeatAugDataset``); ``samples`` counts clips."""
     rng = random.Random(seed)
     order = list(range(len(dataset)))
@@ -94,10 +94,9 @@ def _measure_repeated(dataset, samples: int, warmup: int,
 def decoding_share(report: dict) -> float:
     """Share of a :func:`measure_pipeline` report's time spent opening and
     decoding videos."""
-    from ..datasets import DECODER_TRANSFORMS
+    from ..datasets import DECODE, OPEN, role_of
     return sum(t['share'] for t in report['transforms']
-               if t['name'] in DECODER_TRANSFORMS or
-               t['name'].endswith(('Init', 'Decode')))
+               if role_of(dict(type=t['name'])) in (OPEN, DECODE))
 
 
 def cores_per_gpu(clips_per_s_per_core: float,

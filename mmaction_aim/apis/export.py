@@ -10,12 +10,13 @@ PyTorch's current exporters: ``torch.export`` (an ``ExportedProgram``,
 :func:`check_export` runs the file (the exported program, or ONNX Runtime
 on the CPU) against PyTorch eager.
 """
-import os
 from typing import Tuple
 
 import numpy as np
 import torch
 from torch import nn
+
+from ..utils.cli import writable_file
 
 FORMATS = ('onnx', 'torch_export')
 
@@ -81,12 +82,20 @@ def export_recognizer(model: nn.Module, path: str, fmt: str, views: int,
 
     Returns:
         str: ``path``.
+
+    Raises:
+        ValueError: An unknown format, or fewer than one view or video.
+        BadInputError: ``path`` is a directory, or its directory cannot
+            be made.
     """
     if fmt not in FORMATS:
         raise ValueError(f'format: one of {FORMATS}, got {fmt!r}')
+    if views < 1 or batch < 1:
+        raise ValueError(f'views and batch must be at least 1, got {views} '
+                         f'and {batch}')
+    writable_file(path, '.onnx or .pt2')
     wrapped = DeployableRecognizer(model, output).eval()
     example = (example_input(model, views, batch), )
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with torch.no_grad():
         if fmt == 'torch_export':
             torch.export.save(torch.export.export(wrapped, example), path)

@@ -8,7 +8,7 @@ preprocesses them as the config's test pipeline does after its sampler
 preprocessor and runs the backbone (``mode='tensor'``), in batches.
 """
 import copy
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -18,7 +18,7 @@ from mmengine.registry import init_default_scope
 
 from mmaction.registry import MODELS
 from ..checkpoint import read_checkpoint
-from ..datasets import DECODER_TRANSFORMS, FRAME_SAMPLERS, BadVideoError
+from ..datasets import BadVideoError, VideoPipeline, role_of
 from ..datasets.video_check import undecodable_reason
 
 
@@ -37,14 +37,34 @@ def load_recognizer(config: Config, checkpoint: str, device: str = 'cpu',
 def window_starts(total_frames: int, span: int, stride: int) -> List[int]:
     """Starts of windows of ``span`` frames every ``stride`` frames,
     covering the whole video (the last window ends on the last frame; a
-    video shorter than a window gives one window at 0, its indices looped
-    as MMAction2's samplers loop them)."""
+    video shorter than a window gives one window at 0, padded by
+    :func:`window_indices`)."""
+    if stride < 1:
+        raise ValueError(f'stride must be at least 1 frame, got {stride}')
     if total_frames <= span:
         return [0]
     starts = list(range(0, total_frames - span + 1, stride))
     if starts[-1] + span < total_frames:
         starts.append(total_frames - span)
     return starts
+
+
+def window_indices(starts: Sequence[int], clip_len: int, frame_interval: int,
+                   total_frames: int,
+                   out_of_bound: str = 'loop') -> np.ndarray:
+    """The frame indices ``[W, clip_len]`` of windows starting at
+    ``starts``; indices past the video's end (a video shorter than one
+    window) are padded as MMAction2's ``SampleFrames`` pads them
+    (``out_of_bound_opt``): ``'loop'`` wraps to the start, ``'repeat_last'``
+    repeats the last frame."""
+    inds = np.asarray(starts)[:, None] + \
+        np.arange(clip_len)[None] * frame_interval
+    if out_of_bound == 'repeat_last':
+        return np.minimum(inds, total_frames - 1)
+    if out_of_bound != 'loop':
+        raise ValueError(f"out_of_bound: 'loop' or 'repeat_last', got "
+                         f'{out_of_bound!r}')
+    return inds % total_frames
 
 
 class FeatureExtractor:
@@ -55,16 +75,27 @@ class FeatureExtractor:
         test_pipeline (list[dict]): The config's test pipeline; what follows
             its decoder is applied to each window (``ThreeCrop`` becomes one
             ``CenterCrop``: one view per window).
-        clip_len (int): Frames per window. Defaults to the backbone's
-            ``num_frames``.
-        frame_interval (int): Frames between sampled frames. Defaults to
-            the test sampler's (1 for uniform samplers).
+        clip_len (int, optional): Frames per window. Defaults to the
+            backbone's ``num_frames``; another count needs a model built for
+            it (``model.backbone.num_frames``) where the backbone models
+            time (temporal embedding or adapters).
+        frame_interval (int, optional): Frames between sampled frames.
+            Defaults to the test sampler's (1 for uniform samplers).
         stride (int, optional): Frames between window starts. Defaults to
             the window's span (``clip_len * frame_interval``).
         batch_size (int): Windows per forward pass. Defaults to 8.
         stride_seconds (float, optional): Seconds between window starts
-            (each video's frame rate makes it frames); overrides
-            ``stride``.
+            (each video's frame rate makes it frames, at least one);
+            overrides ``stride``.
+
+    A video shorter than one window (fewer than
+    :attr:`frames_per_window` frames) gives one window, its indices padded
+    as the test sampler pads them (its ``out_of_bound_opt``: ``'loop'``,
+    MMAction2's default, or ``'repeat_last'``); the tool says so per video.
+
+    Raises:
+        ValueError: A count or stride below 1 (or seconds not above 0), or
+            a ``clip_len`` the model's backbone was not built for.
     """
 
     def __init__(self, model, test_pipeline: List[dict],
@@ -72,24 +103,45 @@ class FeatureExtractor:
                  frame_interval: Optional[int] = None,
                  stride: Optional[int] = None, batch_size: int = 8,
                  stride_seconds: Optional[float] = None) -> None:
+        for name, value in (('clip_len', clip_len),
+                            ('frame_interval', frame_interval),
+                            ('stride', stride), ('batch_size', batch_size)):
+            if value is not None and value < 1:
+                raise ValueError(f'{name} must be at least 1, got {value}')
+        if stride_seconds is not None and not stride_seconds > 0:
+            raise ValueError(f'stride_seconds must be above 0, got '
+                             f'{stride_seconds}')
+        backbone = model.backbone
+        if clip_len is not None and clip_len != backbone.num_frames and \
+                getattr(backbone, 'models_time', True):
+            raise ValueError(
+                f'clip_len {clip_len}: the backbone was built for '
+                f'{backbone.num_frames} frames; build the model with '
+                f'model.backbone.num_frames={clip_len} (its temporal '
+                'embedding is interpolated when the checkpoint loads)')
         self.model = model
-        sampler = next((t for t in test_pipeline
-                        if t['type'] in FRAME_SAMPLERS), {})
-        self.clip_len = clip_len or model.backbone.num_frames
-        self.frame_interval = frame_interval or sampler.get(
-            'frame_interval', 1)
+        found = VideoPipeline(test_pipeline).sampler
+        sampler = {} if found is None else test_pipeline[found]
+        self.clip_len = backbone.num_frames if clip_len is None else clip_len
+        self.frame_interval = sampler.get('frame_interval', 1) \
+            if frame_interval is None else frame_interval
+        self.out_of_bound = sampler.get('out_of_bound_opt', 'loop')
         self.span = self.clip_len * self.frame_interval
-        self.stride = stride or self.span
+        self.stride = self.span if stride is None else stride
         self.stride_seconds = stride_seconds
         self.batch_size = batch_size
-        after = [dict(t) for t in test_pipeline
-                 if t['type'] not in DECODER_TRANSFORMS and
-                 t['type'] not in FRAME_SAMPLERS]
+        # What follows decoding: the pipeline without its video reading.
+        after = [dict(t) for t in test_pipeline if role_of(t) is None]
         for t in after:
             if t['type'] == 'ThreeCrop':
                 t['type'] = 'CenterCrop'
         init_default_scope('mmaction')
         self.transforms = Compose(after)
+
+    @property
+    def frames_per_window(self) -> int:
+        """Frames a window reaches over: a shorter video is padded."""
+        return (self.clip_len - 1) * self.frame_interval + 1
 
     @property
     def device(self) -> torch.device:
@@ -125,7 +177,8 @@ class FeatureExtractor:
             dict: ``frames`` ``[W, T', D]`` (per-frame features),
             ``pooled`` ``[W, D]`` (their mean over time, the clip feature),
             ``starts`` ``[W]`` and ``frame_inds`` ``[W, T]`` (frame
-            indices), ``fps``, ``total_frames``.
+            indices, padded in a video shorter than a window), ``fps``,
+            ``total_frames``.
 
         Raises:
             BadVideoError: The video cannot be opened or decoded (other
@@ -141,8 +194,8 @@ class FeatureExtractor:
         stride = self.stride if self.stride_seconds is None else max(
             1, round(self.stride_seconds * reader.get_avg_fps()))
         starts = window_starts(total, self.span, stride)
-        inds = (np.asarray(starts)[:, None] + np.arange(self.clip_len)[None]
-                * self.frame_interval) % total
+        inds = window_indices(starts, self.clip_len, self.frame_interval,
+                              total, self.out_of_bound)
         per_frame = []
         for i in range(0, len(starts), self.batch_size):
             chunk = inds[i:i + self.batch_size]

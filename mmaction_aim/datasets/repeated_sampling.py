@@ -1,15 +1,18 @@
-"""Repeated sampling: several training clips from one opening of a video.
+"""Repeated sampling: several training clips from one opening of a video
+(:class:`AIMRepeatedVideoDataset`, beside :class:`~.AIMVideoDataset` as
+MMAction2 keeps its ``RepeatAugDataset`` beside ``VideoDataset``).
 
 Decoding is nearly all of a video loader's time. VideoMAE and MAE-ST train
 on several clips per video read: the video is opened once, ``num_repeats``
 clips are sampled from it, the frames of all of them are decoded in one
 pass, and each clip goes through the augmentations on its own.
 :func:`prepare_repeats` does this for a dataset's pipeline, whatever its
-decoder (decord, ``SparseDecode``, torchcodec ...): the pipeline is split
-into its opening transform (``...Init``), its frame sampler and its decoding
-transform, which must follow each other. The clips' frames are decoded once
-each, in increasing order (decord, given one clip's frames after another's,
-goes back to a keyframe and decodes again).
+decoder (decord, ``SparseDecode``, torchcodec ...): the pipeline's opening
+transform (``...Init``), its frame sampler and its decoding transform
+(:class:`~.pipeline.VideoPipeline`) must follow each other. The clips'
+frames are decoded once each, in increasing order (decord, given one
+clip's frames after another's, goes back to a keyframe and decodes
+again).
 
 Each clip's frames are drawn as a single clip's are (the same sampler,
 independently), so a clip's distribution of sampled frames is unchanged; the
@@ -17,51 +20,65 @@ clips of one batch are no longer of distinct videos. ``sample_once`` (as
 VideoMAE does) gives every repeat the same frames and only different
 augmentations: one decode for all of them.
 """
-from typing import Any, Callable, List, NamedTuple, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 import numpy as np
 
+from mmaction.registry import DATASETS
 from ..utils.video import distinct_frames
+from .video_dataset import AIMVideoDataset
 
 
-class PipelineSplit(NamedTuple):
-    """Positions in a pipeline: the opening, sampling and decoding
-    transforms."""
-    init: int
-    sampler: int
-    decode: int
+@DATASETS.register_module()
+class AIMRepeatedVideoDataset(AIMVideoDataset):
+    """:class:`~.AIMVideoDataset` giving ``num_repeats`` training clips per
+    video read (see the module docstring).
 
-
-def split_pipeline(transforms: Sequence[Any],
-                   decodes_video: Callable[[Any], bool],
-                   samplers: Sequence[str]) -> PipelineSplit:
-    """Find the opening transform, the frame sampler right after it and the
-    decoding transform right after that.
+    A sample is a list of ``num_repeats`` results; the run's resolution
+    (:mod:`mmaction_aim.engine.resolve`) collates them with MMAction2's
+    ``repeat_pseudo_collate``, which makes each clip a sample of the batch:
+    ``num_repeats`` times the clips per batch and per epoch. Training only.
 
     Args:
-        transforms: A built pipeline's transforms.
-        decodes_video: Whether a transform opens or decodes the video.
-        samplers: Names of frame-sampling transforms.
-
-    Raises:
-        ValueError: naming the pipeline, where it is not ``Init``, sampler,
-            ``Decode`` in a row.
+        *args: As :class:`~.AIMVideoDataset`.
+        num_repeats (int): Clips per video read (>= 2). Defaults to 2.
+        sample_once (bool): Give every repeat the same frames (different
+            augmentations only, as VideoMAE): one decode of one clip's
+            frames. Changes the distribution of sampled frames per batch.
+            Defaults to False.
+        **kwargs: As :class:`~.AIMVideoDataset`.
     """
-    names = [type(t).__name__ for t in transforms]
-    opening = [i for i, t in enumerate(transforms) if decodes_video(t)]
-    if len(opening) >= 2 and opening[1] == opening[0] + 2 and \
-            names[opening[0] + 1] in samplers:
-        return PipelineSplit(opening[0], opening[0] + 1, opening[1])
-    raise ValueError(
-        'num_repeats > 1 decodes the frames of several clips at once: the '
-        'pipeline must open the video, sample frames and decode them in '
-        'three consecutive transforms (e.g. DecordInit, SampleFrames, '
-        f'DecordDecode, or SparseInit, SampleFrames, SparseDecode); got '
-        f'{names}')
+
+    def __init__(self, *args, num_repeats: int = 2,
+                 sample_once: bool = False, **kwargs) -> None:
+        if isinstance(num_repeats, bool) or not isinstance(
+                num_repeats, int) or num_repeats < 2:
+            raise ValueError(f'num_repeats must be an integer >= 2 (clips '
+                             f'per video read), got {num_repeats!r}')
+        self.num_repeats = num_repeats
+        self.sample_once = sample_once
+        super().__init__(*args, **kwargs)
+        if self.test_mode:
+            raise ValueError('AIMRepeatedVideoDataset is for training; a '
+                             'test or validation dataset takes its views '
+                             'from its sampler (num_clips) and its crops')
+        self.in_a_row = self.video_pipeline.in_a_row(
+            'repeated sampling (num_repeats) decodes the frames of several '
+            'clips at once')
+
+    def prepare_data(self, idx: int) -> Optional[List[dict]]:
+        """``num_repeats`` results of the pipeline for one video."""
+        data = self.get_data_info(idx)
+        if data.get('filename') in self._bad:
+            return None  # skipped before: not decoded again
+        return prepare_repeats(
+            data, self.pipeline.transforms, self.in_a_row, self.num_repeats,
+            self.sample_once,
+            lambda transform, data: self._reading(idx, transform, data))
 
 
 def prepare_repeats(data: dict, transforms: Sequence[Callable],
-                    split: PipelineSplit, num_repeats: int,
+                    init: int, num_repeats: int,
                     sample_once: bool,
                     run_decoding: Callable[[Callable, dict], Optional[dict]]
                     ) -> Optional[List[dict]]:
@@ -71,7 +88,8 @@ def prepare_repeats(data: dict, transforms: Sequence[Callable],
     Args:
         data (dict): The sample's data info.
         transforms: The pipeline's transforms.
-        split (PipelineSplit): Where its opening, sampler and decoder are.
+        init (int): Where its opening transform is, its sampler and decoder
+            right after it (:meth:`VideoPipeline.in_a_row`).
         num_repeats (int): Clips to draw.
         sample_once (bool): Sample once and augment the same frames
             ``num_repeats`` times.
@@ -82,14 +100,14 @@ def prepare_repeats(data: dict, transforms: Sequence[Callable],
         list[dict] | None: One result per clip; None where a transform gave
         None (a skipped video).
     """
-    for transform in transforms[:split.init]:
+    for transform in transforms[:init]:
         data = transform(data)
         if data is None:
             return None
-    opened = run_decoding(transforms[split.init], data)
+    opened = run_decoding(transforms[init], data)
     if opened is None:
         return None
-    sampler = transforms[split.sampler]
+    sampler = transforms[init + 1]
     first = sampler(dict(opened))
     clips = [_drawn(first, opened)] + [
         _drawn(first if sample_once else sampler(dict(opened)), opened)
@@ -100,7 +118,7 @@ def prepare_repeats(data: dict, transforms: Sequence[Callable],
     union, where = np.unique(np.concatenate(inds), return_inverse=True)
     data = dict(opened, **clips[0])
     data['frame_inds'] = union
-    decoded = run_decoding(transforms[split.decode], data)
+    decoded = run_decoding(transforms[init + 2], data)
     if decoded is None:
         return None
     # Every clip's frames, a frame in several clips copied for each after
@@ -111,7 +129,7 @@ def prepare_repeats(data: dict, transforms: Sequence[Callable],
     for clip, end, size in zip(clips, ends, map(len, inds), strict=True):
         result = dict(decoded, **clip)
         result['imgs'] = frames[end - size:end]
-        for transform in transforms[split.decode + 1:]:
+        for transform in transforms[init + 3:]:
             result = transform(result)
             if result is None:
                 return None

@@ -20,9 +20,12 @@ def check_video(path: str, decode: bool = True) -> Optional[str]:
             and last frames. Defaults to True.
 
     Returns:
-        str | None: A one-line reason (``'missing'``, ``'empty file'``,
-        ``'undecodable: ...'``), or ``None`` for a good video.
+        str | None: A one-line reason (``'missing'``, ``'a directory, not
+        a video'``, ``'empty file'``, ``'undecodable: ...'``), or ``None``
+        for a good video.
     """
+    if osp.isdir(path):
+        return 'a directory, not a video'
     if not osp.isfile(path):
         return 'missing'
     if osp.getsize(path) == 0:

@@ -12,38 +12,17 @@ from mmengine.logging import print_log
 from mmaction.datasets import VideoDataset
 from mmaction.registry import DATASETS
 
-from .repeated_sampling import prepare_repeats, split_pipeline
+from .pipeline import VideoPipeline
 from .transforms.decoders import with_decoder
 from ..utils.errors import BadInputError
 from .video_check import (format_bad_videos, is_local_path,
                           undecodable_reason)
-from .video_list import check_labels, list_fingerprint, read_video_list
+from .video_list import (VideoListError, check_labels, list_fingerprint,
+                         read_video_list)
 
 
 class BadVideoError(BadInputError, RuntimeError):
     """A video named by a dataset list is missing or cannot be decoded."""
-
-
-#: Transforms that open or decode the video file: a failure in one of them
-#: is a bad video; a failure anywhere else is an error of the pipeline or
-#: the config, and keeps its traceback. A transform of another package
-#: joins them with a class attribute ``decodes_video = True``.
-DECODER_TRANSFORMS = ('DecordInit', 'DecordDecode', 'OpenCVInit',
-                      'OpenCVDecode', 'PyAVInit', 'PyAVDecode',
-                      'PyAVDecodeMotionVector', 'PIMSInit', 'PIMSDecode',
-                      'SparseInit', 'SparseDecode', 'TorchCodecInit',
-                      'TorchCodecDecode')
-
-
-#: Frame samplers, whose ``clip_len`` is the frames a clip gets.
-FRAME_SAMPLERS = ('SampleFrames', 'CentredSampleFrames', 'UniformSample',
-                  'UniformSampleFrames', 'DenseSampleFrames')
-
-
-def decodes_video(transform: Any) -> bool:
-    """Whether ``transform`` opens or decodes the video file."""
-    return type(transform).__name__ in DECODER_TRANSFORMS or bool(
-        getattr(transform, 'decodes_video', False))
 
 
 @DATASETS.register_module()
@@ -56,9 +35,10 @@ class AIMVideoDataset(VideoDataset):
     that is not an integer or outside ``[0, num_classes)`` when
     ``num_classes`` is given, is an error naming the file and the line),
     checks at start-up that every listed file exists, and names the file
-    when one of the decoding transforms (:data:`DECODER_TRANSFORMS`) fails;
-    an error of any other transform is the pipeline's, and propagates with
-    its traceback.
+    when the transform that opens or decodes the video fails
+    (:class:`~.pipeline.VideoPipeline`); an error of any other transform is
+    the pipeline's, and propagates with its traceback. Several clips per
+    video read: :class:`~.repeated_sampling.AIMRepeatedVideoDataset`.
 
     Args:
         *args: Passed to ``VideoDataset`` (``ann_file``, ``pipeline`` ...).
@@ -83,21 +63,6 @@ class AIMVideoDataset(VideoDataset):
             ``on_bad_video``. Defaults to False.
         preload_limit_mb (float): With ``preload``, stop with an error once
             the decoded frames pass this size. Defaults to 2048.
-        num_repeats (int): Training clips per video read (repeated
-            sampling, :mod:`.repeated_sampling`): the video is opened once,
-            ``num_repeats`` clips are sampled, their frames decoded in one
-            pass and each clip augmented on its own; a sample is then a
-            list of ``num_repeats`` results, which the run's resolution
-            collates with MMAction2's ``repeat_pseudo_collate``
-            (:mod:`mmaction_aim.engine.resolve`), giving ``num_repeats``
-            times the clips per batch and per epoch. Needs the pipeline's
-            opening, sampling and decoding transforms in a row; training
-            only.
-            Defaults to 1 (off, as in the paper's recipes).
-        sample_once (bool): With ``num_repeats``, give every repeat the same
-            frames (different augmentations only, as VideoMAE): one decode
-            of one clip's frames. Changes the distribution of sampled
-            frames per batch. Defaults to False.
         decoder (str, optional): Decode with ``'sparse'``
             (``SparseInit`` / ``SparseDecode``: the same frames, fewer
             pictures decoded) or ``'torchcodec'`` in place of the
@@ -108,35 +73,21 @@ class AIMVideoDataset(VideoDataset):
 
     def __init__(self, *args, on_bad_video: str = 'error',
                  check_exists: bool = True, preload: bool = False,
-                 preload_limit_mb: float = 2048., num_repeats: int = 1,
-                 sample_once: bool = False, decoder: Optional[str] = None,
-                 **kwargs) -> None:
+                 preload_limit_mb: float = 2048.,
+                 decoder: Optional[str] = None, **kwargs) -> None:
         if on_bad_video not in ('error', 'skip'):
             raise ValueError(
                 "on_bad_video must be 'error' or 'skip', got "
                 f'{on_bad_video!r}')
-        if int(num_repeats) != num_repeats or num_repeats < 1:
-            raise ValueError(f'num_repeats must be an integer >= 1, got '
-                             f'{num_repeats!r}')
         self.on_bad_video = on_bad_video
         self.check_exists = check_exists
         self.preload = preload
         self.preload_limit_mb = preload_limit_mb
-        self.num_repeats = int(num_repeats)
-        self.sample_once = sample_once
         self._bad: set = set()
         if decoder is not None:
             kwargs['pipeline'] = with_decoder(kwargs['pipeline'], decoder)
         super().__init__(*args, **kwargs)
-        self._split = None
-        if self.num_repeats > 1:
-            if self.test_mode:
-                raise ValueError('num_repeats > 1 (repeated sampling) is '
-                                 'for training; a test or validation '
-                                 'dataset takes its views from its sampler '
-                                 '(num_clips) and its crops')
-            self._split = split_pipeline(self.pipeline.transforms,
-                                         decodes_video, FRAME_SAMPLERS)
+        self.video_pipeline = VideoPipeline(self.pipeline.transforms)
 
     @property
     def _skips(self) -> bool:
@@ -164,6 +115,11 @@ class AIMVideoDataset(VideoDataset):
                           label=entry.label, line=entry.line)
                      for entry in entries]
         data_list = self._existing(data_list)
+        if not data_list:
+            raise VideoListError(
+                f'{self.ann_file} lists no videos'
+                + (' that exist' if entries else '') + ': a run on it would '
+                'train or score nothing')
         return self._decoded(data_list) if self.preload else data_list
 
     def _existing(self, data_list: List[dict]) -> List[dict]:
@@ -175,11 +131,13 @@ class AIMVideoDataset(VideoDataset):
                    and not osp.isfile(info['filename'])]
         if not missing:
             return data_list
-        report = format_bad_videos([(name, 'missing') for name in missing])
+        report = format_bad_videos([
+            (name, 'a directory, not a video' if osp.isdir(name) else
+             'missing') for name in missing])
         if not self._skips:
             raise BadVideoError(
                 f'{len(missing)} of {len(data_list)} videos listed in '
-                f'{self.ann_file} do not exist:\n{report}\n'
+                f'{self.ann_file} do not exist as files:\n{report}\n'
                 + self._advice())
         print_log(
             f'Skipping {len(missing)} of {len(data_list)} videos listed in '
@@ -251,22 +209,22 @@ class AIMVideoDataset(VideoDataset):
         if filename in self._bad:
             return None  # skipped before: not decoded again
 
-        def decoding(transform, data):
-            try:
-                return transform(data)
-            except Exception as exc:  # each decoder raises its own
-                return self._bad_video(idx, filename, exc)
-
-        if self._split is not None:
-            return prepare_repeats(data, self.pipeline.transforms,
-                                   self._split, self.num_repeats,
-                                   self.sample_once, decoding)
-        for transform in self.pipeline.transforms:
-            data = decoding(transform, data) if decodes_video(transform) \
-                else transform(data)
+        for i, transform in enumerate(self.pipeline.transforms):
+            data = self._reading(idx, transform, data) if \
+                self.video_pipeline.reads_file(i) else transform(data)
             if data is None:
                 return None
         return data
+
+    def _reading(self, idx: int, transform: Any, data: dict
+                 ) -> Optional[dict]:
+        """Run a transform that opens or decodes the file: its failure is
+        the video's (:meth:`_bad_video`)."""
+        filename = data.get('filename', f'sample {idx}')
+        try:
+            return transform(data)
+        except Exception as exc:  # each decoder raises its own
+            return self._bad_video(idx, filename, exc)
 
     def _bad_video(self, idx: int, filename: str, exc: Exception) -> None:
         """Raise, or (``skip``) log once and give MMEngine no sample."""
@@ -287,8 +245,10 @@ class AIMVideoDataset(VideoDataset):
 def _check_preload_pipeline(transforms: List[Any]) -> None:
     """``preload`` needs ``ArrayDecode`` and no transform that decodes the
     file again (``transforms``: the built pipeline's)."""
-    names = [type(t).__name__ for t in transforms]
-    decoders = [type(t).__name__ for t in transforms if decodes_video(t)]
+    pipeline = VideoPipeline(transforms)
+    names = pipeline.names
+    decoders = [names[i] for i in range(len(names))
+                if pipeline.reads_file(i)]
     if 'ArrayDecode' not in names or decoders:
         raise ValueError(
             'preload=True hands the decoded frames to the pipeline as '

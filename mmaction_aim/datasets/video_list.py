@@ -43,6 +43,9 @@ def read_video_list(ann_file: str, delimiter: str = ' ',
         FileNotFoundError: No such list.
         VideoListError: Naming the file and every malformed line (up to 10).
     """
+    if not isinstance(delimiter, str) or not delimiter:
+        raise VideoListError(f'{ann_file}: the column delimiter must be a '
+                             f'non-empty string, got {delimiter!r}')
     entries, bad = [], []
     with open(ann_file) as f:
         for number, text in enumerate(f, start=1):

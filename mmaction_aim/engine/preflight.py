@@ -18,7 +18,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmaction.registry import HOOKS
-from ..datasets import (FRAME_SAMPLERS, ListEntry, VideoListError,
+from ..datasets import (SAMPLE, ListEntry, VideoListError, role_of,
                         label_problems)
 from ..utils.errors import BadInputError
 
@@ -142,14 +142,17 @@ def check_dataset(model: torch.nn.Module, dataset: Any, split: str) -> None:
     transforms = getattr(getattr(dataset, 'pipeline', None), 'transforms',
                          [])
     for transform in transforms:
-        if type(transform).__name__ in FRAME_SAMPLERS and fixed_time and \
-                getattr(transform, 'clip_len', frames) != frames:
+        if role_of(transform) != SAMPLE or not fixed_time:
+            continue
+        # A sampler of its own (MultiProtocolSampleFrames) or a plain one.
+        clip_len = getattr(getattr(transform, 'sampler', transform),
+                           'clip_len', frames)
+        if clip_len != frames:
             raise ConfigMismatchError(
-                f'The {split} pipeline samples clips of '
-                f'{transform.clip_len} frames ({type(transform).__name__}'
-                f'(clip_len={transform.clip_len})) but the backbone was '
-                f'built for num_frames={frames}: set the same number in '
-                f'both ({split}_dataloader.dataset.pipeline, '
+                f'The {split} pipeline samples clips of {clip_len} frames '
+                f'({type(transform).__name__}(clip_len={clip_len})) but '
+                f'the backbone was built for num_frames={frames}: set the '
+                f'same number in both ({split}_dataloader.dataset.pipeline, '
                 'model.backbone.num_frames)')
     if len(dataset) and backbone is not None:
         with _PreservedRandomState():

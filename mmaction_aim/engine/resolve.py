@@ -456,7 +456,11 @@ def _repeat_collate(cfg, request, accelerator):
     loader = cfg.get('train_dataloader')
     if not isinstance(loader, dict):
         return
-    if not any(int(d.get('num_repeats', 1) or 1) > 1
+    from ..datasets import AIMRepeatedVideoDataset
+    from mmaction.registry import DATASETS
+    if not any(isinstance(d.get('type'), str) and isinstance(
+            DATASETS.get(d['type']), type) and issubclass(
+                DATASETS.get(d['type']), AIMRepeatedVideoDataset)
                for d in _datasets(loader.get('dataset'))):
         return
     collate = loader.get('collate_fn')
@@ -468,6 +472,8 @@ def _repeat_collate(cfg, request, accelerator):
     elif not (isinstance(collate, dict)
               and collate.get('type') == REPEAT_COLLATE):
         raise ValueError(
-            f'train_dataloader.collate_fn {collate!r} with num_repeats > 1: '
-            "repeated sampling's samples are lists of clips, which "
+            f'train_dataloader.collate_fn {collate!r} with repeated '
+            "sampling (AIMRepeatedVideoDataset): its samples are lists of "
+            'clips, which '
+
             f'{REPEAT_COLLATE} (set by default) flattens; remove the option')

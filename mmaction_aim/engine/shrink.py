@@ -40,7 +40,7 @@ def shrink_config(cfg: Config, width: int = 32, depth: int = 2,
         list[str]: What was changed, one ``key=value`` a field.
     """
     from mmaction_aim.models.families import FAMILIES, build_family
-    from mmaction_aim.datasets import FRAME_SAMPLERS
+    from mmaction_aim.datasets import SAMPLE, role_of
     changed = []
 
     def put(owner, key, value, name):
@@ -72,9 +72,13 @@ def shrink_config(cfg: Config, width: int = 32, depth: int = 2,
             put(loader, key, value, f'{split}_dataloader.{key}')
         for dataset in _datasets(loader['dataset']):
             for i, transform in enumerate(dataset.get('pipeline', [])):
-                if transform.get('type') in FRAME_SAMPLERS:
-                    put(transform, 'clip_len', frames,
-                        f'{split}_dataloader.dataset.pipeline.{i}.clip_len')
+                if role_of(transform) != SAMPLE:
+                    continue
+                # A sampler of its own (MultiProtocolSampleFrames) or one.
+                name = f'{split}_dataloader.dataset.pipeline.{i}'
+                if isinstance(transform.get('sampler'), dict):
+                    transform, name = transform['sampler'], name + '.sampler'
+                put(transform, 'clip_len', frames, f'{name}.clip_len')
     train_cfg = cfg.get('train_cfg')
     if train_cfg and 'max_epochs' in train_cfg:
         put(train_cfg, 'max_epochs', epochs, 'train_cfg.max_epochs')

@@ -16,10 +16,8 @@ from mmengine.dataset import COLLATE_FUNCTIONS, pseudo_collate
 
 from mmaction.evaluation.metrics import AccMetric
 from mmaction.registry import METRICS
+from ..datasets import SAMPLE, VideoPipeline
 from ..utils.views import parse_protocol
-
-#: Test samplers :func:`with_protocols` knows how to widen.
-SAMPLERS = ('SampleFrames', 'CentredSampleFrames', 'UniformSample')
 
 
 @METRICS.register_module()
@@ -80,12 +78,10 @@ def protocol_collate(data_batch: Sequence[dict]) -> dict:
 
 def _widen(pipeline: List[dict], protocols: Sequence[str]) -> List[dict]:
     pipeline = copy.deepcopy(list(pipeline))
-    types = [t['type'] for t in pipeline]
-    found = [i for i, t in enumerate(types) if t in SAMPLERS]
-    if len(found) != 1:
-        raise ValueError(f'view protocols need one test sampler of '
-                         f'{SAMPLERS} in the pipeline, found {types}')
-    i = found[0]
+    i = VideoPipeline(pipeline).one(SAMPLE, 'view protocols')
+    if pipeline[i]['type'] == 'MultiProtocolSampleFrames':
+        raise ValueError('the pipeline samples view protocols already '
+                         f'({pipeline[i]["protocols"]})')
     sampler = {k: v for k, v in pipeline[i].items() if k != 'num_clips' or
                pipeline[i]['type'] == 'UniformSample'}
     pipeline[i] = dict(type='MultiProtocolSampleFrames',

@@ -1,7 +1,9 @@
-from .cli import (CfgOptionsAction, add_cfg_options, main_with_clear_errors,
-                  read_config)
+from .cli import (CfgOptionsAction, add_cfg_options, at_least,
+                  available_device, main_with_clear_errors, read_config,
+                  writable_file)
 from .errors import BadInputError
 from .video import write_video
 
 __all__ = ['BadInputError', 'CfgOptionsAction', 'add_cfg_options',
-           'main_with_clear_errors', 'read_config', 'write_video']
+           'at_least', 'available_device', 'main_with_clear_errors',
+           'read_config', 'writable_file', 'write_video']

@@ -8,6 +8,7 @@ what is wrong with it, and exit with status 1. Every such error derives from
 errors); anything else keeps its traceback.
 """
 import argparse
+import math
 import os
 import sys
 from typing import Callable, Optional, Sequence, Tuple, Type
@@ -53,18 +54,33 @@ def read_config(path: str) -> Config:
 
 class CfgOptionsAction(DictAction):
     """MMEngine's ``--cfg-options`` parser, with an item that is not
-    ``key=value`` refused in one line (argparse's exit status 2)."""
+    ``key=value`` refused in one line (argparse's exit status 2), and a
+    value in quotes taken as that string (``delimiter="','"``: a comma,
+    which MMEngine's parser reads as a list separator)."""
 
     def __call__(self, parser, namespace, values, option_string=None):
+        quoted, rest = {}, []
         for item in values:
-            key = item.partition('=')[0]
+            key, _, value = item.partition('=')
             if '=' not in item or not key.strip():
                 parser.error(f'{option_string}: {item!r} is not key=value '
                              '(e.g. train_dataloader.batch_size=4)')
+            if len(value) >= 2 and value[0] == value[-1] and \
+                    value[0] in '\'"':
+                quoted[key] = value[1:-1]
+            elif value.strip(', ') == '' and value:
+                parser.error(f'{option_string}: {item!r}: a comma is a list '
+                             'separator here; give a comma as a string in '
+                             f'quotes ({key}="\',\'")')
+            else:
+                rest.append(item)
         try:
-            super().__call__(parser, namespace, values, option_string)
+            super().__call__(parser, namespace, rest, option_string)
         except (ValueError, SyntaxError, IndexError) as exc:
             parser.error(f'{option_string}: cannot parse {values} ({exc})')
+        options = getattr(namespace, self.dest) or {}
+        options.update(quoted)
+        setattr(namespace, self.dest, options)
 
 
 def add_cfg_options(parser: argparse.ArgumentParser) -> None:
@@ -72,6 +88,67 @@ def add_cfg_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         '--cfg-options', nargs='+', action=CfgOptionsAction, metavar='KEY=V',
         help='override config settings, key=value (lists: key="[a,b]")')
+
+
+def at_least(kind: Callable, least: float, above: bool = False):
+    """An argparse ``type``: a finite ``kind`` (int or float) of at least
+    ``least`` (``above``: more than it), or argparse's one-line error.
+
+    Args:
+        kind (callable): ``int`` or ``float``.
+        least (float): The smallest value allowed.
+        above (bool): ``least`` itself is not allowed. Defaults to False.
+    """
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not math.isfinite(value) or value < least or \
+                (above and value == least):
+            raise argparse.ArgumentTypeError(
+                f'{"an integer" if kind is int else "a number"} '
+                f'{">" if above else ">="} {least:g} is needed, got {text!r}')
+        return value
+    parse.__name__ = f'{kind.__name__} {">" if above else ">="} {least:g}'
+    return parse
+
+
+def available_device(text: str) -> str:
+    """An argparse ``type``: a device PyTorch knows and this machine has."""
+    import torch
+    try:
+        device = torch.device(text)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(
+            f'{text!r} is not a device (cpu, cuda, cuda:1, ...)') from None
+    if device.type == 'cuda':
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count <= (device.index or 0):
+            raise argparse.ArgumentTypeError(
+                f'{text}: this machine has {count} CUDA GPU(s); use --device '
+                'cpu')
+    return text
+
+
+def writable_file(path: str, kind: str) -> None:
+    """Make the directory of the file ``path``, or raise
+    :class:`BadInputError` saying why ``path`` cannot be written.
+
+    Args:
+        path (str): The file to write.
+        kind (str): What it is, for the message (e.g. ``'name.pth'``).
+    """
+    if os.path.isdir(path):
+        raise BadInputError(f'{path} is a directory; give the file to write '
+                            f'({kind})')
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    except OSError as exc:  # a file where a directory belongs, ...
+        reason = 'a file has that name' if isinstance(
+            exc, FileExistsError) else exc.strerror
+        raise BadInputError(f'cannot write {path}: cannot make the directory '
+                            f'{exc.filename} ({reason})') from None
 
 
 def main_with_clear_errors(main: Callable[[Optional[Sequence[str]]], object],

@@ -2,7 +2,8 @@
 OpenCV's MPEG-4 part 2 (:func:`write_video`) and, through the FFmpeg binary
 of ``imageio-ffmpeg``, the codecs datasets use (:func:`encode_video`:
 H.264 with B-frames and long GOPs as Kinetics, VP9 WebM as
-Something-Something v2, variable frame rates)."""
+Something-Something v2, variable frame rates) and display matrices as
+phones write them (:func:`tag_display_matrix`)."""
 import os
 import subprocess
 from typing import Iterable, Optional, Sequence, Tuple
@@ -145,6 +146,36 @@ def encode_video(path: str, frames: Iterable[np.ndarray], fps: float = 30.,
         raise RuntimeError(f'ffmpeg could not write {path}: '
                            f'{proc.stderr.decode(errors="replace")[-500:]}')
     return path
+
+
+def tag_display_matrix(src: str, dst: str, rotation: float = 0.,
+                       hflip: bool = False, vflip: bool = False) -> str:
+    """Copy a video with a display matrix on its stream, as phones write
+    portrait videos: the pictures unchanged (``-c copy``), a player turns
+    them.
+
+    Args:
+        src (str): An MP4 file.
+        dst (str): The copy (``.mp4``).
+        rotation (float): Counter-clockwise degrees (FFmpeg's
+            ``-display_rotation``). Defaults to 0.
+        hflip (bool): Mirror left-right too (``-display_hflip``). Defaults
+            to False.
+        vflip (bool): Mirror top-bottom too (``-display_vflip``). Defaults
+            to False.
+
+    Returns:
+        str: ``dst``.
+    """
+    tags = ['-display_rotation', str(rotation)] if rotation else []
+    tags += ['-display_hflip'] * hflip + ['-display_vflip'] * vflip
+    proc = subprocess.run([ffmpeg_exe(), '-y', '-loglevel', 'error', *tags,
+                           '-i', src, '-c', 'copy', dst],
+                          capture_output=True)
+    if proc.returncode:
+        raise RuntimeError(f'ffmpeg could not write {dst}: '
+                           f'{proc.stderr.decode(errors="replace")[-500:]}')
+    return dst
 
 
 def distinct_frames(source, keys: Iterable) -> list:

@@ -24,10 +24,15 @@ sparse`` also measures the pipelines with each decoder on the same clips,
 in alternated rounds, and prints the ratio (``SparseInit``/``SparseDecode``
 in place of decord's pair: the same sampled frames, bit for bit).
 ``--repeats K`` adds repeated sampling to that comparison (training only):
-``AIMVideoDataset(num_repeats=K)`` with each decoder, which opens a video
-once, decodes the frames of K clips in one pass and augments each clip
+``AIMRepeatedVideoDataset(num_repeats=K)`` with each decoder, which opens
+a video once, decodes the frames of K clips in one pass and augments each clip
 (``<decoder>+repeat<K>``; ``--sample-once``: K augmentations of the same
 frames).
+
+A decoder whose library does not load here (torchcodec without FFmpeg's
+shared libraries, ``sparse`` without PyAV) is refused, not measured: its
+transforms would run another decoder under its name. Bad input (a count
+below 1, a missing or unreadable file) ends in one ``error:`` line.
 """
 import argparse
 import json
@@ -35,13 +40,13 @@ import os
 import os.path as osp
 import sys
 import tempfile
-from typing import Optional
+from typing import Iterable, Optional
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
     __file__)))))
 
 import mmaction_aim  # noqa: E402,F401
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 
 from mmaction.registry import DATASETS  # noqa: E402
@@ -50,7 +55,23 @@ from mmaction_aim.analysis.loader import (  # noqa: E402
     measure_pipeline, single_threaded)
 from mmaction_aim.datasets.transforms import (  # noqa: E402
     with_decoder, with_mean_fill)
-from mmaction_aim.utils import main_with_clear_errors  # noqa: E402
+from mmaction_aim.datasets.transforms.decoders import (  # noqa: E402
+    DECODERS, backend_problem)
+from mmaction_aim.datasets.video_check import check_video  # noqa: E402
+from mmaction_aim.utils import (BadInputError, add_cfg_options,  # noqa: E402
+                                at_least, main_with_clear_errors,
+                                read_config)
+
+
+def frame_size(text: str):
+    """An argparse ``type``: ``WIDTHxHEIGHT``, both even and positive (as
+    H.264 and VP9 in 4:2:0 need)."""
+    parts = text.split('x')
+    if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 and
+                                  int(p) % 2 == 0 for p in parts):
+        raise argparse.ArgumentTypeError(
+            f'WIDTHxHEIGHT of even positive integers is needed, got {text!r}')
+    return tuple(map(int, parts))
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -60,49 +81,92 @@ def parse_args(argv=None) -> argparse.Namespace:
                         choices=['train', 'val', 'test'])
     parser.add_argument('--list', help='a video list (default: generate)')
     parser.add_argument('--root', default='', help='the list\'s video root')
-    parser.add_argument('--generate', type=int, default=8,
+    parser.add_argument('--generate', type=at_least(int, 1), default=8,
                         help='videos to generate when no --list is given')
-    parser.add_argument('--size', default='640x360',
+    parser.add_argument('--size', type=frame_size, default=(640, 360),
                         help='generated videos: WIDTHxHEIGHT')
-    parser.add_argument('--seconds', type=float, default=10.)
-    parser.add_argument('--fps', type=float, default=30.)
-    parser.add_argument('--gop', type=int, default=None,
+    parser.add_argument('--seconds', type=at_least(float, 0, above=True),
+                        default=10.)
+    parser.add_argument('--fps', type=at_least(float, 0, above=True),
+                        default=30.)
+    parser.add_argument('--gop', type=at_least(int, 1), default=None,
                         help='generated videos\' keyframe interval')
     parser.add_argument('--codec', default='h264', choices=['h264', 'vp9'])
     parser.add_argument('--footage', default=None,
                         help='make the generated videos from this video\'s '
                         'frames')
-    parser.add_argument('--samples', type=int, default=40,
+    parser.add_argument('--samples', type=at_least(int, 1), default=40,
                         help='clips timed per pipeline')
-    parser.add_argument('--gpu-clips-per-s', type=float, default=None,
+    parser.add_argument('--gpu-clips-per-s',
+                        type=at_least(float, 0, above=True), default=None,
                         help='training clips per second of one GPU')
     parser.add_argument('--model-benchmark', default=None,
                         help='a benchmark.py JSON: its AIM training '
                         'throughput is the GPU side')
     parser.add_argument('--decoders', nargs='+', default=None,
-                        choices=['decord', 'sparse', 'torchcodec'],
+                        choices=['decord', *DECODERS],
                         help='compare decoders side by side (first: the '
                         'reference of the ratios)')
-    parser.add_argument('--repeats', type=int, default=None,
+    parser.add_argument('--repeats', type=at_least(int, 2), default=None,
                         help='also measure repeated sampling: this many '
-                        'clips per video read (train split)')
+                        'clips per video read, 2 or more (train split)')
     parser.add_argument('--sample-once', action='store_true',
                         help='with --repeats: the same frames for every '
                         'repeat')
-    parser.add_argument('--rounds', type=int, default=7,
+    parser.add_argument('--rounds', type=at_least(int, 1), default=7,
                         help='alternated rounds of --decoders')
     parser.add_argument('--out', default=None, help='write JSON here')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    return parser.parse_args(argv)
+    add_cfg_options(parser)
+    args = parser.parse_args(argv)
+    if args.decoders and len(set(args.decoders)) < len(args.decoders):
+        parser.error(f'--decoders: each decoder once, got {args.decoders}')
+    return args
 
 
-def gpu_throughput(args) -> float:
+def check_inputs(args) -> None:
+    """Refuse, in one sentence, a file argument that cannot be used and a
+    decoder that cannot run here (before any video is generated)."""
+    if args.list and not osp.isfile(args.list):
+        raise BadInputError(f'--list {args.list}: ' + (
+            'a directory, not a video list' if osp.isdir(args.list) else
+            'no such file'))
+    if args.list and args.root and not osp.isdir(args.root):
+        raise BadInputError(f'--root {args.root}: not a directory')
+    if args.footage and not args.list:
+        reason = ('a directory, not a video' if osp.isdir(args.footage)
+                  else 'no such file' if not osp.exists(args.footage)
+                  else check_video(args.footage))
+        if reason:
+            raise BadInputError(f'--footage {args.footage}: {reason}')
+    if not args.list and int(args.seconds * args.fps) < 1:
+        raise BadInputError(f'--seconds {args.seconds:g} at --fps '
+                            f'{args.fps:g} makes no frame')
+    refuse_unloadable(args.decoders or ())
+
+
+def refuse_unloadable(decoders: Iterable[str]) -> None:
+    """What is measured must be what ran: a decoder whose library does not
+    load here is refused (its transforms would run decord instead)."""
+    for decoder in decoders:
+        problem = backend_problem(decoder)
+        if problem:
+            raise BadInputError(f'decoder {decoder!r} cannot be measured '
+                                f'here: {problem}')
+
+
+def gpu_throughput(args) -> Optional[float]:
     """Training clips per second of one GPU, stated or measured."""
-    if args.model_benchmark:
-        with open(args.model_benchmark) as f:
+    if not args.model_benchmark:
+        return args.gpu_clips_per_s
+    with open(args.model_benchmark) as f:
+        try:
             report = json.load(f)
-        return report['batch_size'] / report['summary']['aim']['train_s']
-    return args.gpu_clips_per_s
+            return report['batch_size'] / report['summary']['aim']['train_s']
+        except (ValueError, KeyError, TypeError, ZeroDivisionError) as exc:
+            raise BadInputError(
+                f'--model-benchmark {args.model_benchmark}: not a JSON of '
+                f'tools/analysis/benchmark.py with an AIM training time '
+                f'({type(exc).__name__}: {exc})') from None
 
 
 def dataset_of(cfg: Config, split: str, list_file: str, root: str,
@@ -123,24 +187,29 @@ def dataset_of(cfg: Config, split: str, list_file: str, root: str,
               pipeline=pipeline)
     ds.pop('preload', None)
     if repeats > 1:
-        ds.update(type='AIMVideoDataset', num_repeats=repeats,
+        ds.update(type='AIMRepeatedVideoDataset', num_repeats=repeats,
                   sample_once=sample_once)
     init_default_scope('mmaction')
-    return DATASETS.build(ds)
+    dataset = DATASETS.build(ds)
+    names = {type(t).__name__ for t in dataset.pipeline.transforms}
+    refuse_unloadable(d for d, (init, _) in DECODERS.items() if init in names)
+    return dataset
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
+    cfg = read_config(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    check_inputs(args)
+    gpu = gpu_throughput(args)
     single_threaded()
     with tempfile.TemporaryDirectory() as tmp:
         if args.list:
             videos = dict(list=args.list, root=args.root)
             source = f'list {args.list}'
         else:
-            width, height = map(int, args.size.split('x'))
+            width, height = args.size
             print(f'generating {args.generate} {args.codec} videos of '
                   f'{width}x{height}, {args.seconds:g} s at {args.fps:g} fps'
                   f'{f", keyframe every {args.gop}" if args.gop else ""}',
@@ -150,9 +219,9 @@ def main(argv=None) -> dict:
                                      args.codec, footage_video=args.footage)
             source = (f'{args.generate} generated {args.codec} videos'
                       f'{f" of {args.footage}" if args.footage else ""}, '
-                      f'{args.size}, {args.seconds:g} s, {args.fps:g} fps, '
+                      f'{width}x{height}, {args.seconds:g} s, '
+                      f'{args.fps:g} fps, '
                       f'gop {args.gop or "encoder default"}')
-        gpu = gpu_throughput(args)
         report = dict(config=args.config, videos=source, splits={})
         for split in args.splits:
             dataset = dataset_of(cfg, split, videos['list'], videos['root'])

@@ -21,7 +21,12 @@ fingerprint of its weights, taken from the checkpoint itself. The model is
 built from ``--config`` (by default the config MMEngine stored in the
 checkpoint) on the meta device. Such a file loads (``load_from``,
 ``tools/test.py``, ``tools/demo.py``) once ``model.backbone.pretrained``
-names that image model.
+names that image model. An adapter-only file given as input is published
+as it is. Refused with one ``error:`` line (publish the full checkpoint
+instead): a model whose image model was never loaded (its config has
+neither ``model.backbone.pretrained`` nor ``load_from``: the image model is
+a random initialisation no file holds, so no file could be merged), and an
+adapter-only file that records no image model (before 0.2).
 """
 import argparse
 import hashlib
@@ -39,18 +44,40 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
 from mmaction_aim.checkpoint import (CheckpointMismatchError,  # noqa: E402
                                      meta_of, read_checkpoint, strip_prefix,
                                      unwrap)
-from mmaction_aim.utils import main_with_clear_errors  # noqa: E402
+from mmaction_aim.utils import (BadInputError,  # noqa: E402
+                                main_with_clear_errors, read_config,
+                                writable_file)
 
 
 def adapter_only(checkpoint: Any, cfg: Config, name: str) -> Dict[str, Any]:
-    """The adapter-only checkpoint of a full one (see the module doc).
+    """The adapter-only checkpoint of a full one (see the module doc); an
+    adapter-only one that records its image model as it is.
 
     Raises:
+        BadInputError: The image model was never loaded (no
+            ``model.backbone.pretrained``, no ``load_from``), or
+            ``checkpoint`` is adapter-only already and records no image
+            model: no file could be merged.
         CheckpointMismatchError: The checkpoint lacks keys the config's
             model has (another config?).
     """
     from mmaction_aim.analysis import build_model
+    from mmaction_aim.models.recognizers import is_adapter_only
     from mmaction_aim.models.utils import upgrade_layout
+    if is_adapter_only(checkpoint):
+        if not isinstance(meta_of(checkpoint).get('image_model'), dict):
+            raise BadInputError(
+                f'{name} is adapter-only and records no image model (written '
+                'before mmaction-aim 0.2), so a file published from it could '
+                'not be checked against one; publish it without '
+                '--adapter-only')
+        return strip_checkpoint(checkpoint, name)
+    if not cfg.model.backbone.get('pretrained') and not cfg.get('load_from'):
+        raise BadInputError(
+            f'{name} was trained on an image model that was never loaded '
+            '(its config sets neither model.backbone.pretrained nor '
+            'load_from), so its adapters could never be merged onto a file; '
+            'publish the full checkpoint (without --adapter-only)')
     model = build_model(cfg, device='meta')
     state = upgrade_layout(strip_prefix(unwrap(checkpoint,
                                                keys=('state_dict', ),
@@ -86,7 +113,6 @@ def save_with_hash(checkpoint: Dict[str, Any], out_file: str) -> str:
     Returns:
         str: The final path.
     """
-    os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
     torch.save(checkpoint, out_file)
     sha = hashlib.sha256()
     with open(out_file, 'rb') as f:
@@ -112,17 +138,19 @@ def publish(in_file: str, out_file: str, adapter: bool = False,
     Returns:
         str: The published file.
     """
+    writable_file(out_file, 'name.pth')
     checkpoint = read_checkpoint(in_file)
     if not adapter:
         return save_with_hash(strip_checkpoint(checkpoint, in_file),
                               out_file)
     import mmaction_aim  # noqa: F401  (registers AIM)
     if config is not None:
-        cfg = Config.fromfile(config)
+        cfg = read_config(config)
     else:
         text = meta_of(checkpoint).get('cfg')
         if not text:
-            raise ValueError(f'{in_file} stores no config; pass --config')
+            raise BadInputError(f'{in_file} stores no config; pass the one '
+                                'it was trained with as --config')
         cfg = Config.fromstring(text, file_format='.py')
     return save_with_hash(adapter_only(checkpoint, cfg, in_file), out_file)
 

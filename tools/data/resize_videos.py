@@ -10,10 +10,16 @@ original (docs/benchmark.md, the loader table)::
         data/kinetics400/train_256 [--list LIST] [--short-side 256] \
         [--gop 16] [--jobs 8]
 
+Both sides of a copy are even, as H.264 and VP9 in 4:2:0 need: the short
+side is ``--short-side`` (or the source's where smaller: never upscaled)
+rounded down to even, the long side keeps the aspect ratio
+(``mmaction_aim.datasets.transcode.transcode_command``).
+
 Files already written are skipped (a copy is written under a temporary name
 and renamed when complete), so an interrupted run resumes. Videos that
-cannot be read are named at the end; the exit status is 1 if there were
-any.
+cannot be read are named at the end with FFmpeg's reason; the exit status
+is 1 if there were any. A source that is not a directory, or that holds no
+videos, ends the tool with one ``error:`` line.
 """
 import argparse
 import os
@@ -21,12 +27,15 @@ import os.path as osp
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import List, Optional
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
     __file__)))))
 
 from mmaction_aim.datasets import format_bad_videos  # noqa: E402
 from mmaction_aim.datasets.transcode import transcode_video  # noqa: E402
+from mmaction_aim.utils import (BadInputError, at_least,  # noqa: E402
+                                main_with_clear_errors)
 
 VIDEO_EXTENSIONS = ('.mp4', '.webm', '.mkv', '.avi', '.mov', '.m4v')
 
@@ -38,32 +47,51 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'relative paths and names)')
     parser.add_argument('--list', help='only the videos of this MMAction2 '
                         'list (paths relative to src_dir, first column)')
-    parser.add_argument('--short-side', type=int, default=256)
-    parser.add_argument('--gop', type=int, default=None,
+    parser.add_argument('--short-side', type=at_least(int, 2), default=256)
+    parser.add_argument('--gop', type=at_least(int, 1), default=None,
                         help='keyframe interval (default: the encoder\'s)')
-    parser.add_argument('--crf', type=int, default=None)
-    parser.add_argument('--jobs', type=int, default=os.cpu_count() or 1,
+    parser.add_argument('--crf', type=at_least(int, 0), default=None)
+    parser.add_argument('--jobs', type=at_least(int, 1),
+                        default=os.cpu_count() or 1,
                         help='videos encoded at once (one thread each)')
     return parser.parse_args(argv)
 
 
-def videos_of(src_dir: str, list_file: str = None):
-    """Relative paths of the videos to convert, in a stable order."""
+def videos_of(src_dir: str, list_file: Optional[str] = None) -> List[str]:
+    """Relative paths of the videos to convert, in a stable order.
+
+    Raises:
+        BadInputError: ``src_dir`` is not a directory, or there are no
+            videos (in it, or in the list).
+    """
+    if not osp.isdir(src_dir):
+        what = 'a file' if osp.exists(src_dir) else 'not there'
+        raise BadInputError(f'{src_dir} is {what}: give the directory of '
+                            'the videos')
     if list_file:
         with open(list_file) as f:
-            return [line.split()[0] for line in f if line.strip()]
+            videos = [line.split()[0] for line in f if line.strip()]
+        if not videos:
+            raise BadInputError(f'{list_file} names no videos')
+        return videos
     found = []
     for root, _, files in os.walk(src_dir):
         for name in files:
             if name.lower().endswith(VIDEO_EXTENSIONS) and \
                     '.part.' not in name:
                 found.append(osp.relpath(osp.join(root, name), src_dir))
+    if not found:
+        raise BadInputError(f'{src_dir} holds no videos '
+                            f'({", ".join(VIDEO_EXTENSIONS)})')
     return sorted(found)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     videos = videos_of(args.src_dir, args.list)
+    if osp.exists(args.dst_dir) and not osp.isdir(args.dst_dir):
+        raise BadInputError(f'{args.dst_dir} is a file; the copies need a '
+                            'directory')
     todo = [v for v in videos if not osp.isfile(osp.join(args.dst_dir, v))]
     print(f'{len(videos)} videos, {len(videos) - len(todo)} already done, '
           f'{len(todo)} to convert with {args.jobs} job(s)', flush=True)
@@ -93,4 +121,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(main_with_clear_errors(main))

@@ -12,7 +12,9 @@ instead). The tool then runs the file (ONNX Runtime on
 the CPU, or the exported program) on fresh random clips against PyTorch
 eager and fails if they differ by more than 1e-4. ``--benchmark N`` times
 both, alternated (A B B A ...), N times each, and prints the minimum and
-the median.
+the median. ``--views`` and ``--batch`` below 1, a negative
+``--benchmark`` and an ``--out`` that is a directory end the tool with one
+``error:`` line.
 """
 import argparse
 import os.path as osp
@@ -25,13 +27,14 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
 import mmaction_aim  # noqa: E402,F401
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
 
 from mmaction_aim.apis import (DeployableRecognizer,  # noqa: E402
                                check_export, export_recognizer,
                                load_recognizer)
 from mmaction_aim.apis.export import example_input  # noqa: E402
-from mmaction_aim.utils import main_with_clear_errors  # noqa: E402
+from mmaction_aim.utils import (add_cfg_options, at_least,  # noqa: E402
+                                main_with_clear_errors, read_config,
+                                writable_file)
 
 TOLERANCE = 1e-4
 
@@ -43,17 +46,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--out', required=True)
     parser.add_argument('--format', default='onnx',
                         choices=['onnx', 'torch_export'])
-    parser.add_argument('--views', type=int, default=1,
+    parser.add_argument('--views', type=at_least(int, 1), default=1,
                         help='views per video (e.g. 3 clips x 1 crop: 3)')
-    parser.add_argument('--batch', type=int, default=1)
+    parser.add_argument('--batch', type=at_least(int, 1), default=1)
     parser.add_argument('--output', default='scores',
                         choices=['scores', 'logits'],
                         help='scores: views averaged as the head does '
                         '[batch, classes]; logits: every view\'s '
                         '[batch, views, classes]')
-    parser.add_argument('--benchmark', type=int, default=0,
-                        help='time the file against eager, N times each')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--benchmark', type=at_least(int, 0), default=0,
+                        help='time the file against eager, N times each '
+                        '(0: no timing)')
+    add_cfg_options(parser)
     return parser.parse_args(argv)
 
 
@@ -98,9 +102,10 @@ def benchmark(model, path: str, fmt: str, views: int, batch: int,
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
+    cfg = read_config(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    writable_file(args.out, '.onnx or .pt2')  # before the model loads
     model = load_recognizer(cfg, args.checkpoint)
     start = time.time()
     export_recognizer(model, args.out, args.format, args.views, args.batch,

@@ -9,6 +9,7 @@ from mmaction.datasets.transforms import SampleFrames
 
 from mmaction.registry import TRANSFORMS
 from ...utils.views import parse_protocol
+from ..pipeline import SAMPLE
 
 
 @TRANSFORMS.register_module()
@@ -70,6 +71,8 @@ class MultiProtocolSampleFrames(BaseTransform):
             ``num_clips`` ignored), or another sampler of one clip (e.g.
             ``UniformSample``) for protocols of 1 clip.
     """
+
+    video_role = SAMPLE
 
     def __init__(self, protocols: Sequence[str], sampler: dict) -> None:
         if not protocols:

@@ -14,28 +14,66 @@ The file is opened and read once: :class:`SparseInit` keeps the packets it
 indexes (a few MB for a 10-s clip) and the open decoder for
 :class:`SparseDecode`, which feeds the packets it needs from memory.
 
+PyAV returns pictures as stored; a stream with a display matrix (a
+rotated phone video) has its frames turned as decord turns them, by the
+matrix each decoded frame carries (:mod:`.decoders` says what decord does:
+90, 180 and 270 degrees, no flips).
+
 Use it in place of ``DecordInit`` / ``DecordDecode``::
 
     dict(type='SparseInit'), dict(type='SampleFrames', ...),
     dict(type='SparseDecode'), ...
 """
 import bisect
-from typing import List
+import struct
+from typing import List, Optional
 
 import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmaction.registry import TRANSFORMS
+from ..pipeline import DECODE, OPEN
 from ...utils.video import distinct_frames
+from .decoders import decord_quarter_turns, matrix_rotation
+
+
+def pyav_problem() -> Optional[str]:
+    """None where PyAV imports, else why not and the fix, in one
+    sentence."""
+    try:
+        import av  # noqa: F401
+    except ImportError as exc:
+        return (f'SparseInit / SparseDecode decode with PyAV, which does not '
+                f'import here ({exc}): `pip install av` (a dependency of '
+                f'mmaction-aim: `pip install -e .`)')
+    return None
 
 
 def _av():
-    try:
-        import av
-    except ImportError as exc:
-        raise ImportError('SparseInit / SparseDecode read videos with PyAV: '
-                          '`pip install av`') from exc
+    problem = pyav_problem()
+    if problem:
+        raise ImportError(problem)
+    import av
     return av
+
+
+def display_angle(frame, stream) -> float:
+    """The counter-clockwise degrees of a stream's display matrix, as
+    FFmpeg's ``av_display_rotation_get`` reads it: PyAV 14 and later (18
+    tested) give the matrix on each decoded frame, PyAV 12-13 the angle in
+    ``stream.side_data``; 0 without one."""
+    for side in frame.side_data:
+        if side.type.name == 'DISPLAYMATRIX':
+            return matrix_rotation(struct.unpack('=9i', bytes(side)[:36]))
+    return getattr(stream, 'side_data', {}).get('DISPLAYMATRIX', 0.)
+
+
+def upright(frame, stream) -> np.ndarray:
+    """A decoded PyAV frame of ``stream`` in RGB, turned as decord turns it
+    (:func:`.decoders.decord_quarter_turns`)."""
+    rgb = frame.to_ndarray(format='rgb24')
+    turns = decord_quarter_turns(display_angle(frame, stream))
+    return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
 
 
 class IndexedVideo:
@@ -43,6 +81,7 @@ class IndexedVideo:
 
     Attributes:
         container: The open PyAV container (closed by :meth:`close`).
+        stream: Its first video stream.
         codec: The video stream's decoder.
         packets (list): Every packet of the stream that carries data.
         keyframe_packets (dict): pts of each keyframe -> its position in
@@ -52,7 +91,7 @@ class IndexedVideo:
     def __init__(self, filename: str) -> None:
         av = _av()
         self.container = av.open(filename)
-        stream = self.container.streams.video[0]
+        self.stream = stream = self.container.streams.video[0]
         self.codec = stream.codec_context
         self.rate = stream.average_rate
         self.packets = [p for p in self.container.demux(stream) if p.size]
@@ -76,7 +115,16 @@ class SparseInit(BaseTransform):
     Required keys: ``filename``. Added keys: ``total_frames``,
     ``frame_pts``, ``keyframe_pts``, ``avg_fps``, ``sparse_video`` (the
     packets and the open decoder; :class:`SparseDecode` closes it).
+
+    Raises:
+        ImportError: When built, where PyAV does not import (every video
+            would fail).
     """
+
+    video_role = OPEN
+
+    def __init__(self) -> None:
+        _av()
 
     def transform(self, results: dict) -> dict:
         video = IndexedVideo(results['filename'])
@@ -96,8 +144,9 @@ class SparseDecode(BaseTransform):
     Required keys: ``filename``, ``frame_inds``, ``frame_pts``,
     ``keyframe_pts`` (:class:`SparseInit`; ``sparse_video`` is used and
     removed when present, else the file is read again). Added keys:
-    ``imgs`` (RGB ``uint8``, in ``frame_inds`` order, repeats included),
-    ``original_shape``, ``img_shape``, ``decoded_pictures`` (how many the
+    ``imgs`` (RGB ``uint8``, in ``frame_inds`` order, repeats included,
+    turned by the display matrix as decord turns them), ``original_shape``,
+    ``img_shape`` (the turned frames'), ``decoded_pictures`` (how many the
     decoder produced).
 
     Args:
@@ -107,6 +156,8 @@ class SparseDecode(BaseTransform):
             sampled. False decodes every picture on the way (for
             comparison). Defaults to True.
     """
+
+    video_role = DECODE
 
     def __init__(self, num_threads: int = 1, skip_nonref: bool = True) -> None:
         self.num_threads = num_threads
@@ -147,12 +198,12 @@ class SparseDecode(BaseTransform):
             start = video.keyframe_packets[key]
             if state['next'] is None or start > state['next']:
                 self._restart(codec, state, start)  # jump to the keyframe
-            if not self._decode_until(video.packets, codec, state, target,
-                                      wanted, frames):
+            if not self._decode_until(video, state, target, wanted,
+                                      frames):
                 # Not met on the way: once more from its keyframe.
                 self._restart(codec, state, start)
-                if not self._decode_until(video.packets, codec, state,
-                                          target, wanted, frames):
+                if not self._decode_until(video, state, target, wanted,
+                                          frames):
                     raise RuntimeError(f'{target} (pts) not found in '
                                        f'{filename}')
         return frames, state['decoded']
@@ -164,11 +215,12 @@ class SparseDecode(BaseTransform):
         codec.flush_buffers()
         state['next'] = start
 
-    def _decode_until(self, packets: List, codec, state: dict, target: int,
+    def _decode_until(self, video: IndexedVideo, state: dict, target: int,
                       wanted: set, frames: dict) -> bool:
         """Feed packets from ``state['next']`` until ``target`` is among
         ``frames`` (True), keeping every wanted picture met; False at the
         end of the stream without it."""
+        packets, codec = video.packets, video.codec
         while state['next'] <= len(packets):
             if state['next'] == len(packets):  # the end: drain the decoder
                 state['next'] += 1
@@ -185,7 +237,7 @@ class SparseDecode(BaseTransform):
             for frame in out:
                 state['decoded'] += 1
                 if frame.pts in wanted and frame.pts not in frames:
-                    frames[frame.pts] = frame.to_ndarray(format='rgb24')
+                    frames[frame.pts] = upright(frame, video.stream)
             if target in frames:
                 return True
         return False

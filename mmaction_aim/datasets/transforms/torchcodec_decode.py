@@ -8,10 +8,18 @@ release since 2021. torchcodec decodes on the CPU with FFmpeg's libraries
     dict(type='TorchCodecInit'), dict(type='SampleFrames', ...),
     dict(type='TorchCodecDecode'), ...
 
-torchcodec's CPU wheel needs FFmpeg 4-9 shared libraries from the system
-(``apt install ffmpeg`` or conda's ``ffmpeg``). Where it cannot be loaded,
-these transforms say so in one warning line naming what is missing and
-decode with decord instead (the same frames).
+torchcodec's CPU wheel needs FFmpeg 4-9 shared libraries: the system's
+(``apt install ffmpeg`` or conda's ``ffmpeg``), or those of PyAV's wheel,
+which ``tools/setup_env.sh`` puts on ``LD_LIBRARY_PATH`` (and into
+``.venv/bin/activate``, so that activating ``.venv`` is enough). Where it
+cannot be loaded, ``TorchCodecInit`` says so when it is built, in one
+warning per process naming what is missing, and decodes with decord
+instead (the same frames); ``tools/analysis/loader_benchmark.py`` refuses
+to measure it there.
+
+torchcodec turns frames by the stream's display matrix as decord does for
+multiples of 90 degrees and flips; a video with another angle, which the
+two turn differently, is refused (:mod:`.decoders`).
 """
 import functools
 import os
@@ -22,6 +30,8 @@ from mmcv.transforms import BaseTransform
 from mmengine.logging import print_log
 
 from mmaction.registry import TRANSFORMS
+from ..pipeline import DECODE, OPEN
+from .decoders import decord_quarter_turns, torchcodec_quarter_turns
 
 
 #: A two-frame H.264 file: decoding it proves torchcodec works here.
@@ -42,17 +52,20 @@ def torchcodec_problem() -> Optional[str]:
     except Exception as exc:  # noqa: BLE001  (any failure: fall back)
         lines = [x.strip() for x in str(exc).splitlines() if x.strip()]
         missing = [x for x in lines if 'cannot open shared object' in x]
-        return ('torchcodec cannot decode here (it needs FFmpeg 4-9 shared '
-                'libraries: install ffmpeg from the system or conda): ' +
-                (missing[0] if missing else lines[0] if lines else
-                 type(exc).__name__))[:300]
+        cause = (missing[0] if missing else lines[0] if lines else
+                 type(exc).__name__)[:200]
+        return (f'torchcodec cannot decode here ({cause}): it needs FFmpeg '
+                '4-9 shared libraries, which `source tools/setup_env.sh` '
+                "finds in PyAV's wheel (or install ffmpeg from the system "
+                'or conda)')
     return None
 
 
 def _fallback_once(problem: str) -> None:
+    """Say once per process that decord decodes in torchcodec's place."""
     if not getattr(_fallback_once, 'said', False):
-        print_log(f'TorchCodecInit/TorchCodecDecode: {problem}; decoding '
-                  'with decord instead', logger='current', level=30)
+        print_log(f'TorchCodecInit/TorchCodecDecode decode with decord, not '
+                  f'torchcodec: {problem}', logger='current', level=30)
         _fallback_once.said = True
 
 
@@ -63,6 +76,11 @@ class TorchCodecInit(BaseTransform):
     Required keys: ``filename``. Added keys: ``video_reader``,
     ``total_frames``, ``avg_fps``.
 
+    Where torchcodec does not load here, decord's ``DecordInit`` stands in
+    (a warning once per process, when built). A video whose display matrix
+    torchcodec turns otherwise than decord (an angle that is not a multiple
+    of 90 degrees) is refused with a ``ValueError``.
+
     Args:
         seek_mode (str): ``'exact'`` (a scan of the file gives exact frame
             positions) or ``'approximate'`` (from the header: faster to
@@ -72,6 +90,8 @@ class TorchCodecInit(BaseTransform):
             ``'cpu'``.
     """
 
+    video_role = OPEN
+
     def __init__(self, seek_mode: str = 'exact', num_threads: int = 1,
                  device: str = 'cpu') -> None:
         self.seek_mode = seek_mode
@@ -79,19 +99,35 @@ class TorchCodecInit(BaseTransform):
         self.device = device
         self._decord = TRANSFORMS.build(dict(type='DecordInit',
                                              num_threads=num_threads))
+        self._check()
 
-    def transform(self, results: dict) -> dict:
+    def _check(self) -> bool:
+        """Whether torchcodec decodes here; else decord stands in (said
+        once per process), or, on a GPU, an ``ImportError``."""
         problem = torchcodec_problem()
         if problem is not None:
             if self.device != 'cpu':
-                raise RuntimeError(f'TorchCodecInit(device={self.device!r}):'
-                                   f' {problem}')
+                raise ImportError(f'TorchCodecInit(device={self.device!r}):'
+                                  f' {problem}')
             _fallback_once(problem)
+        return problem is None
+
+    def transform(self, results: dict) -> dict:
+        if not self._check():
             return self._decord(results)
         from torchcodec.decoders import VideoDecoder
         reader = VideoDecoder(results['filename'], seek_mode=self.seek_mode,
                               num_ffmpeg_threads=self.num_threads,
                               device=self.device, dimension_order='NHWC')
+        angle = reader.metadata.rotation or 0.
+        turns = torchcodec_quarter_turns(angle), decord_quarter_turns(angle)
+        if turns[0] != turns[1]:
+            raise ValueError(
+                f'{results["filename"]} has a display rotation of {angle:g} '
+                f'degrees, which torchcodec turns by {90 * turns[0]} and '
+                f'decord (the default decoder) by {90 * turns[1]}: refused '
+                'so that both train on the same frames (re-encode it '
+                'upright: ffmpeg -i in.mp4 out.mp4)')
         results['video_reader'] = reader
         results['total_frames'] = len(reader)
         results['avg_fps'] = reader.metadata.average_fps
@@ -106,9 +142,12 @@ class TorchCodecDecode(BaseTransform):
     ``frame_inds`` order, as ``DecordDecode`` returns them.
 
     Required keys: ``video_reader``, ``frame_inds``. Added keys: ``imgs``
-    (RGB ``uint8`` arrays; on the GPU's memory copied to the host),
-    ``original_shape``, ``img_shape``.
+    (RGB ``uint8`` arrays, turned by the display matrix; on the GPU's
+    memory copied to the host), ``original_shape``, ``img_shape`` (the
+    turned frames').
     """
+
+    video_role = DECODE
 
     def __init__(self) -> None:
         self._decord = TRANSFORMS.build(dict(type='DecordDecode'))
