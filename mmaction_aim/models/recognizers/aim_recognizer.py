@@ -170,9 +170,10 @@ class AIMRecognizer(Recognizer3D):
     def load_checkpoint(self, checkpoint: Any, name: str = 'checkpoint',
                         ignore: Sequence[str] = (),
                         allow_other_image_model: bool = False) -> None:
-        """Load a checkpoint already read (``read_checkpoint``): a whole
-        model strictly, after :meth:`adapt_state_dict` and the fit check;
-        an adapter-only one through :meth:`load_adapters`.
+        """Load a checkpoint already read (``read_checkpoint``), after
+        :meth:`adapt_state_dict` (the temporal embedding interpolated, ...):
+        a whole model strictly, after the fit check; an adapter-only one
+        through :meth:`load_adapters`.
 
         Args:
             checkpoint: What ``read_checkpoint`` returned.
@@ -186,13 +187,12 @@ class AIMRecognizer(Recognizer3D):
         Raises:
             CheckpointMismatchError: The checkpoint does not fit.
         """
-        state = strip_prefix(unwrap(checkpoint, keys=('state_dict', ),
-                                    name=name))
+        state = self.adapt_state_dict(strip_prefix(unwrap(
+            checkpoint, keys=('state_dict', ), name=name)))
         if is_adapter_only(checkpoint):
             self.load_adapters(state, meta_of(checkpoint), name,
                                allow_other_image_model)
             return
-        state = self.adapt_state_dict(state)
         check_fits(self, state, name, ignore)
         if ignore:
             ours = self.state_dict()
