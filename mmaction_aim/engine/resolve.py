@@ -62,7 +62,8 @@ class Change:
 
 
 def _short(value: Any) -> str:
-    text = value if value in ('(none)', '(as written)') else repr(value)
+    text = value if isinstance(value, str) and value in (
+        '(none)', '(as written)') else repr(value)
     return text if len(text) <= 120 else text[:117] + '...'
 
 
@@ -167,12 +168,9 @@ def resolve(cfg: Config, request: Optional[RunRequest] = None,
 def _set(cfg: Config, field: str, value: Any, reason: str,
          level: int = logging.INFO) -> Iterator[Change]:
     """Set a dotted ``field`` of ``cfg``; a change where the value differs."""
-    *path, key = field.split('.')
-    owner = cfg
-    for part in path:
-        owner = owner[int(part)] if isinstance(owner, list) else owner[part]
-    before = owner.get(key, '(none)') if hasattr(owner, 'get') else \
-        owner[key]
+    path, _, key = field.rpartition('.')
+    owner = _lookup(cfg, path) if path else cfg
+    before = owner.get(key, '(none)')
     if before != value:
         owner[key] = value
         yield Change(field, before, value, reason, level)
@@ -190,14 +188,17 @@ def _cfg_options(cfg, request, accelerator):
                 'their values; set the nested keys instead (e.g. '
                 'train_dataloader.dataset.ann_file=..., '
                 'model.cls_head.num_classes=...)', logging.WARNING)
-    before = {key: _lookup(cfg, key) for key in options}
+    before = {key: _lookup(cfg, key, copy_value=True) for key in options}
     cfg.merge_from_dict(options)
     for key in options:
         if '.' in key or key not in cfg or isinstance(cfg[key], dict):
-            yield Change(key, before[key], _lookup(cfg, key), '--cfg-options')
+            yield Change(key, before[key], _lookup(cfg, key, copy_value=True),
+                         '--cfg-options')
 
 
-def _lookup(cfg: Config, key: str) -> Any:
+def _lookup(cfg: Config, key: str, copy_value: bool = False) -> Any:
+    """The value at a dotted ``key`` (list items by number), or
+    ``'(none)'``."""
     owner = cfg
     for part in key.split('.'):
         try:
@@ -205,7 +206,7 @@ def _lookup(cfg: Config, key: str) -> Any:
                 owner[part]
         except (KeyError, IndexError, ValueError, TypeError):
             return '(none)'
-    return copy.deepcopy(owner)
+    return copy.deepcopy(owner) if copy_value else owner
 
 
 def _shrink(cfg, request, accelerator):
