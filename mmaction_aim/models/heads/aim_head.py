@@ -65,6 +65,18 @@ class AIMHead(BaseHead):
         x = x.flatten(2).mean(dim=2)  # [B, D]
         return self.fc_cls(self.dropout(x))  # [B, num_classes]
 
+    def loss_by_feat(self, cls_scores: torch.Tensor,
+                     data_samples: SampleList) -> dict:
+        """MMAction2's loss and top-k accuracy, on the scores in float32.
+
+        Under mixed precision (``optim_wrapper.dtype='bfloat16'``, or CPU
+        autocast) the classifier gives bfloat16 or float16 scores, which
+        MMAction2's accuracy turns into NumPy arrays (NumPy has no
+        bfloat16: a TypeError at the first loss); the loss is computed in
+        float32 anyway, as autocast does for cross-entropy.
+        """
+        return super().loss_by_feat(cls_scores.float(), data_samples)
+
     def predict_by_feat(self, cls_scores: torch.Tensor,
                         data_samples: SampleList) -> SampleList:
         """Scores of every sample, averaged over its views; per protocol
