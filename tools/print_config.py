@@ -22,11 +22,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import mmaction_aim  # noqa: E402,F401  (fixes and registrations)
 
-from mmaction_aim.engine.resolve import RunRequest, resolve  # noqa: E402
+from mmaction_aim.engine.resolve import (RunRequest,  # noqa: E402
+                                         clips_per_iteration,
+                                         launcher_world_size, resolve)
 from mmaction_aim.evaluation import protocol_arg  # noqa: E402
-from mmaction_aim.utils import (BadInputError, add_cfg_options,  # noqa: E402
-                                at_least, main_with_clear_errors,
-                                read_config)
+from mmaction_aim.utils import (add_cfg_options, at_least,  # noqa: E402
+                                main_with_clear_errors, read_config)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -55,44 +56,31 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def world_size(args: argparse.Namespace) -> int:
-    """``--world-size``, else ``$WORLD_SIZE``, else 1."""
-    if args.world_size is not None:
-        return args.world_size
-    value = os.environ.get('WORLD_SIZE', '1')
-    if not value.isdigit() or int(value) < 1:
-        raise BadInputError(f'WORLD_SIZE={value!r} is not a process count')
-    return int(value)
-
-
 def batch_line(cfg, processes: int) -> str:
-    """Clips per optimiser step: videos per process x clips per video
-    (repeated sampling) x processes x accumulated steps."""
-    loader = cfg.get('train_dataloader') or {}
-    videos = loader.get('batch_size')
-    if videos is None:
+    """Clips per optimiser step of the resolved ``cfg``."""
+    if not isinstance(cfg.get('train_dataloader'), dict):
         return 'no training dataloader'
-    repeats = int((loader.get('dataset') or {}).get('num_repeats', 1) or 1)
+    per_iteration = clips_per_iteration(cfg, processes)
     accumulate = (cfg.get('optim_wrapper') or {}).get('accumulative_counts',
                                                       1)
-    total = videos * repeats * processes * accumulate
-    return (f'{videos} videos x {repeats} clips per process x {processes} '
-            f'processes x {accumulate} accumulated = {total} clips per '
-            'optimiser step')
+    return (f'{per_iteration // processes} clips per process x {processes} '
+            f'processes x {accumulate} accumulated = '
+            f'{per_iteration * accumulate} clips per optimiser step')
 
 
 def main(argv=None) -> None:
     """Resolve the config and print it with its changes."""
     args = parse_args(argv)
     mode = args.mode
+    processes = args.world_size or launcher_world_size()
     request = RunRequest(
         mode=mode, config_path=args.config, cfg_options=args.cfg_options,
         shrink=args.shrink, amp=args.amp and mode == 'train',
+        world_size=processes,
         val_protocols=tuple(args.protocols or ()) if mode == 'train' else (),
         test_protocols=tuple(args.protocols or ()) if mode == 'test' else ())
     accelerator = None if args.machine is None else args.machine == 'gpu'
     cfg, changes = resolve(read_config(args.config), request, accelerator)
-    processes = world_size(args)
     print(cfg.pretty_text)
     print(f'# Resolved for {mode} on {processes} process(es): '
           f'{len(changes)} change(s)')

@@ -77,6 +77,10 @@ class PreflightHook(Hook):
       ``num_frames`` where the backbone's parameters fix it;
     * one sample: the first sample of the split, through its pipeline,
       has the frame count and frame size the backbone takes.
+
+    Before training it also logs, once, the batch the optimiser steps on
+    and the learning rate of every parameter group, read from the built
+    run (:func:`recipe_line`).
     """
 
     priority = 'VERY_HIGH'
@@ -85,6 +89,7 @@ class PreflightHook(Hook):
         self._checked = set()
 
     def before_train(self, runner) -> None:
+        runner.logger.info(recipe_line(runner))
         self._check(runner, 'train', runner.train_loop.dataloader)
         if runner.val_loop is not None:
             self._check(runner, 'val', runner.val_loop.dataloader)
@@ -104,6 +109,34 @@ class PreflightHook(Hook):
         for dataset in _datasets(dataloader.dataset):
             check_collate(dataset, dataloader, split)
             check_dataset(model, dataset, split)
+
+
+def recipe_line(runner) -> str:
+    """Clips per optimiser step (videos per process x clips per video x
+    processes x accumulated iterations) and each parameter group's learning
+    rate and weight decay, as the built run has them."""
+    loader = runner.train_loop.dataloader
+    repeats = max(getattr(d, 'num_repeats', 1)
+                  for d in _datasets(loader.dataset))
+    wrapper = runner.optim_wrapper
+    accumulate = getattr(wrapper, '_accumulative_counts', 1)
+    world = runner.world_size
+    total = loader.batch_size * repeats * world * accumulate
+    groups = {}
+    for group in wrapper.optimizer.param_groups:
+        if not any(p.requires_grad for p in group['params']):
+            continue
+        # The base rate (before warm-up), as the config states it.
+        key = (group.get('initial_lr', group['lr']),
+               group.get('weight_decay', 0.))
+        groups[key] = groups.get(key, 0) + sum(p.numel()
+                                               for p in group['params'])
+    rates = '; '.join(f'lr {lr:.3g} wd {wd:g} on {n:,} parameters'
+                      for (lr, wd), n in sorted(groups.items(),
+                                                key=lambda kv: -kv[1]))
+    return (f'Optimiser steps on {total} clips ({loader.batch_size} videos '
+            f'x {repeats} clips per process x {world} processes x '
+            f'{accumulate} accumulated); {rates}')
 
 
 def check_collate(dataset: Any, dataloader: Any, split: str) -> None:

@@ -34,6 +34,8 @@ from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
 import torch
 from mmengine.config import Config
 
+from ..utils.errors import BadInputError
+
 #: The collate function that flattens repeated sampling's clips
 #: (MMAction2's).
 REPEAT_COLLATE = 'repeat_pseudo_collate'
@@ -91,6 +93,8 @@ class RunRequest:
             the randomness flags, which win over the config's.
         allow_other_image_model (bool): ``--allow-other-image-model``.
         show (dict, optional): ``tools/test.py``'s visualisation options.
+        world_size (int, optional): Processes of the run (default: the
+            launcher's, :func:`launcher_world_size`).
     """
     mode: Optional[str] = None
     config_path: Optional[str] = None
@@ -112,6 +116,22 @@ class RunRequest:
     deterministic: bool = False
     allow_other_image_model: bool = False
     show: Optional[dict] = None
+    world_size: Optional[int] = None
+
+
+def launcher_world_size(launcher: Optional[str] = None) -> int:
+    """The processes of a run as its launcher states them: ``WORLD_SIZE``
+    (``torchrun``, MPI), ``SLURM_NTASKS`` (Slurm), else 1."""
+    names = ('SLURM_NTASKS', 'WORLD_SIZE') if launcher == 'slurm' else (
+        'WORLD_SIZE', 'OMPI_COMM_WORLD_SIZE')
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            if not value.isdigit() or int(value) < 1:
+                raise BadInputError(f'{name}={value!r} is not a process '
+                                    'count')
+            return int(value)
+    return 1
 
 
 def accelerator_available() -> bool:
@@ -141,11 +161,11 @@ def resolve(cfg: Config, request: Optional[RunRequest] = None,
         :class:`Change`, in the order they were made.
 
     Raises:
-        ValueError: A combination that cannot run, in one sentence.
+        BadInputError: A combination that cannot run, in one sentence.
     """
     request = request or RunRequest(mode=cfg.get('resolved_mode'))
     if request.mode not in (None, 'train', 'test'):
-        raise ValueError(f"mode: 'train', 'test' or None, got "
+        raise BadInputError(f"mode: 'train', 'test' or None, got "
                          f'{request.mode!r}')
     if accelerator is None:
         accelerator = accelerator_available()
@@ -158,7 +178,7 @@ def resolve(cfg: Config, request: Optional[RunRequest] = None,
     steps: Sequence[Callable[[Config, RunRequest, bool], Iterator[Change]]] = (
         _cfg_options, _shrink, _test_request, _train_request, _common_request,
         _randomness, _runner_type, _machine, _loops, _workers, _mean_fill,
-        _repeat_collate)
+        _repeat_collate, _clips_per_step)
     for step in steps:
         changes.extend(step(cfg, request, accelerator))
     return cfg, changes
@@ -225,7 +245,7 @@ def _test_request(cfg, request, accelerator):
     if show.get('show') or show.get('out_dir') is not None:
         vis = (cfg.get('default_hooks') or {}).get('visualization')
         if vis is None:
-            raise ValueError(
+            raise BadInputError(
                 '--show / --show-dir need default_hooks.visualization='
                 "dict(type='VisualizationHook') in the config")
         for key, value in dict(show, enable=True).items():
@@ -251,20 +271,20 @@ def _train_request(cfg, request, accelerator):
         return
     if request.no_validate:
         if request.val_protocols:
-            raise ValueError('--val-protocols with --no-validate: give one')
+            raise BadInputError('--val-protocols with --no-validate: give one')
         for key in ('val_cfg', 'val_dataloader', 'val_evaluator'):
             yield from _set(cfg, key, None, '--no-validate')
     if request.val_protocols:
         yield from _protocols(cfg, request.val_protocols, 'val',
                               '--val-protocols')
     if request.dump is not None and not request.test_last:
-        raise ValueError('--dump dumps the predictions of --test-last: give '
-                         'both, or dump with tools/test.py')
+        raise BadInputError('--dump dumps the predictions of --test-last: '
+                            'give both, or dump with tools/test.py')
     if request.test_last:
         missing = [key for key in ('test_dataloader', 'test_cfg',
                                    'test_evaluator') if not cfg.get(key)]
         if missing:
-            raise ValueError(f'--test-last needs {", ".join(missing)} in '
+            raise BadInputError(f'--test-last needs {", ".join(missing)} in '
                              f'the config')
         if request.test_protocols:
             yield from _protocols(cfg, request.test_protocols, 'test',
@@ -274,8 +294,8 @@ def _train_request(cfg, request, accelerator):
     if request.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
-            raise ValueError(f'--amp cannot be used with the custom optimizer '
-                             f'wrapper {wrapper!r}')
+            raise BadInputError(f'--amp cannot be used with the custom '
+                                f'optimizer wrapper {wrapper!r}')
         yield from _set(cfg, 'optim_wrapper.type', 'AmpOptimWrapper', '--amp')
         if 'loss_scale' not in cfg.optim_wrapper:
             yield from _set(cfg, 'optim_wrapper.loss_scale', 'dynamic',
@@ -289,9 +309,9 @@ def _train_request(cfg, request, accelerator):
         yield from _set(cfg, 'load_from', request.resume, '--resume')
     if request.auto_scale_lr:
         if not cfg.get('auto_scale_lr'):
-            raise ValueError('--auto-scale-lr needs auto_scale_lr='
+            raise BadInputError('--auto-scale-lr needs auto_scale_lr='
                              'dict(base_batch_size=...) in the config')
-        yield from _set(cfg, 'auto_scale_lr.enable', True, '--auto-scale-lr')
+        cfg.auto_scale_lr.enable = True  # applied by _clips_per_step
 
 
 def _common_request(cfg, request, accelerator):
@@ -309,22 +329,26 @@ def _common_request(cfg, request, accelerator):
 
 def _protocols(cfg, protocols, split, flag):
     from ..evaluation import with_protocols
-    for field, change in with_protocols(cfg, protocols, split).items():
+    try:
+        widened = with_protocols(cfg, protocols, split)
+    except ValueError as exc:  # what the pipeline cannot give, in a line
+        raise BadInputError(f'{flag}: {exc}') from None
+    for field, change in widened.items():
         yield Change(field, '(as written)', change, flag)
 
 
 def _dump(cfg, out_file):
     if not str(out_file).endswith(('.pkl', '.pickle')):
-        raise ValueError(f'--dump must name a .pkl file, got {out_file}')
+        raise BadInputError(f'--dump must name a .pkl file, got {out_file}')
     folder = os.path.dirname(os.path.abspath(out_file))
     if os.path.exists(out_file) and os.path.isdir(out_file):
-        raise ValueError(f'--dump {out_file} is a directory; name a .pkl '
+        raise BadInputError(f'--dump {out_file} is a directory; name a .pkl '
                          'file')
     parent = folder
     while not os.path.exists(parent):
         parent = os.path.dirname(parent)
     if not os.path.isdir(parent):
-        raise ValueError(f'--dump {out_file}: {parent} is a file, not a '
+        raise BadInputError(f'--dump {out_file}: {parent} is a file, not a '
                          'directory')
     dump = dict(type='DumpResults', out_file_path=out_file)
     evaluators = cfg.test_evaluator
@@ -472,9 +496,68 @@ def _repeat_collate(cfg, request, accelerator):
                         "video's clips become samples of the batch")
     elif not (isinstance(collate, dict)
               and collate.get('type') == REPEAT_COLLATE):
-        raise ValueError(
+        raise BadInputError(
             f'train_dataloader.collate_fn {collate!r} with repeated '
             "sampling (AIMRepeatedVideoDataset): its samples are lists of "
             'clips, which '
 
             f'{REPEAT_COLLATE} (set by default) flattens; remove the option')
+
+
+# ---------------------------------------------------- clips per optimiser step
+def clips_per_iteration(cfg: Config, world_size: int) -> int:
+    """Clips one iteration of the run takes: videos per process x clips per
+    video (repeated sampling) x processes."""
+    loader = cfg.train_dataloader
+    repeats = 1
+    for dataset in _datasets(loader.get('dataset')):
+        repeats = int(dataset.get('num_repeats', 2)) if _repeats(dataset) \
+            else 1
+    return int(loader.batch_size) * repeats * world_size
+
+
+def _repeats(dataset: dict) -> bool:
+    from mmaction.registry import DATASETS
+
+    from ..datasets import AIMRepeatedVideoDataset
+    kind = dataset.get('type')
+    cls = DATASETS.get(kind) if isinstance(kind, str) else kind
+    return isinstance(cls, type) and issubclass(cls, AIMRepeatedVideoDataset)
+
+
+def _clips_per_step(cfg, request, accelerator):
+    """Keep the recipe's clips per optimiser step on any world size by
+    accumulating gradients; or, without one, ``--auto-scale-lr`` from the
+    clips a step really takes (accumulation and repeats included, which
+    MMEngine's own scaling ignores)."""
+    if request.mode == 'test' or not isinstance(
+            cfg.get('train_dataloader'), dict) or not cfg.get('optim_wrapper'):
+        return
+    world = request.world_size or launcher_world_size(request.launcher)
+    per_iteration = clips_per_iteration(cfg, world)
+    target = cfg.get('clips_per_step')
+    wrapper = cfg.optim_wrapper
+    if target is not None:
+        if target % per_iteration:
+            raise BadInputError(
+                f'clips_per_step={target} (the recipe\'s batch) cannot be '
+                f'reached exactly with {per_iteration} clips per iteration '
+                f'({cfg.train_dataloader.batch_size} per process x {world} '
+                'processes): choose train_dataloader.batch_size so that '
+                f'batch_size x {world} divides {target}, or set '
+                'clips_per_step=None to train on another batch')
+        yield from _set(cfg, 'optim_wrapper.accumulative_counts',
+                        target // per_iteration,
+                        f'clips_per_step={target}: {per_iteration} clips per '
+                        f'iteration on {world} process(es)')
+    auto = cfg.get('auto_scale_lr') or {}
+    if auto.get('enable'):
+        accumulated = per_iteration * wrapper.get('accumulative_counts', 1)
+        base = auto['base_batch_size']
+        cfg.auto_scale_lr.enable = False  # MMEngine's ignores accumulation
+        if accumulated != base:
+            lr = wrapper.optimizer.lr
+            yield from _set(cfg, 'optim_wrapper.optimizer.lr',
+                            lr * accumulated / base,
+                            f'--auto-scale-lr: {accumulated} clips per step '
+                            f'instead of {base}')

@@ -4,7 +4,9 @@
 ``tools/test.py --shrink`` apply, and what the tests use: the same image
 model family at a tiny width and depth (the family's own
 ``tiny_config``), few frames, no pre-trained weights, the head's width
-taken from the shrunk model, small batches without workers, one epoch.
+taken from the shrunk model, small batches without workers (each its own
+optimiser step: no accumulation to the recipe's clips per step), one
+epoch.
 Everything else (pipelines, augmentation, schedule, evaluation) stays the
 config's own, so that a trial runs the paper config's code paths.
 """
@@ -79,6 +81,10 @@ def shrink_config(cfg: Config, width: int = 32, depth: int = 2,
                 if isinstance(transform.get('sampler'), dict):
                     transform, name = transform['sampler'], name + '.sampler'
                 put(transform, 'clip_len', frames, f'{name}.clip_len')
+    if cfg.get('clips_per_step') is not None:
+        # A trial steps on its small batches, without accumulating to the
+        # recipe's.
+        put(cfg, 'clips_per_step', None, 'clips_per_step')
     train_cfg = cfg.get('train_cfg')
     if train_cfg and 'max_epochs' in train_cfg:
         put(train_cfg, 'max_epochs', epochs, 'train_cfg.max_epochs')
