@@ -382,8 +382,8 @@ def test_print_config_shows_the_run_the_tools_resolve():
     out = call_tool(['print_config.py', repeat2, '--world-size', '2',
                      '--machine', 'gpu']).stdout
     assert "type='repeat_pseudo_collate'" in out
-    assert '4 videos x 2 clips per process x 2 processes x 1 accumulated ' \
-        '= 16 clips per optimiser step' in out
+    assert '8 clips per process x 2 processes x 4 accumulated = 64 clips ' \
+        'per optimiser step' in out
     assert 'float32' not in out
     bad = call_tool(['print_config.py', repeat2, '--world-size', '0'],
                     check=False)
@@ -422,3 +422,29 @@ def test_a_comma_delimiter_on_the_command_line(train_tool, capsys):
     with pytest.raises(VideoListError, match='delimiter must be a '
                        'non-empty string'):
         read_video_list(TINY_CONFIG, delimiter=[''])
+
+
+def test_print_config_recipe_rows():
+    """--recipe: the run's recipe in the rows of docs/reproduction.md, the
+    optimiser's groups read back from the model built on meta."""
+    vitl = osp.join(REPO, 'configs', 'aim_vitl_k400_32f.py')
+    out = call_tool(['print_config.py', vitl, '--recipe', '--world-size',
+                     '2', '--machine', 'gpu']).stdout
+    rows = dict(line.strip('|').split(' | ', 1)
+                for line in out.strip().splitlines()[2:])
+    rows = {k.strip(): v.strip() for k, v in rows.items()}
+    assert rows['clips per optimiser step'] == (
+        '64 (8 videos x 1 clips per process x 2 processes x 4 accumulated)')
+    assert rows['group: lr 0.0003, weight decay 0.05'] == 'cls_head (410,000)'
+    assert rows['group: lr 3e-05, weight decay 0.05'].startswith('adapters')
+    assert rows['what trains'] == '38,285,712 of 341,463,440 parameters'
+    assert rows['train sampling'] == 'SampleFrames(32 frames x 4, 1 clip(s))'
+    assert rows['test views'].startswith(
+        'CentredSampleFrames(32 frames x 4, 3 clip(s)) x 1 crop(s)')
+    assert 'PCALighting' in rows['train transforms']
+    assert rows['drop-path'].startswith('rate 0.2')
+    assert rows['optimiser'].endswith('precision float16')
+    bad = call_tool(['print_config.py', vitl, '--recipe', '--mode', 'test'],
+                    check=False)
+    assert bad.returncode == 1 and '--recipe describes training' in \
+        bad.stderr

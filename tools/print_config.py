@@ -5,14 +5,16 @@ Usage::
 
     python tools/print_config.py CONFIG [--cfg-options k=v ...] \
         [--mode train|test] [--world-size N] [--shrink] [--amp] \
-        [--protocols 3x1 1x1 ...] [--machine cpu|gpu]
+        [--protocols 3x1 1x1 ...] [--machine cpu|gpu] [--recipe]
 
 The resolution is :func:`mmaction_aim.engine.resolve.resolve`, the one
 ``tools/train.py`` and ``tools/test.py`` apply: the printed config is the one
 that runs, each change listed once with its reason. ``--world-size`` (default:
 ``$WORLD_SIZE`` as a launcher sets it, else 1) gives the clips per optimiser
 step; ``--machine`` resolves for a machine with or without a GPU (default:
-this one).
+this one). ``--recipe`` prints the training recipe instead, row by row as
+``docs/reproduction.md`` gives the paper's (clips per step, every parameter
+group's learning rate, schedule, sampling, views, drop-path, what trains).
 """
 import argparse
 import os
@@ -26,8 +28,10 @@ from mmaction_aim.engine.resolve import (RunRequest,  # noqa: E402
                                          clips_per_iteration,
                                          launcher_world_size, resolve)
 from mmaction_aim.evaluation import protocol_arg  # noqa: E402
-from mmaction_aim.utils import (add_cfg_options, at_least,  # noqa: E402
-                                main_with_clear_errors, read_config)
+from mmaction_aim.engine.recipe import recipe_rows  # noqa: E402
+from mmaction_aim.utils import (BadInputError, add_cfg_options,  # noqa: E402
+                                at_least, main_with_clear_errors,
+                                read_config)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -49,6 +53,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='as tools/train.py --shrink')
     parser.add_argument('--amp', action='store_true',
                         help='as tools/train.py --amp')
+    parser.add_argument('--recipe', action='store_true',
+                        help='print the training recipe as rows (clips per '
+                        'step, lr of every parameter group, schedule, '
+                        'sampling, views, drop-path, what trains), as '
+                        'docs/reproduction.md gives the paper\'s, instead '
+                        'of the whole config')
     parser.add_argument('--protocols', nargs='+', type=protocol_arg,
                         metavar='CLIPSxCROPS',
                         help='view protocols of the test (--mode test) or '
@@ -81,6 +91,14 @@ def main(argv=None) -> None:
         test_protocols=tuple(args.protocols or ()) if mode == 'test' else ())
     accelerator = None if args.machine is None else args.machine == 'gpu'
     cfg, changes = resolve(read_config(args.config), request, accelerator)
+    if args.recipe:
+        if mode != 'train':
+            raise BadInputError('--recipe describes training: drop --mode '
+                                'test')
+        print('| field | value |\n| --- | --- |')
+        for field, value in recipe_rows(cfg, processes):
+            print(f'| {field} | {value} |')
+        return
     print(cfg.pretty_text)
     print(f'# Resolved for {mode} on {processes} process(es): '
           f'{len(changes)} change(s)')
