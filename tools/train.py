@@ -30,8 +30,9 @@ from mmaction_aim.engine.resolve import RunRequest, resolve  # noqa: E402
 from mmaction_aim.engine.runner_setup import (  # noqa: E402
     build_runner, finish_distributed)
 from mmaction_aim.evaluation import protocol_arg  # noqa: E402
-from mmaction_aim.utils import (add_cfg_options,  # noqa: E402
-                                main_with_clear_errors, read_config)
+from mmaction_aim.utils import (BadInputError, add_cfg_options,  # noqa: E402
+                                at_least, main_with_clear_errors,
+                                read_config)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -81,6 +82,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'blocks, 2 frames, no pre-trained weights, batches '
                         'of 2 without workers, one epoch (applied after '
                         '--cfg-options; give the data with them)')
+    parser.add_argument('--fit-memory', type=at_least(float, 0, above=True),
+                        metavar='GB',
+                        help='measure training steps on this GPU and pick '
+                        'the per-GPU batch (and, if needed, recompute_frozen '
+                        'or with_cp) that fits GB of memory, keeping the '
+                        "recipe's clips per optimiser step by accumulation")
     parser.add_argument('--launcher', default='none',
                         choices=['none', 'pytorch', 'slurm', 'mpi'],
                         help='job launcher')
@@ -100,7 +107,32 @@ def request_of(args: argparse.Namespace) -> RunRequest:
         dump=args.dump, val_protocols=tuple(args.val_protocols or ()),
         test_protocols=tuple(args.test_protocols or ()), seed=args.seed,
         diff_rank_seed=args.diff_rank_seed, deterministic=args.deterministic,
-        allow_other_image_model=args.allow_other_image_model)
+        allow_other_image_model=args.allow_other_image_model,
+        fitted=fit_memory(args) if args.fit_memory else None)
+
+
+def fit_memory(args: argparse.Namespace, probe=None) -> tuple:
+    """``--fit-memory``: the options that fit this GPU, and why (each
+    process measures its own GPU; identical GPUs give the same choice)."""
+    import torch
+
+    from mmaction_aim.analysis.fit_memory import cuda_probe, fit_batch
+    from mmaction_aim.engine.resolve import launcher_world_size
+    if probe is None:
+        if not torch.cuda.is_available():
+            raise BadInputError('--fit-memory measures training steps on a '
+                                'GPU, and none is here')
+        device = f'cuda:{os.environ.get("LOCAL_RANK", "0")}'
+        probe = cuda_probe(args.config, args.cfg_options, device)
+    cfg = read_config(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    world = launcher_world_size(args.launcher)
+    fit = fit_batch(cfg, world, args.fit_memory * 2**30, probe)
+    return fit.options, (
+        f'--fit-memory {args.fit_memory:g}: {fit.batch_size} videos per GPU '
+        f'with {fit.setting} peak at {fit.peak_bytes / 2**30:.1f} GiB; '
+        f'{fit.accumulate} accumulated per step')
 
 
 def main(argv=None) -> None:

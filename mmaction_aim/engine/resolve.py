@@ -95,6 +95,8 @@ class RunRequest:
         show (dict, optional): ``tools/test.py``'s visualisation options.
         world_size (int, optional): Processes of the run (default: the
             launcher's, :func:`launcher_world_size`).
+        fitted (tuple, optional): Options chosen to fit the GPU's memory
+            (``tools/train.py --fit-memory``) and why.
     """
     mode: Optional[str] = None
     config_path: Optional[str] = None
@@ -117,6 +119,7 @@ class RunRequest:
     allow_other_image_model: bool = False
     show: Optional[dict] = None
     world_size: Optional[int] = None
+    fitted: Optional[Tuple[dict, str]] = None
 
 
 def launcher_world_size(launcher: Optional[str] = None) -> int:
@@ -176,9 +179,9 @@ def resolve(cfg: Config, request: Optional[RunRequest] = None,
         cfg.resolved_mode = request.mode
     changes: List[Change] = []
     steps: Sequence[Callable[[Config, RunRequest, bool], Iterator[Change]]] = (
-        _cfg_options, _shrink, _test_request, _train_request, _common_request,
-        _randomness, _runner_type, _machine, _loops, _workers, _mean_fill,
-        _repeat_collate, _clips_per_step)
+        _cfg_options, _shrink, _fitted, _test_request, _train_request,
+        _common_request, _randomness, _runner_type, _machine, _loops,
+        _workers, _mean_fill, _repeat_collate, _clips_per_step)
     for step in steps:
         changes.extend(step(cfg, request, accelerator))
     return cfg, changes
@@ -236,6 +239,14 @@ def _shrink(cfg, request, accelerator):
     for item in shrink_config(cfg):
         field, _, value = item.partition('=')
         yield Change(field, '(as written)', value, '--shrink')
+
+
+def _fitted(cfg, request, accelerator):
+    if not request.fitted:
+        return
+    options, reason = request.fitted
+    for field, value in options.items():
+        yield from _set(cfg, field, value, reason)
 
 
 def _test_request(cfg, request, accelerator):
