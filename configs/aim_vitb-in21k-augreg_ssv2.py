@@ -3,8 +3,9 @@
 # The sensible sibling of the paper's "ViT-B/16 IN-21K" row
 # (configs/aim_vitb-in21k_ssv2.py, which does what the original did): the
 # IN-21K-only AugReg weights, normalised as that model was trained (mean =
-# std = 127.5 on the 0-255 scale, from the image model), one drop-path mask
-# per frame.
+# std = 127.5 on the 0-255 scale, from the image model). Drop-path: one mask
+# per frame (drop_path_axis='frame'), which is also the original's unit for
+# this family (its ViT_ImageNet runs batch-first).
 # The SSv2 recipe: a fourth adapter before the temporal attention
 # (num_tadapter=2), adapter_scale 1.0, label smoothing 0.1, 50 epochs.
 # Train: `bash tools/dist_train.sh configs/aim_vitb-in21k-augreg_ssv2.py 8`.

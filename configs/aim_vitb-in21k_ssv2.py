@@ -6,8 +6,11 @@
 #   fine-tuned (timm today: `vit_base_patch16_224.orig_in21k_ft_in1k`);
 # * ImageNet mean/std normalisation, although that model was trained with
 #   mean = std = 0.5 (kept so that the paper's number is reachable);
-# * drop-path drawn per token position, as its sequence-first blocks did.
-# configs/aim_vitb-in21k-augreg_ssv2.py does the sensible thing on each.
+# * drop-path as its ViT_ImageNet drew it (drop_path_axis='original'): its
+#   blocks run batch-first, [B*T, N, D], so one mask per frame, the unit
+#   of the sibling below too (unlike its CLIP ViT's per token position).
+# configs/aim_vitb-in21k-augreg_ssv2.py does the sensible thing on the
+# first two.
 # Train: `bash tools/dist_train.sh configs/aim_vitb-in21k_ssv2.py 8`.
 _base_ = ['./aim_vitb-in21k-augreg_ssv2.py']
 

@@ -30,8 +30,15 @@ AIM_CONFIGS = [c for c in CONFIGS if not c.startswith('configs/demo/')]
 # (Fine-tuning targets first: 'aim_vitb_k400-pre_ucf101' is a UCF101 config.)
 VIEWS = {'ucf101': (3, 1), 'hmdb51': (3, 1), 'k400': (3, 1), 'k700': (3, 3),
          'ssv2': (1, 3), 'diving48': (1, 1)}
-# Where the original tested otherwise: Swin-B K400, 4 clips x ThreeCrop.
-VIEWS_OF_CONFIG = {'configs/aim_swinb_k400_32f.py': (4, 3)}
+# Where the original tested otherwise: Swin-B K400, 4 clips x ThreeCrop;
+# the original ViT-B Diving-48 file, 1 clip x ThreeCrop.
+VIEWS_OF_CONFIG = {'configs/aim_swinb_k400_32f.py': (4, 3),
+                   'configs/aim_swinb_k400_32f-in22k.py': (4, 3),
+                   'configs/aim_vitb_diving48_32f-3crop224.py': (1, 3)}
+# SSv2 configs with one temporal adapter (the SSv2 recipe has two): the
+# ablation and the original's ViT-L SSv2 file.
+ONE_TADAPTER_SSV2 = ('configs/ablations/aim_vitb_ssv2_tadapter1.py',
+                     'configs/aim_vitl_ssv2_8f-origcfg.py')
 
 # Parameter counts of the original implementation
 # (/work/shared/aim_reference/README.md): backbone total and trainable
@@ -172,7 +179,8 @@ def test_aim_recipe(path):
     assert backbone.drop_path_rate == 0.2
     ops = [t.type for t in cfg.train_dataloader.dataset.pipeline]
     if key == 'ssv2':
-        assert backbone.num_tadapter == (1 if 'tadapter1' in path else 2)
+        assert backbone.num_tadapter == (1 if path in ONE_TADAPTER_SSV2
+                                         else 2)
         assert backbone.adapter_scale == 1.0
         assert head.label_smooth_eps == 0.1
         assert cfg.train_cfg.max_epochs == 50

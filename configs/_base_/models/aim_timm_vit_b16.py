@@ -17,8 +17,9 @@ model = dict(
         adapter_scale=0.5,
         adapter_mlp_ratio=0.25,
         drop_path_rate=0.2,
-        # One drop-path mask per frame (the paper's IN-21K configs set
-        # 'original', the original code's unit).
+        # One drop-path mask per frame: also what 'original' draws for
+        # TimmViT (the original's ViT_ImageNet ran batch-first), which the
+        # paper's IN-21K configs set.
         drop_path_axis='frame',
         adapters=('temporal', 'spatial', 'joint'),
         adapter_layers=None,

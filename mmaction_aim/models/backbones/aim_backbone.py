@@ -68,8 +68,9 @@ class AIMBackbone(BaseModule):
             branches, rising linearly over the blocks from 0. Defaults to 0.
         drop_path_axis (str): What one drop-path draw covers: ``'frame'``
             (every token of one frame of one clip) or ``'original'`` (as the
-            original code's sequence-first layout made it: for flat ViTs one
-            token position, shared by every clip and frame of the batch; for
+            original code's layout made it: for its sequence-first CLIP ViT
+            one token position, shared by every clip and frame of the batch;
+            for its batch-first ImageNet ViT (``TimmViT``) one frame; for
             Swin one (clip, position) in the temporal branch and one frame in
             the joint branch; the family's
             :attr:`~..families.ImageModelFamily.original_drop_path`). The

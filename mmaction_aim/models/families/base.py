@@ -54,10 +54,17 @@ class ImageModelFamily:
     trains_new_parameters: bool = True
     #: Whether the backbone adds a temporal embedding unless told.
     temporal_embedding: bool = True
-    #: What one drop-path draw covers in the original AIM code, per branch
-    #: (axes of ``[B, T, N, D]``, :class:`~..layers.BranchDropPath`): its ViT
-    #: blocks run sequence-first, ``[N, B*T, D]``, and timm's ``DropPath``
-    #: draws along the first axis, the token position.
+    #: What one drop-path draw covers, per branch, in the original AIM
+    #: code's model of this family (axes of ``[B, T, N, D]``,
+    #: :class:`~..layers.BranchDropPath`): what ``drop_path_axis='original'``
+    #: draws. A family sets its own where its original ran otherwise. The
+    #: default is the original's CLIP ViT (``ViT_CLIP``): its blocks run
+    #: sequence-first, ``[N, B*T, D]``, and timm's ``DropPath`` draws along
+    #: the first axis, so one mask per token position, shared by every clip
+    #: and frame of the batch. Its ImageNet ViT (``ViT_ImageNet``, our
+    #: :class:`~.TimmViT`) ran batch-first, ``[B*T, N, D]``: one mask per
+    #: frame; its Swin is :class:`~.TimmSwin`'s. Families the original never
+    #: had (EVA, BEiT) keep this default.
     original_drop_path: Dict[str, Tuple[str, ...]] = dict(
         temporal=('token', ), joint=('token', ))
 

@@ -160,6 +160,11 @@ class TimmViT(FlatTimmFamily):
 
     model_cls = VisionTransformer
     block_types = {Block: AIMTimmBlock}
+    # The original's ViT_ImageNet (vit_imagenet.py) runs its blocks
+    # batch-first, [B*T, N, D], in both branches, so its timm DropPath drew
+    # one mask per frame (unlike its sequence-first CLIP ViT).
+    original_drop_path = dict(temporal=('clip', 'frame'),
+                              joint=('clip', 'frame'))
 
     def embed(self, model: VisionTransformer, x: torch.Tensor
               ) -> Tuple[torch.Tensor, dict]:

@@ -3,8 +3,9 @@
 Drop-path (stochastic depth) zeroes a residual branch for some units of the
 batch and rescales the rest. For video tokens ``[B, T, N, D]`` the unit is a
 choice: one mask per frame (``per=('clip', 'frame')``, what a per-sample
-``DropPath`` gives on ``[B*T, N, D]``), or, as the original AIM code does by
-running its ViT blocks sequence-first (``[N, B*T, D]``, so that timm's
+``DropPath`` gives on ``[B*T, N, D]``, as the original AIM code's
+batch-first ImageNet ViT drew), or, as the original's CLIP ViT does by
+running its blocks sequence-first (``[N, B*T, D]``, so that timm's
 ``DropPath`` draws along the token axis), one mask per token position shared
 by every clip and frame of the batch (``per=('token',)``).
 """
