@@ -2,7 +2,9 @@
 MMAction2 0.x test-clip placement, imgaug's RandAugment, the 0.x
 ``ColorJitter`` (PCA lighting) and timm's random erasing with the mean
 colour."""
+import functools
 import math
+import os.path as osp
 from collections import Counter
 
 import numpy as np
@@ -198,6 +200,86 @@ def test_flip_and_crop_come_first():
     assert np.array_equal(flipped, x[:, ::-1])
     cropped = ImgaugRandAugment.apply(x, False, (7 / 224, 0, 0, 0), [])
     assert cropped.shape == x.shape and not np.array_equal(cropped, x)
+
+
+# ------------------------------------------------ RandAugment and imgaug
+#: imgaug 0.4.0's outputs of every operation, the flip and the crop at
+#: fixed parameters on three small images, and its parameters at every m in
+#: 0-40; made by tools/analysis/make_randaugment_references.py with imgaug
+#: 0.4.0, Pillow 13.0.0 and OpenCV 4.11 (the versions here), where the
+#: .npz's key layout is documented.
+IMGAUG_REFS = osp.join(osp.dirname(__file__), 'data',
+                       'randaugment_imgaug_refs.npz')
+
+#: Per operation: the largest |difference| from imgaug's output allowed, in
+#: levels, and the fraction of values that may differ at all.
+#: - Identity, Invert, Posterize, Solarize, Autocontrast, Equalize: exact,
+#:   lookup tables on integers (Equalize our copy of imgaug's own code on
+#:   the two larger images, PIL's below 64*64 components, as imgaug).
+#: - Color, Contrast, Brightness, Sharpness, FilterBlur, FilterSmooth:
+#:   exact, the Pillow call imgaug makes, with the same factor (Pillow's
+#:   8-bit rounding is the same on both sides).
+#: - Rotate, ShearX, ShearY, TranslateX, TranslateY: exact. Sampling is
+#:   nearest-neighbour, through the float32 matrix imgaug builds: nothing
+#:   is interpolated, so there is no rounding to allow for (a wrong matrix
+#:   moves whole pixels, by far more than a level).
+#: - Cutout and Flip: exact, a fill and a copy.
+#: - Crop: the crop is exact, the resize back is bilinear (OpenCV's
+#:   INTER_LINEAR, 11-bit fixed-point weights): at most 1 level on at most
+#:   2% of values, the rounding of that interpolation, should another
+#:   OpenCV build round a tie differently (with OpenCV 4.11: exact).
+#:   A crop one pixel off differs by many levels on the noise image.
+IMGAUG_TOLERANCE = {'Crop': (1, 0.02)}
+
+
+@functools.lru_cache(maxsize=1)
+def _imgaug_refs() -> dict:
+    with np.load(IMGAUG_REFS) as refs:
+        return {key: refs[key] for key in refs.files}
+
+
+@pytest.mark.parametrize('name', [*OPERATIONS, 'Flip', 'Crop'])
+def test_operations_compute_what_imgaug_computes(name):
+    refs = _imgaug_refs()
+    images = sorted(key.split('/')[1] for key in refs
+                    if key.startswith('image/'))
+    assert len(images) == 3
+    max_diff, max_fraction = IMGAUG_TOLERANCE.get(name, (0, 0.))
+    for k, value in enumerate(refs[f'value/{name}']):
+        for image in images:
+            x = refs[f'image/{image}']
+            if name == 'Flip':
+                y = ImgaugRandAugment.apply(x, True, (0, ) * 4, [])
+            elif name == 'Crop':
+                y = ImgaugRandAugment.apply(x, False, tuple(value), [])
+            else:
+                param = tuple(value) if value.size > 1 else value[0]
+                y = ImgaugRandAugment.apply(x, False, (0, ) * 4,
+                                            [(name, param)])
+            want = refs[f'out/{name}/{image}'][k]
+            where = f'{name}{value.tolist()} on {image}'
+            assert y.shape == want.shape and y.dtype == np.uint8, where
+            diff = np.abs(y.astype(np.int16) - want)
+            assert diff.max() <= max_diff, (where, diff.max())
+            assert (diff > 0).mean() <= max_fraction, (where,
+                                                       (diff > 0).mean())
+
+
+def test_magnitudes_are_imgaugs_at_every_m():
+    # imgaug draws each parameter as m times a float32 factor, truncates
+    # the integer ones and clips: equal to the last bit, both signs.
+    refs = _imgaug_refs()
+    names = [key.split('/')[1] for key in refs
+             if key.startswith('magnitude/') and key != 'magnitude/m']
+    assert len(names) == 12 and set(names) < set(OPERATIONS)
+    for i, m in enumerate(refs['magnitude/m'].tolist()):
+        np.random.seed(i)
+        for name in names:
+            values = [OPERATIONS[name][0](m) for _ in range(64)]
+            if name == 'Cutout':  # (centre x, centre y, side)
+                values = [value[2] for value in values]
+            assert [min(values), max(values)] == refs[
+                f'magnitude/{name}'][i].tolist(), (name, m)
 
 
 def test_rand_augment_refuses_float_frames():
