@@ -91,3 +91,20 @@ def test_fit_memory_needs_a_gpu():
                                    'steps on a GPU, and none is here')
     bad = call_tool(['train.py', VITB, '--fit-memory', '0'], check=False)
     assert bad.returncode == 2 and 'a number > 0 is needed' in bad.stderr
+
+
+def test_memory_plan_script_on_a_tiny_config(tmp_path):
+    """tools/analysis/memory_plan.py measures saved activations per clip
+    and plans each budget and GPU count with --fit-memory's rule."""
+    import json
+    config = osp.join(REPO, 'tests', 'configs', 'tiny_accumulation.py')
+    out = tmp_path / 'plan.json'
+    proc = call_tool(['analysis/memory_plan.py', config, '--budgets', '1',
+                      '--gpus', '1', '2', '--json', str(out)])
+    plan = json.loads(out.read_text())
+    per_clip = plan['measured']['default']['saved_per_clip']
+    assert 0 < per_clip < 50 * 2**20
+    # A tiny model fits 1 GB with every clip of a step on one GPU.
+    assert [(r['gpus'], r['batch'], r['accumulate']) for r in
+            plan['plan']] == [(1, 4, 1), (2, 2, 1)]
+    assert '| 1 GB | 2 | 2 | as configured | 1 |' in proc.stdout

@@ -45,7 +45,7 @@ test_pipeline = [
     dict(type='PackActionInputs'),
 ]
 
-# 8 clips per GPU; x 8 GPUs = 64 = auto_scale_lr.base_batch_size
+# 8 clips per GPU; x 8 GPUs = 64 = clips_per_step (fewer GPUs accumulate)
 train_dataloader = dict(
     batch_size=8,
     num_workers=8,
