@@ -179,9 +179,10 @@ def resolve(cfg: Config, request: Optional[RunRequest] = None,
         cfg.resolved_mode = request.mode
     changes: List[Change] = []
     steps: Sequence[Callable[[Config, RunRequest, bool], Iterator[Change]]] = (
-        _cfg_options, _shrink, _fitted, _test_request, _train_request,
-        _common_request, _randomness, _runner_type, _machine, _loops,
-        _workers, _mean_fill, _repeat_collate, _clips_per_step)
+        _cfg_options, _image_model_family, _shrink, _fitted, _test_request,
+        _train_request, _common_request, _randomness, _runner_type,
+        _machine, _loops, _workers, _mean_fill, _repeat_collate,
+        _clips_per_step)
     for step in steps:
         changes.extend(step(cfg, request, accelerator))
     return cfg, changes
@@ -230,6 +231,22 @@ def _lookup(cfg: Config, key: str, copy_value: bool = False) -> Any:
         except (KeyError, IndexError, ValueError, TypeError):
             return '(none)'
     return copy.deepcopy(owner) if copy_value else owner
+
+
+def _image_model_family(cfg, request, accelerator):
+    """A config naming only a timm model gets the family that adapts the
+    class timm builds for it."""
+    image_model = ((cfg.get('model') or {}).get('backbone') or {}).get(
+        'image_model')
+    if not isinstance(image_model, dict) or 'type' in image_model or \
+            'model_name' not in image_model:
+        return
+    from ..models.families import family_of_timm_model
+    family = family_of_timm_model(image_model['model_name'],
+                                  image_model.get('timm_kwargs'))
+    yield from _set(cfg, 'model.backbone.image_model.type', family,
+                    f"the family adapting timm's class for "
+                    f"{image_model['model_name']}")
 
 
 def _shrink(cfg, request, accelerator):

@@ -2,7 +2,7 @@
 and one decorator each (:mod:`.registry`)."""
 from .base import (ImageModelFamily, Stage, UnsupportedImageModelError,
                    blocks_of)
-from .registry import FAMILIES, build_family
+from .registry import FAMILIES, build_family, family_of_timm_model
 # The families of this package (each registers itself).
 from .clip import AIMBlock, CLIPViT  # noqa: E402
 from .timm_vit import AIMTimmBlock, TimmViT  # noqa: E402
@@ -15,5 +15,6 @@ __all__ = [
     'CLIPViT',
     'FAMILIES', 'ImageModelFamily', 'Stage', 'TimmBeit', 'TimmEva',
     'TimmSwin',
-    'TimmViT', 'UnsupportedImageModelError', 'blocks_of', 'build_family'
+    'TimmViT', 'UnsupportedImageModelError', 'blocks_of', 'build_family',
+    'family_of_timm_model'
 ]
