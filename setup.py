@@ -13,7 +13,10 @@ HERE = osp.dirname(osp.abspath(__file__))
 # of its own (`(obj, 'module.name')` entries) and relies on `weights_only`
 # errors and `get_unsafe_globals_in_checkpoint` as 2.6 has them. timm >=
 # 1.0.21: builds every supported family on the meta device
-# (`calculate_drop_path_rates`), EVA's `norm_pre`, Swin's `always_partition`.
+# (`calculate_drop_path_rates`), EVA's `norm_pre`, Swin's `always_partition`;
+# timm <= 1.0.31, the newest tested: the families use a few private parts of
+# timm (mmaction_aim/models/families/timm_private.py, each checked by
+# tests/models/test_timm_private.py).
 # MMEngine/MMCV require `opencv-python` and MMAction2 `opencv-contrib-python`;
 # both install the one `cv2` module, so they are pinned to one release.
 # mmaction2 1.2.0 imports `importlib_metadata` without declaring it, and
@@ -36,7 +39,7 @@ INSTALL_REQUIRES = [
     'mmcv-lite==2.1.0',
     'mmaction2==1.2.0',
     'decord==0.6.0',
-    'timm>=1.0.21',
+    'timm>=1.0.21,<=1.0.31',
     'numpy',
     'opencv-python==4.11.0.86',
     'opencv-contrib-python==4.11.0.86',
