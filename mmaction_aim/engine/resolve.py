@@ -122,6 +122,15 @@ class RunRequest:
     fitted: Optional[Tuple[dict, str]] = None
 
 
+def log_changes(changes: Sequence[Change], logger, source: str) -> None:
+    """Log each change once, ``Config changed by SOURCE: FIELD: BEFORE ->
+    AFTER (why)``, through ``logger`` (a run's: also into its log file)."""
+    from mmengine.logging import print_log
+    for change in changes:
+        print_log(f'Config changed by {source}: {change}', logger=logger,
+                  level=change.level)
+
+
 def launcher_world_size(launcher: Optional[str] = None) -> int:
     """The processes of a run as its launcher states them: ``WORLD_SIZE``
     (``torchrun``, MPI), ``SLURM_NTASKS`` (Slurm), else 1."""

@@ -32,18 +32,17 @@ overrides a public method of MMEngine's :class:`~mmengine.runner.Runner`:
   the shape of one sample are checked before the first iteration.
 """
 import datetime
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Union
 
 import torch
 from mmengine.dist import is_distributed
-from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 from mmaction.registry import RUNNERS
 from ..checkpoint import (allow_checkpoint_globals, allow_list_in_effect,
                           check_fits, read_checkpoint, strip_prefix, unwrap)
-from .resolve import Change, accelerator_available, resolve
+from .resolve import accelerator_available, log_changes, resolve
 
 
 @RUNNERS.register_module()
@@ -85,16 +84,8 @@ class AIMRunner(Runner):
         once."""
         cfg, changes = resolve(cfg)
         runner = super().from_cfg(cfg)
-        runner.log_changes(changes)
+        log_changes(changes, runner.logger, 'the runner')
         return runner
-
-    def log_changes(self, changes: Sequence[Change],
-                    source: str = 'the run') -> None:
-        """Log each change to the config once, through the run's logger
-        (also into its log file)."""
-        for change in changes:
-            print_log(f'Config changed by {source}: {change}',
-                      logger=self.logger, level=change.level)
 
     def setup_env(self, env_cfg: dict) -> None:
         if self.distributed and self.launcher == 'pytorch' and \

@@ -7,7 +7,7 @@ from typing import Sequence
 import torch
 from mmengine.config import Config
 
-from .resolve import Change, accelerator_available
+from .resolve import Change, accelerator_available, log_changes
 
 
 def build_runner(cfg: Config, changes: Sequence[Change] = ()):
@@ -16,11 +16,8 @@ def build_runner(cfg: Config, changes: Sequence[Change] = ()):
     changed) logged once through the run's logger, so also into its log
     file."""
     from mmaction.registry import RUNNERS
-    from mmengine.logging import print_log
     runner = RUNNERS.build(cfg)
-    for change in changes:
-        print_log(f'Config changed by the tool: {change}',
-                  logger=runner.logger, level=change.level)
+    log_changes(changes, runner.logger, 'the tool')
     return runner
 
 
