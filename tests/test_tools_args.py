@@ -448,3 +448,56 @@ def test_print_config_recipe_rows():
                     check=False)
     assert bad.returncode == 1 and '--recipe describes training' in \
         bad.stderr
+
+
+@pytest.mark.parametrize('options,says', [
+    (['train_dataloader.batch_size=0'],
+     'train_dataloader.batch_size must be an integer >= 1, got 0'),
+    (['val_dataloader.num_workers=-1'],
+     'val_dataloader.num_workers must be an integer >= 0, got -1'),
+    (['train_dataloader.datset.ann_file=/x'],
+     'train_dataloader.datset is not an argument of a dataloader (did you '
+     'mean train_dataloader.dataset?)'),
+    (['train_cfg.max_epochs=0'],
+     'train_cfg.max_epochs must be an integer >= 1, got 0'),
+])
+def test_values_that_failed_deep_inside_are_one_sentence(train_tool,
+                                                         options, says):
+    """Before: tracebacks from PyTorch's DataLoader and MMEngine's
+    schedulers."""
+    from mmaction_aim.utils import BadInputError
+    with pytest.raises(BadInputError) as info:
+        resolved(train_tool, [TINY_CONFIG, '--cfg-options', *options])
+    assert str(info.value) == says
+
+
+def test_more_bad_command_lines(train_tool, test_tool, tmp_path, capsys):
+    from mmaction_aim.utils import BadInputError
+    afile = tmp_path / 'a_file'
+    afile.write_text('')
+    with pytest.raises(BadInputError, match='is a file; the logs'):
+        resolved(train_tool, [TINY_CONFIG, '--work-dir', str(afile)])
+    with pytest.raises(BadInputError, match='--test-protocols are the '
+                       'views of --test-last'):
+        resolved(train_tool, [TINY_CONFIG, '--test-protocols', '3x1'])
+    for tool, argv in ((train_tool, [TINY_CONFIG, '--seed', '-1']),
+                       (test_tool, [TINY_CONFIG, 'c.pth', '--interval',
+                                    '0'])):
+        with pytest.raises(SystemExit):
+            tool.parse_args(argv)
+        assert 'is needed' in capsys.readouterr().err
+    # A run's own top-level settings are not "variables read when the file
+    # was parsed" (the warning was given for load_from, work_dir, resume).
+    _, changes = resolved(train_tool, [TINY_CONFIG, '--cfg-options',
+                                       'load_from=x.pth', 'data_root=/d'])
+    warned = [str(c) for c in changes if c.level == logging.WARNING]
+    assert len(warned) == 1 and warned[0].startswith('data_root')
+
+
+def test_a_config_that_does_not_parse_is_located(tmp_path):
+    broken = tmp_path / 'broken.py'
+    broken.write_text('model = dict(\n')
+    proc = call_tool(['print_config.py', str(broken)], check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == (f"error: {broken}, line 1: '(' was never "
+                                   'closed (a config is a Python file)')

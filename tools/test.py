@@ -24,7 +24,7 @@ from mmaction_aim.engine.resolve import RunRequest, resolve  # noqa: E402
 from mmaction_aim.engine.runner_setup import (  # noqa: E402
     build_runner, finish_distributed)
 from mmaction_aim.evaluation import protocol_arg  # noqa: E402
-from mmaction_aim.utils import (add_cfg_options,  # noqa: E402
+from mmaction_aim.utils import (add_cfg_options, at_least,  # noqa: E402
                                 main_with_clear_errors, read_config)
 
 
@@ -44,7 +44,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='directory for visualised predictions')
     parser.add_argument('--show', action='store_true',
                         help='display predictions in a window')
-    parser.add_argument('--interval', type=int, default=1,
+    parser.add_argument('--interval', type=at_least(int, 1), default=1,
                         help='visualise every N-th sample')
     parser.add_argument('--wait-time', type=float, default=2,
                         help='seconds each window is shown')

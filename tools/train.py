@@ -60,7 +60,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate linearly with the '
                         'actual total batch size')
-    parser.add_argument('--seed', type=int, default=None, help='random seed')
+    parser.add_argument('--seed', type=at_least(int, 0), default=None,
+                        help='random seed')
     parser.add_argument('--diff-rank-seed', action='store_true',
                         help='a different seed on every rank')
     parser.add_argument('--deterministic', action='store_true',

@@ -191,7 +191,7 @@ def resolve(cfg: Config, request: Optional[RunRequest] = None,
         _cfg_options, _image_model_family, _shrink, _fitted, _test_request,
         _train_request, _common_request, _randomness, _runner_type,
         _machine, _loops, _workers, _mean_fill, _repeat_collate,
-        _clips_per_step)
+        _check_values, _clips_per_step)
     for step in steps:
         changes.extend(step(cfg, request, accelerator))
     return cfg, changes
@@ -214,7 +214,8 @@ def _cfg_options(cfg, request, accelerator):
     if not options:
         return
     for key, value in options.items():
-        if '.' not in key and key in cfg and not isinstance(cfg[key], dict):
+        if '.' not in key and key in cfg and key not in _RUN_KEYS and \
+                not isinstance(cfg[key], dict):
             yield Change(
                 key, cfg[key], value, 'a top-level variable of the config, '
                 'read when the file was parsed: fields computed from it keep '
@@ -227,6 +228,22 @@ def _cfg_options(cfg, request, accelerator):
         if '.' in key or key not in cfg or isinstance(cfg[key], dict):
             yield Change(key, before[key], _lookup(cfg, key, copy_value=True),
                          '--cfg-options')
+
+
+def _run_keys() -> frozenset:
+    """Top-level config keys that are the run's own settings (a runner's
+    arguments and this package's), not variables other fields were
+    computed from."""
+    import inspect
+
+    from mmengine.runner import Runner
+    return frozenset(inspect.signature(Runner.__init__).parameters) | {
+        'runner_type', 'clips_per_step', 'checkpoint_ignore_keys',
+        'checkpoint_safe_globals', 'allow_other_image_model',
+        'resolved_mode', 'custom_imports'}
+
+
+_RUN_KEYS = _run_keys()
 
 
 def _lookup(cfg: Config, key: str, copy_value: bool = False) -> Any:
@@ -317,6 +334,10 @@ def _train_request(cfg, request, accelerator):
     if request.dump is not None and not request.test_last:
         raise BadInputError('--dump dumps the predictions of --test-last: '
                             'give both, or dump with tools/test.py')
+    if request.test_protocols and not request.test_last:
+        raise BadInputError('--test-protocols are the views of --test-last: '
+                            'give both, or test with tools/test.py '
+                            '--protocols')
     if request.test_last:
         missing = [key for key in ('test_dataloader', 'test_cfg',
                                    'test_evaluator') if not cfg.get(key)]
@@ -359,6 +380,9 @@ def _common_request(cfg, request, accelerator):
     elif cfg.get('work_dir') is None and request.config_path is not None:
         cfg.work_dir = os.path.join('work_dirs', os.path.splitext(
             os.path.basename(request.config_path))[0])
+    if cfg.get('work_dir') and os.path.isfile(cfg.work_dir):
+        raise BadInputError(f'work_dir {cfg.work_dir} is a file; the logs '
+                            'and checkpoints need a directory')
     if request.allow_other_image_model:
         yield from _set(cfg, 'allow_other_image_model', True,
                         '--allow-other-image-model')
@@ -539,6 +563,43 @@ def _repeat_collate(cfg, request, accelerator):
             'clips, which '
 
             f'{REPEAT_COLLATE} (set by default) flattens; remove the option')
+
+
+def _check_values(cfg, request, accelerator):
+    """Values that would otherwise fail deep inside PyTorch or MMEngine (a
+    batch of 0, no epoch, a misspelt dataloader argument), in one
+    sentence each."""
+    import difflib
+    import inspect
+
+    from torch.utils.data import DataLoader
+    allowed = set(inspect.signature(DataLoader).parameters) | {
+        'num_batch_per_epoch'}
+    for name, loader in _loaders(cfg):
+        for key in loader:
+            if key not in allowed:
+                close = difflib.get_close_matches(key, sorted(allowed), 1)
+                raise BadInputError(
+                    f'{name}.{key} is not an argument of a dataloader'
+                    + (f' (did you mean {name}.{close[0]}?)' if close
+                       else ''))
+        size = loader.get('batch_size', 1)
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise BadInputError(f'{name}.batch_size must be an integer >= '
+                                f'1, got {size!r}')
+        workers = loader.get('num_workers', 0)
+        if not isinstance(workers, int) or workers < 0:
+            raise BadInputError(f'{name}.num_workers must be an integer >= '
+                                f'0, got {workers!r}')
+    loop = cfg.get('train_cfg')
+    if request.mode != 'test' and isinstance(loop, dict):
+        for key in ('max_epochs', 'max_iters', 'val_interval'):
+            value = loop.get(key)
+            if value is not None and (not isinstance(value, int)
+                                      or value < 1):
+                raise BadInputError(f'train_cfg.{key} must be an integer '
+                                    f'>= 1, got {value!r}')
+    return ()  # checks only: nothing changes
 
 
 # ---------------------------------------------------- clips per optimiser step

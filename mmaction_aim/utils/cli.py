@@ -38,8 +38,8 @@ def read_config(path: str) -> Config:
 
     Raises:
         FileNotFoundError: No such file.
-        BadInputError: A directory, or a file MMEngine does not read as a
-            config (by its suffix).
+        BadInputError: A directory, a file MMEngine does not read as a
+            config (by its suffix), or Python that does not parse.
     """
     if os.path.isdir(path):
         raise BadInputError(f'{path} is a directory; give a config file '
@@ -49,7 +49,13 @@ def read_config(path: str) -> Config:
     if not path.endswith(CONFIG_SUFFIXES):
         raise BadInputError(f'{path} is not a config file: MMEngine reads '
                             f'{", ".join(CONFIG_SUFFIXES)} files')
-    return Config.fromfile(path)
+    try:
+        return Config.fromfile(path)
+    except SyntaxError as exc:  # the user's Python, located
+        where = exc.filename if exc.filename and exc.filename != '<unknown>' \
+            else path
+        raise BadInputError(f'{where}, line {exc.lineno}: '
+                            f'{exc.msg} (a config is a Python file)') from None
 
 
 class CfgOptionsAction(DictAction):
