@@ -8,8 +8,9 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import TINY_CONFIG, call_tool, make_clip
+from conftest import TINY_CONFIG, call_tool, make_clip, tool_module
 from mmaction_aim.analysis import build_model
+from mmaction_aim.utils import BadInputError
 from mmaction_aim.utils.video import write_video
 
 
@@ -251,3 +252,43 @@ def test_a_config_that_is_not_one(files, tmp_path, tool, config, expected):
     path = files.get(config, osp.join(files['root'], 'no_config.py'))
     proc = call_tool(_config_argv(tool, path, files, tmp_path), check=False)
     _refused(proc, 1, path, expected)
+
+
+def test_demo_refuses_a_binary_label_map(files, tmp_path):
+    """Before: a UnicodeDecodeError traceback."""
+    binary = tmp_path / 'labels.bin'
+    binary.write_bytes(bytes(range(256)))
+    demo = tool_module('demo.py')
+    with pytest.raises(BadInputError, match='is not a text file'):
+        demo.load_label_map(str(binary))
+
+
+def test_extract_refuses_an_empty_list(files, tmp_path):
+    empty = tmp_path / 'empty.txt'
+    empty.write_text('\n')
+    proc = call_tool(['extract_features.py', TINY_CONFIG,
+                      files['checkpoint'], '--list', str(empty), '--out',
+                      str(tmp_path / 'f')], check=False)
+    _refused(proc, 1, 'lists no videos: nothing to extract')
+
+
+def test_extract_names_a_video_decord_fails_on_midway(files, tmp_path):
+    """decord opens a rotated 64x48 video and fails on its frames
+    (DECORDError, not a RuntimeError): before, a traceback ended the run
+    and no video's features were written; now it is named at the end with
+    the others written."""
+    from mmaction_aim.utils.video import encode_video, tag_display_matrix
+    upright = encode_video(str(tmp_path / 'upright.mp4'),
+                           make_clip(1, seed=1, num_frames=16), fps=10)
+    rotated = tag_display_matrix(upright, str(tmp_path / 'rotated.mp4'),
+                                 rotation=90)
+    listing = tmp_path / 'list.txt'
+    listing.write_text(f'{rotated}\n{files["video"]}\n')
+    out = tmp_path / 'features'
+    proc = call_tool(['extract_features.py', TINY_CONFIG,
+                      files['checkpoint'], '--list', str(listing), '--out',
+                      str(out)], check=False)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert 'Traceback' not in proc.stderr
+    assert 'rotated.mp4' in proc.stdout + proc.stderr
+    assert len(list(out.rglob('*.npz'))) == 1

@@ -66,8 +66,12 @@ def load_label_map(path: str) -> List[str]:
         raise BadInputError(f'{path} is a directory; give the label map file')
     if not os.path.isfile(path):
         raise FileNotFoundError(2, 'label map does not exist', path)
-    with open(path) as f:
-        text = f.read()
+    try:
+        with open(path, encoding='utf-8') as f:
+            text = f.read()
+    except UnicodeDecodeError:
+        raise BadInputError(f'{path} is not a text file: a label map is '
+                            'text, one class name a line, or JSON') from None
     if path.endswith('.json'):
         try:
             data = json.loads(text)

@@ -110,6 +110,9 @@ def main(argv=None) -> int:
         cfg.model.backbone.num_frames = args.clip_len
     videos = [e.filename for e in read_video_list(args.list,
                                                   labelled=False)]
+    if not videos:
+        raise BadInputError(f'{args.list} lists no videos: nothing to '
+                            'extract')
     make_output_dir(args.out)
     todo = [v for v in videos if not osp.isfile(output_path(args.out, v))]
     print(f'{len(videos)} videos, {len(videos) - len(todo)} already done, '

@@ -185,9 +185,10 @@ class FeatureExtractor:
                 errors keep their traceback).
         """
         import decord
+        failures = (decord.DECORDError, RuntimeError, OSError)
         try:
             reader = decord.VideoReader(video, num_threads=1)
-        except (RuntimeError, OSError) as exc:  # decord's DECORDError
+        except failures as exc:
             raise BadVideoError(f'{video}: {undecodable_reason(exc)}') \
                 from exc
         total = len(reader)
@@ -202,7 +203,7 @@ class FeatureExtractor:
             wanted = np.unique(chunk)
             try:
                 decoded = reader.get_batch(list(wanted)).asnumpy()
-            except RuntimeError as exc:  # a later frame fails to decode
+            except failures as exc:  # a later frame fails to decode
                 raise BadVideoError(f'{video}: {undecodable_reason(exc)}') \
                     from exc
             at = {int(f): k for k, f in enumerate(wanted)}
