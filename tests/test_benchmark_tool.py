@@ -242,6 +242,13 @@ LOADER_BAD_INPUT = [
      'not a directory'),
     (['--model-benchmark', '{tmp}/list.txt'], 'not a JSON of'),
     (['--model-benchmark', '{tmp}/none.json'], 'No such file'),
+    (['--repeats', '2', '--splits', 'val'], 'add train to --splits'),
+    (['--sample-once'], 'give --repeats K'),
+    (['--out', '{tmp}'], 'is a directory'),
+    # A listed video that does not decode (a rotated 64x48 clip made decord
+    # raise mid-measurement), found before anything is timed.
+    (['--list', '{tmp}/list.txt', '--root', '{tmp}'],
+     '1 video(s) cannot be used'),
 ]
 
 

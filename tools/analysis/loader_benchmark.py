@@ -1,5 +1,5 @@
-"""Clips per second per loader process for a config's pipelines, where the
-time goes, and how many loader cores one GPU needs.
+"""Measure a config's video pipelines: clips per second per loader process,
+where the time goes, and how many loader cores one GPU needs.
 
     python tools/analysis/loader_benchmark.py CONFIG [--splits train test]
         [--list LIST --root DIR | --generate N [--size 640x360]
@@ -57,10 +57,11 @@ from mmaction_aim.datasets.transforms import (  # noqa: E402
     with_decoder, with_mean_fill)
 from mmaction_aim.datasets.transforms.decoders import (  # noqa: E402
     DECODERS, backend_problem)
-from mmaction_aim.datasets.video_check import check_video  # noqa: E402
+from mmaction_aim.datasets.video_check import (  # noqa: E402
+    check_video, check_video_list, format_bad_videos)
 from mmaction_aim.utils import (BadInputError, add_cfg_options,  # noqa: E402
                                 at_least, main_with_clear_errors,
-                                read_config)
+                                read_config, writable_file)
 
 
 def frame_size(text: str):
@@ -132,6 +133,21 @@ def check_inputs(args) -> None:
             'no such file'))
     if args.list and args.root and not osp.isdir(args.root):
         raise BadInputError(f'--root {args.root}: not a directory')
+    if args.repeats and 'train' not in args.splits:
+        raise BadInputError('--repeats measures repeated sampling of the '
+                            'train split: add train to --splits')
+    if args.sample_once and not args.repeats:
+        raise BadInputError('--sample-once is a kind of repeated sampling: '
+                            'give --repeats K')
+    if args.out:
+        writable_file(args.out, '.json')  # before the measurement
+    if args.list:
+        # Every listed video decodes, before anything is timed.
+        bad = check_video_list(args.list, args.root or '')
+        if bad:
+            raise BadInputError(f'--list {args.list}: '
+                                f'{len(bad)} video(s) cannot be used:\n'
+                                + format_bad_videos(bad))
     if args.footage and not args.list:
         reason = ('a directory, not a video' if osp.isdir(args.footage)
                   else 'no such file' if not osp.exists(args.footage)
