@@ -39,6 +39,8 @@ VIEWS_OF_CONFIG = {'configs/aim_swinb_k400_32f.py': (4, 3),
 # ablation and the original's ViT-L SSv2 file.
 ONE_TADAPTER_SSV2 = ('configs/ablations/aim_vitb_ssv2_tadapter1.py',
                      'configs/aim_vitl_ssv2_8f-origcfg.py')
+# timm names (parts) of the models of timm's Eva class (family TimmEva).
+TIMM_EVA_NAMES = ('eva', 'pe_core', 'dinov3')
 
 # Parameter counts of the original implementation
 # (/work/shared/aim_reference/README.md): backbone total and trainable
@@ -197,7 +199,8 @@ def test_aim_recipe(path):
         # timm's files, under the name the docs say to save them as.
         assert backbone.pretrained == \
             f'checkpoints/timm/{image_model.model_name}.safetensors'
-        assert (family == 'TimmEva') == ('eva' in image_model.model_name)
+        assert (family == 'TimmEva') == any(
+            n in image_model.model_name for n in TIMM_EVA_NAMES)
     else:
         assert backbone.pretrained.startswith('checkpoints/clip/ViT-')
     if 'laion2b' in path:
