@@ -8,7 +8,10 @@ checks that every line has a label within the model's classes (the
 config's ``model.cls_head.num_classes``, or ``--num-classes``), that each
 video exists and that decord decodes its first, middle and last frames, and
 prints every bad line and file with the reason. Exits with status 1 if
-anything is bad, 0 otherwise.
+anything is bad (a list that names no videos included), 0 otherwise. A
+source that is a directory, a config that cannot be read, ``--splits`` the
+config has no list for (it names those it has), and options out of range
+end the tool with one ``error:`` line.
 
     python tools/check_dataset.py LIST.txt --data-prefix DIR --num-classes 400
 """
@@ -23,6 +26,13 @@ from mmaction_aim.datasets import (VideoListError,  # noqa: E402
                                    dataset_lists_of_config,
                                    format_bad_videos, label_problems,
                                    read_video_list)
+from mmaction_aim.utils import (BadInputError,  # noqa: E402
+                                add_cfg_options, at_least,
+                                main_with_clear_errors, read_config)
+from mmaction_aim.utils.cli import CONFIG_SUFFIXES  # noqa: E402
+
+#: The dataloaders of an MMAction2 config.
+SPLITS = ('train', 'val', 'test')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -33,67 +43,96 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--data-prefix', default='',
                         help='directory the list names are relative to '
                         '(list files only)')
-    parser.add_argument('--num-classes', type=int,
+    parser.add_argument('--num-classes', type=at_least(int, 1),
                         help='check labels against this class count (list '
                         "files; a config's own is "
                         'model.cls_head.num_classes)')
     parser.add_argument('--delimiter', default=' ',
                         help='column separator of a list file')
-    parser.add_argument('--splits', nargs='+', default=['train', 'val',
-                                                        'test'],
-                        help='which dataloaders of a config to check')
+    parser.add_argument('--splits', nargs='+', choices=SPLITS,
+                        help='which dataloaders of a config to check '
+                        '(default: every one it has)')
     parser.add_argument('--exists-only', action='store_true',
                         help='only check that the files exist (fast)')
-    parser.add_argument('--workers', type=int, default=0,
+    parser.add_argument('--workers', type=at_least(int, 0), default=0,
                         help='processes to decode with (0: this one)')
-    parser.add_argument('--limit', type=int, default=50,
+    parser.add_argument('--limit', type=at_least(int, 1), default=50,
                         help='bad files printed per list')
-    parser.add_argument('--cfg-options', nargs='+', default=None,
-                        help='config overrides, key=value')
-    return parser.parse_args(argv)
+    add_cfg_options(parser)
+    args = parser.parse_args(argv)
+    if not is_config(args.source):
+        for option, given in (('--splits', args.splits),
+                              ('--cfg-options', args.cfg_options)):
+            if given:
+                parser.error(f'{option} applies to a config; '
+                             f'{args.source} is read as a video list')
+    return args
+
+
+def is_config(source: str) -> bool:
+    """Whether ``source`` is read as a config (by its suffix)."""
+    return source.endswith(CONFIG_SUFFIXES)
 
 
 def lists_to_check(args: argparse.Namespace) -> tuple:
     """``(name -> (ann_file, prefix, delimiter), num_classes)`` from the
-    arguments."""
-    if not args.source.endswith('.py'):
+    arguments.
+
+    Raises:
+        BadInputError: ``source`` is a directory, a config that cannot be
+            read, or one without a list for every split of ``--splits``.
+    """
+    if os.path.isdir(args.source):
+        raise BadInputError(
+            f'{args.source} is a directory; give a config file '
+            f'({", ".join(CONFIG_SUFFIXES)}) or a video list')
+    if not is_config(args.source):
         return {args.source: (args.source, args.data_prefix,
                               args.delimiter)}, args.num_classes
     import mmaction_aim  # noqa: F401  (custom_imports, mmaction:: bases)
-    from mmengine.config import Config, DictAction
-    cfg = Config.fromfile(args.source)
+    cfg = read_config(args.source)
     if args.cfg_options:
-        options = argparse.Namespace()
-        DictAction(option_strings=[], dest='o')(None, options,
-                                               args.cfg_options)
-        cfg.merge_from_dict(options.o)
-    found = dataset_lists_of_config(cfg, args.splits)
+        cfg.merge_from_dict(args.cfg_options)
+    present = dataset_lists_of_config(cfg, SPLITS)
+    absent = [s for s in args.splits or () if s not in present]
+    if absent or not present:
+        has = (f'it has lists for {", ".join(present)} only' if present
+               else 'it has no <split>_dataloader with an ann_file')
+        raise BadInputError(
+            f'{args.source} has no video list for '
+            f'{" and ".join(absent) or "any split"}; {has}')
+    found = {s: present[s] for s in args.splits or present}
     seen, lists = set(), {}
     for split, entry in found.items():
         if entry[:2] not in seen:  # val and test often share a list
             seen.add(entry[:2])
             lists[split] = entry
     head = cfg.get('model', {}).get('cls_head') or {}
-    return lists, args.num_classes or head.get('num_classes')
+    num_classes = args.num_classes if args.num_classes is not None else \
+        head.get('num_classes')
+    return lists, num_classes
 
 
 def main(argv=None) -> int:
     """Check the lists; print the bad videos. Returns the exit status."""
     args = parse_args(argv)
     lists, num_classes = lists_to_check(args)
-    if not lists:
-        print(f'No video lists found in {args.source}', file=sys.stderr)
-        return 2
     status = 0
     for name, (ann_file, prefix, delimiter) in lists.items():
         if not os.path.isfile(ann_file):
-            print(f'[{name}] list file {ann_file} does not exist')
+            print(f'[{name}] list file {ann_file} ' +
+                  ('is a directory, not a video list'
+                   if os.path.isdir(ann_file) else 'does not exist'))
             status = 1
             continue
         try:
             entries = read_video_list(ann_file, delimiter)
         except VideoListError as exc:
             print(f'[{name}] {exc}')
+            status = 1
+            continue
+        if not entries:
+            print(f'[{name}] {ann_file} lists no videos')
             status = 1
             continue
         labels = label_problems(entries, num_classes) if num_classes else []
@@ -118,4 +157,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(main_with_clear_errors(main))

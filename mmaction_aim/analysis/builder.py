@@ -7,6 +7,7 @@ the comparison :data:`VARIANTS`, on the default device or the one given
 (``meta`` allocates nothing).
 """
 import contextlib
+import copy
 from typing import Optional, Union
 
 import torch
@@ -70,9 +71,9 @@ def build_model(cfg: Union[Config, dict],
     if 'model' in cfg:  # a whole config
         if cfg.get('custom_imports'):
             import_modules_from_strings(**cfg['custom_imports'])
-        model_cfg = ConfigDict(cfg['model']).copy()
+        model_cfg = ConfigDict(copy.deepcopy(cfg['model']))
     else:
-        model_cfg = ConfigDict(cfg).copy()
+        model_cfg = ConfigDict(copy.deepcopy(cfg))
     backbone = model_cfg.get('backbone')
     if backbone is not None:
         if 'pretrained' in backbone and not keep_pretrained:

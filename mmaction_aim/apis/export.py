@@ -19,6 +19,22 @@ from torch import nn
 from ..utils.cli import writable_file
 
 FORMATS = ('onnx', 'torch_export')
+#: The file extension of each format.
+SUFFIXES = {'onnx': '.onnx', 'torch_export': '.pt2'}
+
+
+def format_of(path: str) -> str:
+    """The format a file name asks for, by its extension (``.onnx``:
+    ``'onnx'``, ``.pt2``: ``'torch_export'``).
+
+    Raises:
+        ValueError: Another extension.
+    """
+    for fmt, suffix in SUFFIXES.items():
+        if path.lower().endswith(suffix):
+            return fmt
+    raise ValueError(f'{path} names neither format: write a .onnx (ONNX) '
+                     'or a .pt2 (torch.export) file')
 
 
 class DeployableRecognizer(nn.Module):

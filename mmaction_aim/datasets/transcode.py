@@ -14,6 +14,24 @@ from typing import List, Optional
 
 from ..utils.video import ENCODERS, ffmpeg_exe
 
+#: The largest ``crf`` each encoder takes (x264 in 8 bits: 51; libvpx: 63).
+MAX_CRF = {'h264': 51, 'vp9': 63}
+
+
+def codec_of(dst: str) -> str:
+    """The codec a copy named ``dst`` is written in: VP9 for ``.webm``,
+    H.264 otherwise."""
+    return 'vp9' if dst.lower().endswith('.webm') else 'h264'
+
+
+def check_crf(crf: Optional[int], codec: str) -> None:
+    """Raise ``ValueError`` unless ``crf`` is None or within the encoder's
+    range (0 to :data:`MAX_CRF`)."""
+    if crf is not None and not 0 <= crf <= MAX_CRF[codec]:
+        name = {'h264': 'H.264 (x264)', 'vp9': 'VP9 (libvpx)'}[codec]
+        raise ValueError(f'crf {crf} is outside the 0-{MAX_CRF[codec]} '
+                         f'that {name} takes')
+
 
 def transcode_command(src: str, dst: str, short_side: int = 256,
                       gop: Optional[int] = None, crf: Optional[int] = None,
@@ -35,8 +53,9 @@ def transcode_command(src: str, dst: str, short_side: int = 256,
         short_side (int): The shorter side after scaling (at least 2).
             Defaults to 256.
         gop (int, optional): Keyframe interval; None: the encoder's.
-        crf (int, optional): Quality (lower is better); None: 18 (H.264),
-            30 (VP9).
+        crf (int, optional): Quality (lower is better): 0-51 for H.264,
+            0-63 for VP9 (:func:`check_crf`; not checked here, FFmpeg
+            refuses others); None: 18 (H.264), 30 (VP9).
         threads (int): FFmpeg threads. Defaults to 1.
 
     Raises:
@@ -45,7 +64,7 @@ def transcode_command(src: str, dst: str, short_side: int = 256,
     s = int(short_side)
     if s < 2:
         raise ValueError(f'short_side must be at least 2, got {short_side}')
-    codec = 'vp9' if dst.lower().endswith('.webm') else 'h264'
+    codec = codec_of(dst)
     encoder = list(ENCODERS[codec])
     if crf is not None:
         encoder[encoder.index('-crf') + 1] = str(crf)
@@ -73,6 +92,8 @@ def transcode_video(src: str, dst: str, **kwargs) -> Optional[str]:
         FFmpeg's failures: its exit status, its first error line, which
         usually names the cause, and its last).
     """
+    if osp.isdir(src):
+        return 'a directory, not a video'
     if not osp.isfile(src):
         return 'missing'
     os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)

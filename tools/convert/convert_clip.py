@@ -9,10 +9,19 @@ state dict under CLIP's visual names, loadable with
 
     python tools/convert/convert_clip.py ViT-B-16.pt \
         checkpoints/clip/vit-b16_visual.pth
+
+The converted tensors are checked against the CLIP vision tower the file
+describes (its width, patch, depth and resolution; the model built on the
+meta device): a file lacking some of its keys (or with other shapes, or
+keys no such tower has) is refused naming them, and nothing is written.
+``dst`` may not be ``src``; it is written under a temporary name and
+renamed when complete.
 """
 import argparse
 import os
+import os.path as osp
 import re
+import tempfile
 
 import torch
 
@@ -21,7 +30,8 @@ from mmaction_aim.checkpoint import (ImageModelMismatchError, read_checkpoint,
 from mmaction_aim.models.families import CLIPViT
 from mmaction_aim.models.families.weight_files import (describe_state_dict,
                                                     vit_facts)
-from mmaction_aim.utils import main_with_clear_errors
+from mmaction_aim.utils import (BadInputError, main_with_clear_errors,
+                                writable_file)
 
 
 def parse_args(argv=None):
@@ -33,8 +43,40 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def check_complete(visual: dict, model: torch.nn.Module, src: str,
+                   what: str) -> None:
+    """Refuse converted weights that the CLIP vision tower they describe
+    could not load strictly, naming a few of the keys, with counts.
+
+    Raises:
+        ImageModelMismatchError: Keys missing or unexpected, or shapes that
+            differ.
+    """
+    ours = model.state_dict(keep_vars=True)
+    missing = [k for k in ours if k not in visual]
+    unexpected = [k for k in visual if k not in ours]
+    shapes = [f'{k}: file {list(v.shape)} vs {list(ours[k].shape)}'
+              for k, v in visual.items()
+              if k in ours and v.shape != ours[k].shape]
+    parts = [f'{len(keys)} {kind} ({", ".join(keys[:3])}'
+             + (f', ... {len(keys) - 3} more)' if len(keys) > 3 else ')')
+             for kind, keys in (('key(s) missing', missing),
+                                ('key(s) unexpected', unexpected),
+                                ('tensor(s) of other shapes', shapes))
+             if keys]
+    if parts:
+        raise ImageModelMismatchError(
+            f'{src} is not a complete {what}: its visual tower has '
+            f'{"; ".join(parts)}; nothing written')
+
+
 def main(argv=None):
     args = parse_args(argv)
+    writable_file(args.dst, 'the visual-only .pth')
+    if osp.exists(args.src) and osp.exists(args.dst) and \
+            osp.samefile(args.src, args.dst):
+        raise BadInputError(f'{args.dst} is the source file; give another '
+                            'file to write')
     state = strip_prefix(unwrap(read_checkpoint(args.src), name=args.src))
     facts = vit_facts(state)
     if facts is None or facts.layout != 'clip':
@@ -51,8 +93,22 @@ def main(argv=None):
     with torch.device('meta'):
         model = family.build()
     visual = family.convert(state, model, args.src)
-    os.makedirs(os.path.dirname(os.path.abspath(args.dst)), exist_ok=True)
-    torch.save(visual, args.dst)
+    check_complete(visual, model, args.src,
+                   f'CLIP vision tower ({facts.depth} blocks of width '
+                   f'{facts.width}, patch {facts.patch})')
+    handle, part = tempfile.mkstemp(
+        prefix=f'.{osp.basename(args.dst)}.', suffix='.part',
+        dir=osp.dirname(osp.abspath(args.dst)))
+    try:
+        with os.fdopen(handle, 'wb') as f:
+            torch.save(visual, f)
+        umask = os.umask(0)  # mkstemp's file is private; as torch.save's
+        os.umask(umask)
+        os.chmod(part, 0o666 & ~umask)
+        os.replace(part, args.dst)
+    finally:
+        if osp.exists(part):
+            os.remove(part)
     layers = len({re.match(r'transformer\.resblocks\.(\d+)', k).group(1)
                   for k in visual if k.startswith('transformer.resblocks.')})
     print(f'CLIP visual tower: width {facts.width}, patch {facts.patch}, '

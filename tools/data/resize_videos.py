@@ -18,8 +18,12 @@ rounded down to even, the long side keeps the aspect ratio
 Files already written are skipped (a copy is written under a temporary name
 and renamed when complete), so an interrupted run resumes. Videos that
 cannot be read are named at the end with FFmpeg's reason; the exit status
-is 1 if there were any. A source that is not a directory, or that holds no
-videos, ends the tool with one ``error:`` line.
+is 1 if there were any (a list entry that is a directory or missing
+included). A source that is not a directory, or that holds no videos, a
+destination that is the source or inside it (its copies would be taken as
+videos to convert on the next run), and a ``--crf`` beyond what the
+encoder takes (H.264: 0-51, VP9: 0-63) end the tool with one ``error:``
+line.
 """
 import argparse
 import os
@@ -33,7 +37,9 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
     __file__)))))
 
 from mmaction_aim.datasets import format_bad_videos  # noqa: E402
-from mmaction_aim.datasets.transcode import transcode_video  # noqa: E402
+from mmaction_aim.datasets.transcode import (MAX_CRF,  # noqa: E402
+                                             check_crf, codec_of,
+                                             transcode_video)
 from mmaction_aim.utils import (BadInputError, at_least,  # noqa: E402
                                 main_with_clear_errors)
 
@@ -50,7 +56,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--short-side', type=at_least(int, 2), default=256)
     parser.add_argument('--gop', type=at_least(int, 1), default=None,
                         help='keyframe interval (default: the encoder\'s)')
-    parser.add_argument('--crf', type=at_least(int, 0), default=None)
+    parser.add_argument('--crf', type=at_least(int, 0), default=None,
+                        help='quality, lower is better (H.264: 0-'
+                        f'{MAX_CRF["h264"]}, default 18; VP9 for .webm: '
+                        f'0-{MAX_CRF["vp9"]}, default 30)')
     parser.add_argument('--jobs', type=at_least(int, 1),
                         default=os.cpu_count() or 1,
                         help='videos encoded at once (one thread each)')
@@ -86,12 +95,37 @@ def videos_of(src_dir: str, list_file: Optional[str] = None) -> List[str]:
     return sorted(found)
 
 
+def check_destination(src_dir: str, dst_dir: str) -> None:
+    """Refuse a destination that is a file, the source, or inside it.
+
+    Raises:
+        BadInputError: Saying which.
+    """
+    if osp.exists(dst_dir) and not osp.isdir(dst_dir):
+        raise BadInputError(f'{dst_dir} is a file; the copies need a '
+                            'directory')
+    src, dst = osp.realpath(src_dir), osp.realpath(dst_dir)
+    if dst == src:
+        raise BadInputError(f'{dst_dir} is the source directory; the copies '
+                            'need a directory of their own')
+    if dst.startswith(src.rstrip(os.sep) + os.sep):
+        raise BadInputError(f'{dst_dir} is inside the source {src_dir}: its '
+                            'copies would be taken as videos to convert on '
+                            'the next run; give a directory outside it')
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     videos = videos_of(args.src_dir, args.list)
-    if osp.exists(args.dst_dir) and not osp.isdir(args.dst_dir):
-        raise BadInputError(f'{args.dst_dir} is a file; the copies need a '
-                            'directory')
+    check_destination(args.src_dir, args.dst_dir)
+    for codec in sorted({codec_of(v) for v in videos}):
+        try:
+            check_crf(args.crf, codec)
+        except ValueError as exc:
+            kinds = sorted({osp.splitext(v)[1].lower() for v in videos
+                            if codec_of(v) == codec})
+            raise BadInputError(f'--{exc}, the codec of the '
+                                f'{", ".join(kinds)} copies') from None
     todo = [v for v in videos if not osp.isfile(osp.join(args.dst_dir, v))]
     print(f'{len(videos)} videos, {len(videos) - len(todo)} already done, '
           f'{len(todo)} to convert with {args.jobs} job(s)', flush=True)

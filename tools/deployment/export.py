@@ -4,6 +4,9 @@
         [--format onnx|torch_export] [--views 3] [--batch 1]
         [--benchmark N] [--cfg-options ...]
 
+The format follows ``--out``'s extension: ``.onnx`` for ONNX, ``.pt2``
+for ``torch.export``; ``--format``, if given, must agree with it.
+
 The file maps raw clips ``[batch, views, 3, T, H, W]`` (RGB, 0-255) to
 class scores ``[batch, num_classes]``: normalisation, backbone, head and the
 averaging of views (the config's ``average_clips``) in one graph, with the
@@ -13,8 +16,9 @@ the CPU, or the exported program) on fresh random clips against PyTorch
 eager and fails if they differ by more than 1e-4. ``--benchmark N`` times
 both, alternated (A B B A ...), N times each, and prints the minimum and
 the median. ``--views`` and ``--batch`` below 1, a negative
-``--benchmark`` and an ``--out`` that is a directory end the tool with one
-``error:`` line.
+``--benchmark``, an ``--out`` of another extension than its format's, an
+``--out`` that is a directory and a config whose model cannot be built
+(``model.backbone.num_frames=0``) end the tool with one ``error:`` line.
 """
 import argparse
 import os.path as osp
@@ -31,7 +35,8 @@ import torch  # noqa: E402
 from mmaction_aim.apis import (DeployableRecognizer,  # noqa: E402
                                check_export, export_recognizer,
                                load_recognizer)
-from mmaction_aim.apis.export import example_input  # noqa: E402
+from mmaction_aim.apis.export import (SUFFIXES, example_input,  # noqa: E402
+                                      format_of)
 from mmaction_aim.utils import (add_cfg_options, at_least,  # noqa: E402
                                 main_with_clear_errors, read_config,
                                 writable_file)
@@ -43,9 +48,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
     parser.add_argument('checkpoint', help='a full or adapter-only file')
-    parser.add_argument('--out', required=True)
-    parser.add_argument('--format', default='onnx',
-                        choices=['onnx', 'torch_export'])
+    parser.add_argument('--out', required=True,
+                        help='the file: .onnx (ONNX) or .pt2 (torch.export);'
+                        ' its extension picks the format')
+    parser.add_argument('--format', choices=list(SUFFIXES),
+                        help='onnx (.onnx) or torch_export (.pt2); must '
+                        "agree with --out's extension (default: the format "
+                        'it names)')
     parser.add_argument('--views', type=at_least(int, 1), default=1,
                         help='views per video (e.g. 3 clips x 1 crop: 3)')
     parser.add_argument('--batch', type=at_least(int, 1), default=1)
@@ -58,7 +67,18 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='time the file against eager, N times each '
                         '(0: no timing)')
     add_cfg_options(parser)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if osp.isdir(args.out):  # refused as such, before the model loads
+        return args
+    try:
+        named = format_of(args.out)
+    except ValueError as exc:
+        parser.error(f'argument --out: {exc}')
+    if args.format is not None and args.format != named:
+        parser.error(f'argument --out: --format {args.format} writes a '
+                     f'{SUFFIXES[args.format]} file, not {args.out}')
+    args.format = named
+    return args
 
 
 def benchmark(model, path: str, fmt: str, views: int, batch: int,

@@ -21,6 +21,7 @@ from torch import nn
 
 from mmaction.registry import MODELS
 from ...checkpoint import ImageModelMismatchError, StateDict
+from ...utils.errors import BadInputError
 from ..families import blocks_of, build_family
 from ..layers import Adapter
 from ..layers.adapted_block import RECOMPUTABLE, AdaptedBlock
@@ -133,6 +134,10 @@ class AIMBackbone(BaseModule):
                 "image model's file as pretrained=... or a whole model's "
                 'checkpoint as load_from')
         super().__init__(init_cfg=init_cfg)
+        if num_frames < 1:  # a ValueError, said in one line by the tools
+            raise BadInputError(f'AIMBackbone: num_frames (frames per clip, '
+                                'model.backbone.num_frames) must be >= 1, '
+                                f'got {num_frames}')
         unknown = set(adapters) - set(ADAPTATIONS)
         if unknown:
             raise ValueError(f'Unknown adaptations {sorted(unknown)}; '
