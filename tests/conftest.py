@@ -190,6 +190,22 @@ def call_tool(args: List[str], check: bool = True) -> ToolResult:
     return proc
 
 
+def refused(proc: ToolResult, status: int, *expected: str) -> str:
+    """The one ``error:`` line of a refused tool run, checked: the exit
+    status, no traceback, one error line (nothing else on stderr for the
+    tool's own errors, status 1) holding every ``expected`` text."""
+    assert proc.returncode == status, (proc.returncode, proc.stdout[-2000:],
+                                       proc.stderr[-3000:])
+    assert 'Traceback' not in proc.stderr, proc.stderr[-3000:]
+    errors = [line for line in proc.stderr.splitlines() if 'error: ' in line]
+    assert len(errors) == 1, proc.stderr[-3000:]
+    if status == 1:  # ours: nothing but the line
+        assert proc.stderr.strip() == errors[0], proc.stderr[-3000:]
+    for text in expected:
+        assert text in errors[0], errors[0]
+    return errors[0]
+
+
 @contextlib.contextmanager
 def captured_log_records():
     """The records MMEngine's current logger emits inside the block."""

@@ -8,7 +8,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import TINY_CONFIG, call_tool, make_clip, tool_module
+from conftest import (TINY_CONFIG, call_tool, make_clip, refused,
+                      tool_module)
 from mmaction_aim.analysis import build_model
 from mmaction_aim.utils import BadInputError
 from mmaction_aim.utils.video import write_video
@@ -36,32 +37,19 @@ def files(tmp_path_factory):
     return paths
 
 
-def _refused(proc, status: int, *expected: str) -> str:
-    """The one error line of a refused run, checked."""
-    assert proc.returncode == status, (proc.returncode, proc.stderr[-3000:])
-    assert 'Traceback' not in proc.stderr, proc.stderr[-3000:]
-    errors = [line for line in proc.stderr.splitlines() if 'error: ' in line]
-    assert len(errors) == 1, proc.stderr[-3000:]
-    if status == 1:  # ours: nothing but the line
-        assert proc.stderr.strip() == errors[0], proc.stderr[-3000:]
-    for text in expected:
-        assert text in errors[0], errors[0]
-    return errors[0]
-
-
 # --------------------------------------------------------------- demo.py
 @pytest.mark.parametrize('count', [2, 4])
 def test_demo_refuses_a_label_map_of_another_class_count(files, count):
     label_map = files[f'labels{count}']
     demo = ['demo.py', files['video'], TINY_CONFIG, files['checkpoint'],
             '--device', 'cpu']
-    _refused(call_tool(demo + ['--label-map', label_map], check=False), 1,
+    refused(call_tool(demo + ['--label-map', label_map], check=False), 1,
              label_map, f'names {count} classes', 'has 3')
     # ... and so does every --also task.
     proc = call_tool(demo + ['--label-map', files['labels3'], '--also',
                              'second', TINY_CONFIG, files['checkpoint'],
                              label_map], check=False)
-    _refused(proc, 1, label_map, f'names {count} classes', 'has 3')
+    refused(proc, 1, label_map, f'names {count} classes', 'has 3')
     assert 'Top-' not in proc.stdout
 
 
@@ -69,7 +57,7 @@ def test_demo_refuses_a_directory_as_label_map(files):
     proc = call_tool(['demo.py', files['video'], TINY_CONFIG,
                       files['checkpoint'], '--label-map', files['root']],
                      check=False)
-    _refused(proc, 1, files['root'], 'is a directory')
+    refused(proc, 1, files['root'], 'is a directory')
 
 
 @pytest.mark.parametrize('topk', ['0', '-2'])
@@ -77,7 +65,7 @@ def test_demo_refuses_topk_below_one(files, topk):
     proc = call_tool(['demo.py', files['video'], TINY_CONFIG,
                       files['checkpoint'], '--label-map', files['labels3'],
                       '--topk', topk], check=False)
-    _refused(proc, 2, 'argument --topk: an integer >= 1 is needed')
+    refused(proc, 2, 'argument --topk: an integer >= 1 is needed')
 
 
 def test_demo_topk_beyond_the_classes_shows_them_all(files):
@@ -96,7 +84,7 @@ def test_resize_refuses_a_short_side_below_two(files, tmp_path, short_side):
     dst = tmp_path / 'dst'
     proc = call_tool(['data/resize_videos.py', files['root'], str(dst),
                       '--short-side', short_side], check=False)
-    _refused(proc, 2, 'argument --short-side: an integer >= 2 is needed')
+    refused(proc, 2, 'argument --short-side: an integer >= 2 is needed')
     assert not dst.exists()  # nothing a later run would take as done
 
 
@@ -110,14 +98,14 @@ def test_resize_refuses_a_source_without_videos(files, tmp_path, source,
            'empty': str(tmp_path)}[source]
     proc = call_tool(['data/resize_videos.py', src, str(tmp_path / 'dst')],
                      check=False)
-    _refused(proc, 1, src, expected)
+    refused(proc, 1, src, expected)
     assert 'all 0 videos' not in proc.stdout
 
 
 def test_resize_refuses_a_file_as_destination(files):
     proc = call_tool(['data/resize_videos.py', files['root'],
                       files['video']], check=False)
-    _refused(proc, 1, files['video'], 'is a file')
+    refused(proc, 1, files['video'], 'is a file')
 
 
 # ------------------------------------------------------ extract_features.py
@@ -135,7 +123,7 @@ def test_extract_refuses_counts_below_one(files, tmp_path, option, value,
     proc = call_tool(['extract_features.py', TINY_CONFIG,
                       files['checkpoint'], '--list', files['list'], '--out',
                       str(out), option, value], check=False)
-    _refused(proc, 2, f'argument {option}: {expected} is needed')
+    refused(proc, 2, f'argument {option}: {expected} is needed')
     assert not out.exists()
 
 
@@ -144,7 +132,7 @@ def test_extract_refuses_cuda_without_a_gpu(files, tmp_path):
     proc = call_tool(['extract_features.py', TINY_CONFIG,
                       files['checkpoint'], '--list', files['list'], '--out',
                       str(tmp_path / 'f'), '--device', 'cuda'], check=False)
-    _refused(proc, 2, 'argument --device: cuda: this machine has 0 CUDA GPU')
+    refused(proc, 2, 'argument --device: cuda: this machine has 0 CUDA GPU')
 
 
 @pytest.mark.parametrize('where,expected', [
@@ -156,7 +144,7 @@ def test_extract_refuses_an_out_that_cannot_be_a_directory(files, where,
     proc = call_tool(['extract_features.py', TINY_CONFIG,
                       files['checkpoint'], '--list', files['list'], '--out',
                       out], check=False)
-    _refused(proc, 1, f'--out {out}', expected)
+    refused(proc, 1, f'--out {out}', expected)
 
 
 # ---------------------------------------------------- deployment/export.py
@@ -168,7 +156,7 @@ def test_export_refuses_counts(files, tmp_path, option, value, minimum):
     proc = call_tool(['deployment/export.py', TINY_CONFIG,
                       files['checkpoint'], '--out', str(out), '--format',
                       'torch_export', option, value], check=False)
-    _refused(proc, 2, f'argument {option}: an integer >= {minimum} is '
+    refused(proc, 2, f'argument {option}: an integer >= {minimum} is '
              'needed')
     assert not out.exists()
 
@@ -177,7 +165,7 @@ def test_export_refuses_a_directory_as_out(files):
     proc = call_tool(['deployment/export.py', TINY_CONFIG,
                       files['checkpoint'], '--out', files['root'],
                       '--format', 'torch_export'], check=False)
-    _refused(proc, 1, files['root'], 'is a directory')
+    refused(proc, 1, files['root'], 'is a directory')
 
 
 # ------------------------------------------------ analysis/publish_model.py
@@ -188,7 +176,7 @@ def test_publish_refuses_adapters_of_a_never_loaded_image_model(
     so adapters of it could never be merged."""
     publish = ['analysis/publish_model.py', files['checkpoint'],
                str(tmp_path / 'adapters.pth'), '--adapter-only']
-    _refused(call_tool(publish + ['--config', TINY_CONFIG], check=False), 1,
+    refused(call_tool(publish + ['--config', TINY_CONFIG], check=False), 1,
              files['checkpoint'], 'never loaded', 'model.backbone.pretrained')
     assert not list(tmp_path.glob('adapters*'))
     # The same weights, the image model read from a file: published.
@@ -208,20 +196,20 @@ def test_publish_refuses_an_adapter_file_without_its_image_model(
     proc = call_tool(['analysis/publish_model.py', old,
                       str(tmp_path / 'adapters.pth'), '--adapter-only',
                       '--config', TINY_CONFIG], check=False)
-    _refused(proc, 1, old, 'records no image model')
+    refused(proc, 1, old, 'records no image model')
 
 
 def test_publish_adapter_only_asks_for_a_config_it_lacks(files, tmp_path):
     proc = call_tool(['analysis/publish_model.py', files['checkpoint'],
                       str(tmp_path / 'adapters.pth'), '--adapter-only'],
                      check=False)
-    _refused(proc, 1, files['checkpoint'], 'stores no config', '--config')
+    refused(proc, 1, files['checkpoint'], 'stores no config', '--config')
 
 
 def test_publish_refuses_a_directory_as_output(files):
     proc = call_tool(['analysis/publish_model.py', files['checkpoint'],
                       files['root']], check=False)
-    _refused(proc, 1, files['root'], 'is a directory')
+    refused(proc, 1, files['root'], 'is a directory')
 
 
 # ------------------------------------------------------- as a new user would
@@ -251,7 +239,7 @@ def _config_argv(tool, config, files, tmp_path):
 def test_a_config_that_is_not_one(files, tmp_path, tool, config, expected):
     path = files.get(config, osp.join(files['root'], 'no_config.py'))
     proc = call_tool(_config_argv(tool, path, files, tmp_path), check=False)
-    _refused(proc, 1, path, expected)
+    refused(proc, 1, path, expected)
 
 
 def test_demo_refuses_a_binary_label_map(files, tmp_path):
@@ -269,7 +257,7 @@ def test_extract_refuses_an_empty_list(files, tmp_path):
     proc = call_tool(['extract_features.py', TINY_CONFIG,
                       files['checkpoint'], '--list', str(empty), '--out',
                       str(tmp_path / 'f')], check=False)
-    _refused(proc, 1, 'lists no videos: nothing to extract')
+    refused(proc, 1, 'lists no videos: nothing to extract')
 
 
 def test_extract_names_a_video_decord_fails_on_midway(files, tmp_path):

@@ -13,25 +13,11 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import TINY_CONFIG, call_tool
+from conftest import TINY_CONFIG, call_tool, refused
 from mmaction_aim.analysis import build_model
 from mmaction_aim.models.families import CLIPViT
 
 PUBLISH = 'analysis/publish_model.py'
-
-
-def _refused(proc, status: int, *expected: str) -> str:
-    """The one error line of a refused run, checked."""
-    assert proc.returncode == status, (proc.returncode, proc.stdout[-2000:],
-                                       proc.stderr[-3000:])
-    assert 'Traceback' not in proc.stderr, proc.stderr[-3000:]
-    errors = [line for line in proc.stderr.splitlines() if 'error: ' in line]
-    assert len(errors) == 1, proc.stderr[-3000:]
-    if status == 1:  # ours: nothing but the line
-        assert proc.stderr.strip() == errors[0], proc.stderr[-3000:]
-    for text in expected:
-        assert text in errors[0], errors[0]
-    return errors[0]
 
 
 def _sha(path) -> str:
@@ -80,12 +66,12 @@ def test_publish_refuses_its_input_as_output(checkpoints, tmp_path):
     shutil.copy(checkpoints['tiny'], epoch)
     sha = _sha(epoch)
     proc = call_tool([PUBLISH, epoch, epoch], check=False)
-    _refused(proc, 1, epoch, 'is the input checkpoint')
+    refused(proc, 1, epoch, 'is the input checkpoint')
     assert os.listdir(work) == ['epoch_1.pth'] and _sha(epoch) == sha
     # Spelled another way, the same file.
     proc = call_tool([PUBLISH, epoch, str(work / '.' / 'epoch_1.pth')],
                      check=False)
-    _refused(proc, 1, 'is the input checkpoint')
+    refused(proc, 1, 'is the input checkpoint')
     assert os.listdir(work) == ['epoch_1.pth'] and _sha(epoch) == sha
 
 
@@ -109,7 +95,7 @@ def test_publish_never_removes_or_overwrites_a_file(checkpoints, tmp_path):
     # A file of the hashed name with other content: refused, left alone.
     final.write_bytes(b'someone else')
     proc = call_tool([PUBLISH, checkpoints['tiny'], str(out)], check=False)
-    _refused(proc, 1, str(final), 'exists already with other content')
+    refused(proc, 1, str(final), 'exists already with other content')
     assert final.read_bytes() == b'someone else'
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ['aim.pth', final.name])
@@ -134,7 +120,7 @@ def test_publish_checks_the_checkpoint_against_its_config(
     if config is not None:
         argv += ['--config', {'tiny': TINY_CONFIG, 'missing': str(
             tmp_path / 'no_config.py')}[config]]
-    _refused(call_tool(argv, check=False), 1, *expected)
+    refused(call_tool(argv, check=False), 1, *expected)
     assert not list(tmp_path.iterdir())
 
 
@@ -173,7 +159,7 @@ def test_convert_clip_refuses_its_source_as_destination(tmp_path):
     torch.save(_clip_state(), src)
     sha = _sha(src)
     proc = call_tool(['convert/convert_clip.py', src, src], check=False)
-    _refused(proc, 1, src, 'is the source file')
+    refused(proc, 1, src, 'is the source file')
     assert _sha(src) == sha and os.listdir(tmp_path) == ['clip.pt']
 
 
@@ -187,7 +173,7 @@ def test_convert_clip_refuses_a_destination_it_cannot_write(
     torch.save(_clip_state(), src)
     dst = str(tmp_path) if where == 'directory' else osp.join(src, 'v.pth')
     proc = call_tool(['convert/convert_clip.py', src, dst], check=False)
-    _refused(proc, 1, dst, expected)
+    refused(proc, 1, dst, expected)
 
 
 @pytest.mark.parametrize('drop,expected', [
@@ -206,7 +192,7 @@ def test_convert_clip_refuses_a_file_missing_visual_keys(tmp_path, drop,
     src, dst = str(tmp_path / 'clip.pt'), str(tmp_path / 'visual.pth')
     torch.save(state, src)
     proc = call_tool(['convert/convert_clip.py', src, dst], check=False)
-    _refused(proc, 1, src, 'is not a complete CLIP vision tower',
+    refused(proc, 1, src, 'is not a complete CLIP vision tower',
              '2 blocks of width 32, patch 8', 'nothing written', *expected)
     assert os.listdir(tmp_path) == ['clip.pt']
 
@@ -250,35 +236,35 @@ def _check(*argv):
 def test_check_dataset_refuses_configs_it_cannot_read(lists):
     """Before: tracebacks (FileNotFoundError, SyntaxError, ValueError)."""
     missing = osp.join(lists['root'], 'nope.py')
-    _refused(_check(missing), 1, missing, 'does not exist')
-    _refused(_check(lists['syntax']), 1, lists['syntax'], 'line 1',
+    refused(_check(missing), 1, missing, 'does not exist')
+    refused(_check(lists['syntax']), 1, lists['syntax'], 'line 1',
              'was never closed')
-    _refused(_check(lists['config'], '--cfg-options', 'key'), 2,
+    refused(_check(lists['config'], '--cfg-options', 'key'), 2,
              "'key' is not key=value")
 
 
 def test_check_dataset_refuses_a_directory_as_source(lists):
     """Before: '[dir] list file dir does not exist'."""
-    _refused(_check(lists['root']), 1, lists['root'], 'is a directory',
+    refused(_check(lists['root']), 1, lists['root'], 'is a directory',
              'a config file', 'or a video list')
 
 
 def test_check_dataset_names_the_splits_there_are(lists):
     """Before: 'No video lists found in train_only.py' (status 2)."""
-    _refused(_check(lists['config'], '--splits', 'foo'), 2,
+    refused(_check(lists['config'], '--splits', 'foo'), 2,
              "invalid choice: 'foo'", "'train', 'val', 'test'")
-    _refused(_check(lists['config'], '--splits', 'train', 'val'), 1,
+    refused(_check(lists['config'], '--splits', 'train', 'val'), 1,
              lists['config'], 'has no video list for val',
              'it has lists for train only')
     # A list file has no splits: said, not ignored.
-    _refused(_check(lists['train'], '--splits', 'val'), 2,
+    refused(_check(lists['train'], '--splits', 'val'), 2,
              '--splits applies to a config')
 
 
 def test_check_dataset_gives_the_quoting_hint_for_a_comma(lists):
     """Before: '[train] ...: the column delimiter must be a non-empty
     string, got ['']'."""
-    _refused(_check(lists['config'], '--cfg-options',
+    refused(_check(lists['config'], '--cfg-options',
                     'train_dataloader.dataset.delimiter=,'), 2,
              'a comma is a list separator here',
              'train_dataloader.dataset.delimiter="\',\'"')
@@ -299,7 +285,7 @@ def test_check_dataset_refuses_counts_out_of_range(lists, option, value,
                                                    minimum):
     """Before: --num-classes 0 taken as not given, -1 as '0..-2'; the
     others accepted (--limit -1 printing wrong counts)."""
-    _refused(_check(lists['train'], option, value), 2,
+    refused(_check(lists['train'], option, value), 2,
              f'argument {option}: an integer >= {minimum} is needed')
 
 
@@ -331,16 +317,16 @@ def _tree(root):
 
 def test_resize_refuses_the_source_as_destination(sources):
     """Before: exit 0, 'all 2 videos are in src' having done nothing."""
-    _refused(_resize(sources, sources), 1, str(sources),
+    refused(_resize(sources, sources), 1, str(sources),
              'is the source directory')
-    _refused(_resize(sources, f'{sources}/./'), 1, 'is the source directory')
+    refused(_resize(sources, f'{sources}/./'), 1, 'is the source directory')
     assert _tree(sources) == ['a.mp4', 'b.webm']
 
 
 def test_resize_refuses_a_destination_inside_the_source(sources):
     """Before: the copies were written into the source, and re-encoded as
     sources on the next run."""
-    _refused(_resize(sources, sources / 'small'), 1,
+    refused(_resize(sources, sources / 'small'), 1,
              str(sources / 'small'), 'is inside the source',
              'taken as videos to convert on the next run')
     assert _tree(sources) == ['a.mp4', 'b.webm']
@@ -365,7 +351,7 @@ def test_resize_says_a_list_entry_is_a_directory(sources, tmp_path):
 def test_resize_refuses_a_crf_the_encoder_does_not_take(sources, tmp_path,
                                                         crf, expected):
     """Before: accepted (every video then failed in FFmpeg)."""
-    _refused(_resize(sources, tmp_path / 'dst', '--crf', crf), 1, expected)
+    refused(_resize(sources, tmp_path / 'dst', '--crf', crf), 1, expected)
     assert not (tmp_path / 'dst').exists()
 
 
@@ -382,7 +368,7 @@ def test_resize_crf_ranges_are_per_codec(tmp_path):
     src = tmp_path / 'src'
     src.mkdir()
     (src / 'b.webm').write_bytes(b'x')
-    _refused(_resize(src, tmp_path / 'dst', '--crf', '64'), 1,
+    refused(_resize(src, tmp_path / 'dst', '--crf', '64'), 1,
              '0-63 that VP9 (libvpx) takes', '.webm copies')
 
 
@@ -394,7 +380,7 @@ def test_export_refuses_no_frames(checkpoints, tmp_path):
                       checkpoints['tiny'], '--out', str(out),
                       '--cfg-options', 'model.backbone.num_frames=0'],
                      check=False)
-    _refused(proc, 1, 'num_frames', 'must be >= 1, got 0')
+    refused(proc, 1, 'num_frames', 'must be >= 1, got 0')
     assert not out.exists()
 
 
@@ -412,7 +398,7 @@ def test_export_refuses_an_extension_of_another_format(
     argv = ['deployment/export.py', TINY_CONFIG, checkpoints['tiny'],
             '--out', str(tmp_path / out)]
     proc = call_tool(argv + (['--format', fmt] if fmt else []), check=False)
-    _refused(proc, 2, 'argument --out', expected)
+    refused(proc, 2, 'argument --out', expected)
     assert not list(tmp_path.iterdir())
 
 

@@ -252,3 +252,21 @@ def image_model_file(family: str, path, seed=0):
             state[key] = state[key].sum(2).contiguous()
         save_file(state, str(path))
     return path
+
+
+def assert_adapters_see_time(backbone, clips, out, frame_effect=1e-4):
+    """Trained adapters change ``backbone``'s output ``out`` on ``clips``
+    (``[B, 3, T, H, W]``), and frame 0's feature moves when frame 2 does
+    (the temporal adaptation), by more than ``frame_effect``."""
+    from mmaction_aim.models.layers import Adapter
+    with torch.no_grad():
+        for module in backbone.modules():
+            if isinstance(module, Adapter):
+                module.fc1.weight.normal_(std=0.5)
+                module.fc2.weight.normal_(std=0.5)
+        moved = backbone(clips)
+        other = clips.clone()
+        other[:, :, 2] = torch.randn_like(other[:, :, 2])
+        frame0 = backbone(other)[:, :, 0]
+    assert (moved - out).abs().max() > 1e-3
+    assert (frame0 - moved[:, :, 0]).abs().max() > frame_effect

@@ -12,7 +12,7 @@ from torch import nn
 import mmaction_aim  # noqa: F401  (registrations)
 from conftest import load_config
 from mmaction_aim.models import AIMBackbone
-from mmaction_aim.models.layers import Adapter
+from .helpers import assert_adapters_see_time
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -161,18 +161,9 @@ def test_identity_at_init_against_timm(stem):
                                rtol=0)
 
     # Trained adapters change the output, and frame 0 sees frame 2
-    # through the temporal adaptation.
-    with torch.no_grad():
-        for module in backbone.modules():
-            if isinstance(module, Adapter):
-                module.fc1.weight.normal_(std=0.5)
-                module.fc2.weight.normal_(std=0.5)
-        moved = backbone(clips)
-        other = clips.clone()
-        other[:, :, 2] = torch.randn_like(other[:, :, 2])
-        frame0 = backbone(other)[:, :, 0]
-    assert (moved - out).abs().max() > 1e-3
-    assert (frame0 - moved[:, :, 0]).abs().max() > 1e-5
+    # through the temporal adaptation (PE-Core's attention pool gives
+    # features of about 0.06 at init: a smaller bound).
+    assert_adapters_see_time(backbone, clips, out, frame_effect=1e-5)
 
 
 @pytest.mark.parametrize('stem', sorted(MODELS))
