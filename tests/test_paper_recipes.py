@@ -179,7 +179,7 @@ def test_swin_in22k_reading_loads_the_22k_file(name, layout, tmp_path):
     backbone = AIMBackbone(dict(image_model, timm_kwargs=tiny), num_frames=2,
                            pretrained=str(path))
     backbone.init_weights()
-    assert backbone.family.normalization() == (
+    assert backbone.family.normalization == (
         [123.675, 116.28, 103.53], [58.395, 57.12, 57.375])
     frames = torch.randn(1, 3, 1, 56, 56)
     with torch.no_grad():

@@ -11,6 +11,7 @@ gradients are tested against; it is no model to train, and is registered
 (as the image-model family ``PlainCLIPViT``) by ``mmaction_aim.analysis``,
 not by ``import mmaction_aim``.
 """
+import dataclasses
 from collections import OrderedDict
 
 import torch
@@ -18,8 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..models.families import FAMILIES, CLIPViT
-from ..models.families.clip import AIMBlock
-from ..models.layers import Adapter, ResidualAttentionBlock
+from ..models.families.clip import CLIP_BLOCK, AIMBlock
+from ..models.layers import Adapter, BlockParts, ResidualAttentionBlock
 
 
 class PlainQuickGELU(nn.Module):
@@ -46,9 +47,9 @@ class PlainAIMBlock(AIMBlock):
 
     adapter_cls = PlainAdapter
 
-    def __init__(self, block: ResidualAttentionBlock, num_frames: int,
-                 **kwargs) -> None:
-        super().__init__(block, num_frames, **kwargs)
+    def __init__(self, block: ResidualAttentionBlock, parts: BlockParts,
+                 num_frames: int, **kwargs) -> None:
+        super().__init__(block, parts, num_frames, **kwargs)
         self.recompute = frozenset()
         clip_attn, clip_mlp = self.attn, self.mlp
         dims = clip_attn.embed_dims
@@ -96,4 +97,5 @@ class PlainCLIPViT(CLIPViT):
     """The CLIP family with :class:`PlainAIMBlock` blocks: the same model,
     parameters and state-dict keys, computed the straightforward way."""
 
-    block_types = {ResidualAttentionBlock: PlainAIMBlock}
+    block_types = {ResidualAttentionBlock: dataclasses.replace(
+        CLIP_BLOCK, adapted=PlainAIMBlock)}

@@ -58,7 +58,7 @@ def shrink_config(cfg: Config, width: int = 32, depth: int = 2,
     put(backbone, 'pretrained', None, 'model.backbone.pretrained')
     with torch.device('meta'):
         built = build_family(backbone.image_model, frames)
-        out_width = built.width(built.build())
+        out_width = built.facts(built.build()).width
     head = cfg.model.get('cls_head')
     if head is not None:
         put(head, 'in_channels', out_width, 'model.cls_head.in_channels')

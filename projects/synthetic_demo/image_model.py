@@ -66,7 +66,7 @@ def timm_mean_std() -> tuple:
     from mmaction_aim.models.families import build_family
 
     return build_family(dict(type='TimmViT', model_name=DEMO_TIMM_NAME),
-                        num_frames=1).normalization()
+                        num_frames=1).normalization
 
 
 class ImageClassifier(nn.Module):

@@ -42,7 +42,7 @@ def build_recognizer(arch=TINY_ARCH, input_resolution=16, num_frames=4,
     from mmaction_aim.models.families import build_family
     family = build_family(image_model, num_frames)
     with torch.device('meta'):
-        width = family.width(family.build())
+        width = family.facts(family.build()).width
     cfg = dict(type='AIMRecognizer', backbone=backbone,
                cls_head=dict(type='AIMHead', num_classes=num_classes,
                              in_channels=width, average_clips='prob'))

@@ -17,6 +17,7 @@ from mmaction_aim.models.families import (UnsupportedImageModelError,
     ('vit_intern300m_patch14_448', 'TimmViT'),
     ('swin_base_patch4_window7_224', 'TimmSwin'),
     ('beit_base_patch16_224', 'TimmBeit'),
+    ('hiera_base_224.mae_in1k_ft_in1k', 'TimmHiera'),
 ])
 def test_the_family_of_a_timm_name(name, family):
     assert family_of_timm_model(name) == family
@@ -24,11 +25,12 @@ def test_the_family_of_a_timm_name(name, family):
 
 def test_a_class_no_family_adapts_is_refused_naming_the_families():
     with pytest.raises(UnsupportedImageModelError) as info:
-        family_of_timm_model('hiera_tiny_224')
+        family_of_timm_model('mvitv2_tiny')
     message = str(info.value)
-    assert 'timm.models.hiera.Hiera' in message
+    assert 'timm.models.mvitv2.MultiScaleVit' in message
     for adapts in ('TimmEva (Eva)', 'TimmViT (VisionTransformer)',
-                   'TimmSwin (SwinTransformer)', 'TimmBeit (Beit)'):
+                   'TimmSwin (SwinTransformer)', 'TimmBeit (Beit)',
+                   'TimmHiera (Hiera)'):
         assert adapts in message
     with pytest.raises(UnsupportedImageModelError, match='no model'):
         family_of_timm_model('vit_no_such_model')

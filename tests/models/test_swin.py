@@ -40,7 +40,7 @@ def _swin(timm_kwargs=None, model_name=None, tubelet_size=2,
 
 def _tables(backbone):
     """The temporal bias tables, the family's own new parameters."""
-    return list(backbone.family.new_parameters(backbone.image_model))
+    return list(backbone.own_block_parameters())
 
 
 def _perturb_norms(module, seed=1):

@@ -77,3 +77,38 @@ def test_checkpoint_filter_fn_keeps_timms_own_names():
     assert set(filtered) == set(state)
     for key, value in state.items():
         assert torch.equal(filtered[key], value), key
+
+
+def test_hiera_pos_embed_and_block_are_what_forward_features_does():
+    from mmaction_aim.models.layers.projected_attention import \
+        projected_attention
+    torch.manual_seed(0)
+    model = timm.create_model('hiera_tiny_224', embed_dim=16, num_heads=1,
+                              stages=(1, 1, 1, 2), img_size=64,
+                              num_classes=0).eval()
+    x = torch.randn(2, 3, 64, 64)
+    tokens = model.unroll(model._pos_embed(model.patch_embed(x)))
+    for block in model.blocks:
+        # The residual as the family re-implements it, then the rest of
+        # timm's block.
+        if block.do_expand:
+            short = block.proj(block.norm1(tokens))
+            short = short.view(2, block.attn.q_stride, -1,
+                               short.shape[-1]).amax(1)
+        else:
+            short = tokens
+        tokens_next = short + block.ls1(block.attn(block.norm1(tokens)))
+        tokens_next = tokens_next + block.ls2(block.mlp(block.norm2(
+            tokens_next)))
+        torch.testing.assert_close(tokens_next, block(tokens), rtol=0,
+                                   atol=0)
+        tokens = tokens_next
+    torch.testing.assert_close(tokens, model.forward_features(x), rtol=0,
+                               atol=0)
+    # The attention's qkv layout: on a global-attention block without
+    # pooling, the projections alone give timm's attention.
+    block = model.blocks[-1]
+    assert not block.attn.use_mask_unit_attn and block.attn.q_stride == 1
+    h = torch.randn(3, 5, block.dim)
+    torch.testing.assert_close(projected_attention(block.attn, h),
+                               block.attn(h), rtol=0, atol=1e-6)

@@ -171,10 +171,12 @@ class AIMBackbone(BaseModule):
             for i, block in enumerate(blocks):
                 blocks[i] = self.family.adapt_block(block, s, i, **next(args))
         self.image_model = model
+        #: What AIM reads of the image model (widths, input size, norms).
+        self.facts = self.family.facts(model)
         if temporal_embedding is None:
             temporal_embedding = self.family.temporal_embedding
         self.temporal_embedding = nn.Parameter(torch.zeros(
-            1, self.family.time_steps(), self.family.temporal_width(model))
+            1, self.family.time_steps, self.facts.token_width)
         ) if temporal_embedding else None
         self.mark_trainable()
 
@@ -224,17 +226,17 @@ class AIMBackbone(BaseModule):
     @property
     def width(self) -> int:
         """Channels of the output (the head's ``in_channels``)."""
-        return self.family.width(self.image_model)
+        return self.facts.width
 
     @property
     def input_size(self) -> int:
         """The frame size the image model is built for."""
-        return self.family.input_size(self.image_model)
+        return self.facts.input_size
 
     @property
     def fixed_input_size(self) -> bool:
         """Whether only frames of :attr:`input_size` fit the image model."""
-        return self.family.fixed_input_size(self.image_model)
+        return self.facts.fixed_input_size
 
     @cached_property
     def models_time(self) -> bool:
@@ -254,18 +256,29 @@ class AIMBackbone(BaseModule):
 
     def output_norms(self) -> List[nn.Module]:
         """The image model's final norm(s)."""
-        return self.family.output_norms(self.image_model)
+        return [self.image_model.get_submodule(name)
+                for name in self.facts.output_norms]
+
+    def own_block_parameters(self) -> Iterator[nn.Parameter]:
+        """The parameters adapted blocks add beside the adapters
+        (:attr:`~..layers.AdaptedBlock.own_parameters`: Swin's temporal
+        bias tables)."""
+        for block in self.adapted_blocks():
+            for name in block.own_parameters:
+                param = getattr(block, name)
+                if param is not None:
+                    yield param
 
     def new_modules(self) -> Iterator[Union[nn.Module, nn.Parameter]]:
         """The parameters AIM adds to the image model, by structure: every
-        :class:`~..layers.Adapter`, the temporal embedding, and the family's
-        own (Swin's temporal bias tables)."""
+        :class:`~..layers.Adapter`, the temporal embedding, and the adapted
+        blocks' own (Swin's temporal bias tables)."""
         for module in self.modules():
             if isinstance(module, Adapter):
                 yield module
         if self.temporal_embedding is not None:
             yield self.temporal_embedding
-        yield from self.family.new_parameters(self.image_model)
+        yield from self.own_block_parameters()
 
     def _names_of(self, items) -> List[str]:
         ids = set()
@@ -302,7 +315,7 @@ class AIMBackbone(BaseModule):
         self.requires_grad_(not self.freeze_image_model)
         for new in self.new_modules():
             new.requires_grad_(True)
-        for param in self.family.new_parameters(self.image_model):
+        for param in self.own_block_parameters():
             param.requires_grad_(self.family.trains_new_parameters)
         for norm in self.output_norms():
             norm.requires_grad_(not self.freeze_ln_post)

@@ -1,14 +1,14 @@
 """What a family of image models tells AIM: :class:`ImageModelFamily`."""
+import dataclasses
 import os
-from typing import (Dict, Iterator, List, MutableSequence, Sequence, Tuple,
-                    Type)
+from typing import Dict, Iterator, List, MutableSequence, Sequence, Tuple
 
 import torch
 from torch import nn
 
 from ...checkpoint import StateDict, read_checkpoint, strip_prefix, unwrap
 from ...utils.errors import BadInputError
-from ..layers.adapted_block import AdaptedBlock
+from ..layers.adapted_block import AdaptedBlock, BlockParts
 
 #: One stage of an image model: what runs before its blocks (patch merging,
 #: or identity) and the blocks, a sequence whose items can be replaced.
@@ -17,6 +17,30 @@ Stage = Tuple[nn.Module, MutableSequence[nn.Module]]
 
 class UnsupportedImageModelError(BadInputError):
     """An image model that AIM cannot adapt, with the reason."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageModelFacts:
+    """What AIM reads of a built image model, as data
+    (:meth:`ImageModelFamily.facts`).
+
+    Attributes:
+        width (int): Channels of the backbone's output (the head's
+            ``in_channels``).
+        token_width (int): Width of the tokens the temporal embedding is
+            added to.
+        input_size (int): The frame size the image model is built for.
+        fixed_input_size (bool): Whether only frames of ``input_size`` fit
+            (absolute positions, fixed windows).
+        output_norms (tuple[str, ...]): The final norm(s), as module names
+            in the image model; trained unless ``freeze_ln_post``.
+    """
+
+    width: int
+    token_width: int
+    input_size: int
+    fixed_input_size: bool
+    output_norms: Tuple[str, ...]
 
 
 class ImageModelFamily:
@@ -30,16 +54,17 @@ class ImageModelFamily:
 
     * building: :meth:`build` (the plain image model, initialised as its
       authors do), :attr:`block_types` (the image model's block classes and
-      the :class:`~..layers.AdaptedBlock` subclass adapting each),
+      where each keeps its parts, :class:`~..layers.BlockParts`),
       :meth:`stages` (one stage for a flat ViT; Swin's four), optionally
-      :meth:`time_steps` (a tubelet embedding's), :meth:`check`;
+      :attr:`time_steps` (a tubelet embedding's), :meth:`check`;
     * forward: :meth:`embed` (clip to tokens), :meth:`pre_blocks`,
       :meth:`output`;
-    * parameters: :meth:`output_norms`, :meth:`new_parameters` (the
-      family's own new ones, beside the adapters);
     * weights: :meth:`convert` (any released layout to the model's own
       names, pure), optionally :meth:`read`;
-    * facts: :meth:`normalization`, :meth:`describe`, :meth:`identity`.
+    * facts, as data: :attr:`normalization`, :meth:`facts` (widths, input
+      size, output norms), :attr:`trains_new_parameters`,
+      :attr:`temporal_embedding`, :attr:`original_drop_path`; for messages
+      and checkpoints :meth:`describe`, :meth:`identity`.
 
     A family keeps the image model's own module names, so that its released
     weights load unchanged under the backbone's ``image_model.`` prefix.
@@ -48,9 +73,12 @@ class ImageModelFamily:
         num_frames (int): Frames per clip (given by the backbone).
     """
 
-    #: image-model block class -> the AdaptedBlock subclass adapting it.
-    block_types: Dict[Type[nn.Module], Type[AdaptedBlock]] = {}
-    #: Whether :meth:`new_parameters` train (with the adapters).
+    #: image-model block class -> where such a block keeps its parts.
+    block_types: Dict[type, BlockParts] = {}
+    #: The image model's mean and std, 0-255 scale.
+    normalization: Tuple[List[float], List[float]]
+    #: Whether the parameters the adapted blocks add beside the adapters
+    #: (:attr:`~..layers.AdaptedBlock.own_parameters`) train.
     trains_new_parameters: bool = True
     #: Whether the backbone adds a temporal embedding unless told.
     temporal_embedding: bool = True
@@ -70,15 +98,13 @@ class ImageModelFamily:
 
     def __init__(self, num_frames: int) -> None:
         self.num_frames = num_frames
+        #: Time steps ``T'`` the blocks see (frames, or tubelets).
+        self.time_steps = num_frames
 
     # ---------------------------------------------------------- building
     def build(self) -> nn.Module:
         """The plain image model, randomly initialised as its authors do."""
         raise NotImplementedError
-
-    def time_steps(self) -> int:
-        """Time steps ``T'`` the blocks see (frames, or tubelets)."""
-        return self.num_frames
 
     def stages(self, model: nn.Module) -> List[Stage]:
         """The image model's stages: ``(downsample, blocks)`` pairs."""
@@ -108,8 +134,8 @@ class ImageModelFamily:
             **aim_kwargs: The adaptation's arguments
                 (:class:`~..layers.AdaptedBlock`).
         """
-        return self.block_types[type(block)](block, self.time_steps(),
-                                             **aim_kwargs)
+        return self.block_types[type(block)].adapt(block, self.time_steps,
+                                                    **aim_kwargs)
 
     # ----------------------------------------------------------- forward
     def embed(self, model: nn.Module, x: torch.Tensor
@@ -137,23 +163,11 @@ class ImageModelFamily:
         T']`` (a feature per time step) or ``[B, C, T', H', W']``."""
         raise NotImplementedError
 
-    # -------------------------------------------------------- parameters
-    def temporal_width(self, model: nn.Module) -> int:
-        """Width of the tokens the temporal embedding is added to."""
+    # ------------------------------------------------------------- facts
+    def facts(self, model: nn.Module) -> ImageModelFacts:
+        """What AIM reads of the built image model (widths, input size,
+        output norms)."""
         raise NotImplementedError
-
-    def width(self, model: nn.Module) -> int:
-        """Channels of the backbone's output."""
-        raise NotImplementedError
-
-    def output_norms(self, model: nn.Module) -> List[nn.Module]:
-        """The final norm(s), trained unless ``freeze_ln_post``."""
-        raise NotImplementedError
-
-    def new_parameters(self, model: nn.Module) -> Iterator[nn.Parameter]:
-        """Parameters the family's adapted blocks add beside the adapters
-        (none by default)."""
-        return iter(())
 
     # ----------------------------------------------------------- weights
     def read(self, path: str) -> StateDict:
@@ -191,15 +205,7 @@ class ImageModelFamily:
         default unchanged."""
         return state_dict
 
-    # ------------------------------------------------------------- facts
-    def normalization(self) -> Tuple[List[float], List[float]]:
-        """The image model's mean and std, 0-255 scale."""
-        raise NotImplementedError
-
-    def input_size(self, model: nn.Module) -> int:
-        """The frame size the image model is built for."""
-        raise NotImplementedError
-
+    # ------------------------------------------------------------ configs
     @classmethod
     def tiny_config(cls, cfg: dict, width: int, depth: int) -> dict:
         """The family's config (an ``image_model`` dict) of the same model
@@ -213,11 +219,6 @@ class ImageModelFamily:
         ``size`` pixels."""
         raise NotImplementedError(
             f'{cls.__name__} cannot be built for another frame size')
-
-    def fixed_input_size(self, model: nn.Module) -> bool:
-        """Whether the image model takes frames of :meth:`input_size` only
-        (absolute positions, fixed windows); True by default."""
-        return True
 
     def describe(self) -> str:
         """The image model, in a few words, for messages."""

@@ -1,15 +1,15 @@
 """CLIP's vision transformer (OpenAI, open_clip): QuickGELU or GELU."""
-from typing import Dict, Iterable, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 from torch import nn
 
 from ...checkpoint import (ImageModelMismatchError, StateDict, select_prefix,
                            to_float32)
-from ..layers.adapted_block import AdaptedBlock
+from ..layers.adapted_block import AdaptedBlock, BlockParts
 from ..layers.clip_layers import CLIPVisionTransformer, ResidualAttentionBlock
 from ..utils.convert import resize_positional_embedding
-from .base import ImageModelFamily, Stage
+from .base import ImageModelFacts, ImageModelFamily, Stage
 from .weight_files import describe_state_dict, differences, vit_facts
 from .registry import FAMILIES
 
@@ -23,12 +23,8 @@ class AIMBlock(AdaptedBlock):
     """CLIP's block (``ln_1``, ``attn``, ``ln_2``, ``mlp``) with AIM's
     adaptations (:class:`~..layers.AdaptedBlock`).
 
-    CLIP's part of the family interface, written for speed:
+    CLIP's attention is called for speed:
 
-    * the temporal attention reads ``[B*T, N, D]`` as a ``[B, N, T, D]``
-      view: ``ln_1`` writes its output contiguous in that order, so the
-      attention along ``T`` needs neither copies nor the slow 5-D path of
-      the attention kernel;
     * ``out_proj`` stays outside the recomputed part (a frozen product keeps
       nothing for the backward pass, so recomputing it would buy nothing);
     * the frozen MLP keeps only its input
@@ -42,46 +38,21 @@ class AIMBlock(AdaptedBlock):
     token tensors less for one more ``in_proj`` product and attention
     forward; ``'mlp'``: 4 token tensors less for one more ``c_fc`` product.
     Outputs and gradients are unchanged.
-
-    Args:
-        block (ResidualAttentionBlock): The CLIP block whose layers are
-            taken over.
-        num_frames (int): Frames ``T`` per clip.
-        **kwargs: The adaptation's arguments
-            (:class:`~..layers.AdaptedBlock`).
     """
 
-    def __init__(self, block: ResidualAttentionBlock, num_frames: int,
-                 **kwargs) -> None:
-        super().__init__(block.ln_1.weight.shape[0], num_frames, **kwargs)
-        self.ln_1 = block.ln_1
-        self.attn = block.attn
-        self.ln_2 = block.ln_2
-        self.mlp = block.mlp
-
-    def attention_parts(self) -> Iterable[nn.Module]:
-        return (self.ln_1, self.attn)
-
-    def attend_time(self, x: torch.Tensor) -> torch.Tensor:
-        bt, n, d = x.shape
-        # [B*T, N, D] -> a [B, N, T, D] view, normalised contiguous.
-        h = self.ln_1(x.reshape(bt // self.num_frames, self.num_frames, n,
-                             d).transpose(1, 2))  # [B, N, T, D]
-        if self.temporal_adapter_in is not None:
-            h = self.temporal_adapter_in(h)
-        return self.attn.attend(h)  # along T, for every (clip, position)
-
-    def attend_space(self, x: torch.Tensor) -> torch.Tensor:
-        return self.attn.attend(self.ln_1(x))  # [B*T, N, D]
+    def attention(self, h: torch.Tensor) -> torch.Tensor:
+        return self.attn.attend(h)  # out_proj in project()
 
     def project(self, h: torch.Tensor) -> torch.Tensor:
         return self.attn.out_proj(h)
 
-    def mlp_norm(self, x: torch.Tensor) -> torch.Tensor:
-        return self.ln_2(x)
-
     def mlp_forward(self, h: torch.Tensor, recompute: bool) -> torch.Tensor:
         return self.mlp(h, recompute)
+
+
+#: Where CLIP's block keeps its parts (no layer scales).
+CLIP_BLOCK = BlockParts(norm1='ln_1', norm2='ln_2', scale1=None,
+                        scale2=None, adapted=AIMBlock)
 
 
 @FAMILIES.register_module()
@@ -116,7 +87,8 @@ class CLIPViT(ImageModelFamily):
             arch's own (224, or 336 for ``'ViT-L/14-336'``).
     """
 
-    block_types = {ResidualAttentionBlock: AIMBlock}
+    block_types = {ResidualAttentionBlock: CLIP_BLOCK}
+    normalization = (list(CLIP_MEAN), list(CLIP_STD))
 
     #: CLIP archs; ``act`` is the MLP's activation.
     arch_zoo: Dict[str, dict] = {
@@ -178,14 +150,11 @@ class CLIPViT(ImageModelFamily):
         x = model.ln_post(x[:, 0])  # [B*T, D]
         return x.view(batch, -1, x.shape[-1]).transpose(1, 2)  # [B, D, T]
 
-    def temporal_width(self, model: CLIPVisionTransformer) -> int:
-        return model.width
-
-    def width(self, model: CLIPVisionTransformer) -> int:
-        return model.width
-
-    def output_norms(self, model: CLIPVisionTransformer) -> List[nn.Module]:
-        return [model.ln_post]
+    def facts(self, model: CLIPVisionTransformer) -> ImageModelFacts:
+        return ImageModelFacts(width=model.width, token_width=model.width,
+                               input_size=model.input_resolution,
+                               fixed_input_size=True,
+                               output_norms=('ln_post', ))
 
     def convert(self, state_dict: StateDict, model: nn.Module,
                 name: str) -> StateDict:
@@ -219,9 +188,6 @@ class CLIPViT(ImageModelFamily):
         return dict(state_dict, **{key: resize_positional_embedding(
             state_dict[key], model.positional_embedding.shape[0])})
 
-    def normalization(self) -> Tuple[List[float], List[float]]:
-        return list(CLIP_MEAN), list(CLIP_STD)
-
     def weights_advice(self) -> str:
         return ("The CLIP configs start from OpenAI's release: download "
                 'ViT-B-16.pt (ViT-L-14.pt, ...) from the URLs in openai/CLIP '
@@ -245,9 +211,6 @@ class CLIPViT(ImageModelFamily):
     @classmethod
     def config_for_size(cls, cfg: dict, size: int) -> dict:
         return dict(cfg, input_resolution=size)
-
-    def input_size(self, model: CLIPVisionTransformer) -> int:
-        return model.input_resolution
 
     def describe(self) -> str:
         return f'CLIP {self.arch_name} ({self.arch["act"]})'

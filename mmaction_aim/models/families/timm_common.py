@@ -1,5 +1,6 @@
 """What the families built on timm models share: building the model by
 name, its normalisation, and reading timm's files."""
+from functools import cached_property
 from typing import Dict, List, Optional, Tuple
 
 import timm
@@ -58,6 +59,7 @@ class TimmFamily(ImageModelFamily):
                    ' (no registered family adapts its class)'))
         return model
 
+    @cached_property
     def normalization(self) -> Tuple[List[float], List[float]]:
         """Mean and std of the model's pretrained config (its tag's own
         statistics), 0-255 scale."""
@@ -67,9 +69,6 @@ class TimmFamily(ImageModelFamily):
                            f'{self.model_name!r}: give the mean and std')
         return ([round(255 * m, 4) for m in cfg.mean],
                 [round(255 * s, 4) for s in cfg.std])
-
-    def input_size(self, model: nn.Module) -> int:
-        return int(model.patch_embed.img_size[0])
 
     @classmethod
     def tiny_config(cls, cfg: dict, width: int, depth: int) -> dict:
@@ -88,9 +87,6 @@ class TimmFamily(ImageModelFamily):
                 f'repository timm/{name} and save it there, or set '
                 'model.backbone.pretrained (docs/model.md, "timm\'s image '
                 'models").')
-
-    def fixed_input_size(self, model: nn.Module) -> bool:
-        return not getattr(model, 'dynamic_img_size', False)
 
     def describe(self) -> str:
         return f'timm {self.model_name}'

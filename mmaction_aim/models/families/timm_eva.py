@@ -1,39 +1,23 @@
 """timm's Eva: EVA-02 (rotary embeddings, SwiGLU, separate q/k/v)."""
-from typing import Optional, Tuple
+from typing import Tuple
 
 import torch
 from timm.models.eva import Eva, EvaBlock
 from torch import nn
 
+from ..layers.adapted_block import BlockParts
 from .base import UnsupportedImageModelError
 from .registry import FAMILIES
-from .timm_vit import AIMTimmBlock, FlatTimmFamily
+from .timm_vit import FlatTimmFamily
 
 
-class AIMEvaBlock(AIMTimmBlock):
-    """timm's :class:`~timm.models.eva.EvaBlock` with AIM's adaptations:
-    :class:`~.timm_vit.AIMTimmBlock`, with EVA's layer scales (the
-    parameters ``gamma_1``, ``gamma_2``, or None) and its rotary embedding.
-
-    The spatial attention takes the model's rotary embedding (``rope``) as
-    EVA does; the temporal pass runs the same attention along time without
-    it (EVA's attention defaults to ``rope=None``; time has no 2-D
-    position, AIM's temporal embedding gives the order).
-    """
-
-    def take_layer_scales(self, block: EvaBlock) -> None:
-        self.gamma_1 = block.gamma_1  # nn.Parameter or None
-        self.gamma_2 = block.gamma_2
-
-    def attend_space(self, x: torch.Tensor,
-                     rope: Optional[torch.Tensor] = None) -> torch.Tensor:
-        return self.attn(self.norm1(x), rope=rope)  # [B*T, N, D]
-
-    def attention_scale(self, x: torch.Tensor) -> torch.Tensor:
-        return x if self.gamma_1 is None else self.gamma_1 * x
-
-    def mlp_scale(self, x: torch.Tensor) -> torch.Tensor:
-        return x if self.gamma_2 is None else self.gamma_2 * x
+#: timm's ``EvaBlock``: timm's names, its layer scales the parameters
+#: ``gamma_1``, ``gamma_2`` (or None). The spatial attention takes the
+#: model's rotary embedding (``rope``) as EVA does; the temporal pass runs
+#: the same attention along time without it (EVA's attention defaults to
+#: ``rope=None``; time has no 2-D position, AIM's temporal embedding gives
+#: the order).
+EVA_BLOCK = BlockParts(scale1='gamma_1', scale2='gamma_2')
 
 
 @FAMILIES.register_module()
@@ -44,7 +28,7 @@ class TimmEva(FlatTimmFamily):
     """
 
     model_cls = Eva
-    block_types = {EvaBlock: AIMEvaBlock}
+    block_types = {EvaBlock: EVA_BLOCK}
 
     def check(self, model: nn.Module) -> None:
         super().check(model)

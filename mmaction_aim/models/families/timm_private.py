@@ -21,7 +21,20 @@ TIMM_PRIVATE = {
         'computes them (TimmEva.embed)',
     'timm.models.swin_transformer.SwinTransformerBlock._attn':
         'normalised NHWC tokens -> the block\'s shifted-window attention '
-        'branch, NHWC, without the residual (AIMSwinBlock.attend_space)',
+        'branch, NHWC, without the residual (AIMSwinBlock.attention)',
+    'timm.models.hiera.Hiera._pos_embed':
+        'patch tokens [B, H*W, D] in raster order -> the same with the '
+        'absolute positions added (windowed and global ones for abswin) as '
+        'forward_features does, before unroll (TimmHiera.embed)',
+    'timm.models.hiera.HieraBlock.forward':
+        'the residual AIMHieraBlock.shortcut re-implements: x, or at a '
+        'stage transition (do_expand) proj(norm1(x)) max-pooled over the '
+        'attention\'s q_stride (without proj: max and mean pools '
+        'concatenated); the attention\'s qkv laid out [3, heads, head_dim] '
+        '(projected_attention)',
+    'timm.models.hiera.checkpoint_filter_fn':
+        '(state dict, model) -> timm\'s names of an original or timm Hiera '
+        'file (TimmHiera.convert)',
     'timm.models.vision_transformer.checkpoint_filter_fn':
         '(state dict, model) -> the state dict in the model\'s names, '
         'converting released layouts (TimmViT.convert; the same '

@@ -1,10 +1,9 @@
 """timm's Swin Transformer: a hierarchical image model adapted by AIM, as
 in the paper's Swin-B row (the original's ``SwinTransformer2D_Adapter``)."""
 import re
-from typing import Iterable, Iterator, List, Sequence, Tuple, Union
+from typing import List, Sequence, Tuple, Union
 
 import torch
-import torch.nn.functional as F
 
 from timm.layers import resample_patch_embed, resize_rel_pos_bias_table
 from timm.models.swin_transformer import (SwinTransformer,
@@ -13,9 +12,10 @@ from torch import nn
 from torch.nn.init import trunc_normal_
 
 from ...checkpoint import ImageModelMismatchError, StateDict
-from ..layers.adapted_block import AdaptedBlock
+from ..layers.adapted_block import AdaptedBlock, BlockParts
+from ..layers.projected_attention import projected_attention
 from ..utils.convert import inflate_patch_embedding
-from .base import Stage
+from .base import ImageModelFacts, Stage
 from .weight_files import describe_state_dict
 from .registry import FAMILIES
 from .timm_common import TimmFamily
@@ -41,18 +41,17 @@ class AIMSwinBlock(AdaptedBlock):
 
     Args:
         block (SwinTransformerBlock): The timm block whose layers are taken.
+        parts (BlockParts): :data:`SWIN_BLOCK`.
         num_frames (int): Time steps ``T`` (frames / tubelet size).
         **kwargs: The adaptation's arguments
             (:class:`~..layers.AdaptedBlock`).
     """
 
-    def __init__(self, block: SwinTransformerBlock, num_frames: int,
-                 **kwargs) -> None:
-        super().__init__(block.dim, num_frames, **kwargs)
-        self.norm1 = block.norm1
-        self.attn = block.attn
-        self.norm2 = block.norm2
-        self.mlp = block.mlp
+    own_parameters = ('temporal_position_bias_table', )
+
+    def __init__(self, block: SwinTransformerBlock, parts: BlockParts,
+                 num_frames: int, **kwargs) -> None:
+        super().__init__(block, parts, num_frames, **kwargs)
         # What timm's windowed attention (``_attn``) reads of its block.
         for name in ('input_resolution', 'window_size', 'shift_size',
                      'window_area', 'always_partition', 'dynamic_mask',
@@ -77,38 +76,17 @@ class AIMSwinBlock(AdaptedBlock):
         """timm's shifted-window mask (read by ``_attn`` when dynamic)."""
         return SwinTransformerBlock.get_attn_mask(self, x)
 
-    # ------------------------------------------------ the family interface
-    def attention_parts(self) -> Iterable[nn.Module]:
-        return (self.norm1, self.attn)
+    def attention(self, h: torch.Tensor) -> torch.Tensor:
+        return SwinTransformerBlock._attn(self, h)  # windows, NHWC
 
-    def _attend_along_time(self, h: torch.Tensor) -> torch.Tensor:
-        """The window attention's projections over ``[B*N, T, C]``."""
-        attn = self.attn
-        bn, t, _ = h.shape
-        qkv = attn.qkv(h).reshape(bn, t, 3, attn.num_heads, -1)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # [B*N, heads, T, d]
+    def attention_along_time(self, h: torch.Tensor) -> torch.Tensor:
         bias = self.temporal_position_bias_table[
             self.temporal_position_index]  # [T, T, heads]
-        out = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=bias.permute(2, 0, 1).unsqueeze(0).to(q.dtype),
-            scale=attn.scale)  # [B*N, heads, T, d]
-        return attn.proj(out.transpose(1, 2).reshape(bn, t, -1))
+        return projected_attention(self.attn, h, bias.permute(2, 0, 1))
 
-    def attend_time(self, x: torch.Tensor) -> torch.Tensor:
-        bt, h, w, c = x.shape
-        b, t = bt // self.num_frames, self.num_frames
-        # [B*T, H, W, C] -> a [B, H*W, T, C] view, normalised contiguous.
-        y = self.norm1(x.view(b, t, h * w, c).transpose(1, 2))
-        if self.temporal_adapter_in is not None:
-            y = self.temporal_adapter_in(y)
-        y = self._attend_along_time(y.reshape(b * h * w, t, c))
-        return y.view(b, h * w, t, c)  # [B, N, T, C]
 
-    def attend_space(self, x: torch.Tensor) -> torch.Tensor:
-        return SwinTransformerBlock._attn(self, self.norm1(x))  # NHWC
-
-    def mlp_norm(self, x: torch.Tensor) -> torch.Tensor:
-        return self.norm2(x)
+#: timm's Swin block: timm's names, no layer scales.
+SWIN_BLOCK = BlockParts(scale1=None, scale2=None, adapted=AIMSwinBlock)
 
 
 @FAMILIES.register_module()
@@ -147,7 +125,7 @@ class TimmSwin(TimmFamily):
     """
 
     model_cls = SwinTransformer
-    block_types = {SwinTransformerBlock: AIMSwinBlock}
+    block_types = {SwinTransformerBlock: SWIN_BLOCK}
     # The temporal relative position bias orders time (the original's
     # t_relative): no temporal embedding unless asked for.
     temporal_embedding = False
@@ -170,6 +148,7 @@ class TimmSwin(TimmFamily):
             raise ValueError(f"temporal_blocks: 'even', 'all' or indices, "
                              f'got {temporal_blocks!r}')
         self.tubelet_size = tubelet_size
+        self.time_steps = num_frames // tubelet_size
         self.temporal_blocks = temporal_blocks
         self.trains_new_parameters = train_temporal_bias
 
@@ -197,9 +176,6 @@ class TimmSwin(TimmFamily):
                 model.patch_embed.proj.bias.copy_(proj.bias)
         return model
 
-    def time_steps(self) -> int:
-        return self.num_frames // self.tubelet_size
-
     def stages(self, model: SwinTransformer) -> List[Stage]:
         return [(stage.downsample, stage.blocks) for stage in model.layers]
 
@@ -224,23 +200,11 @@ class TimmSwin(TimmFamily):
         h, w, c = x.shape[1:]
         return x.view(batch, -1, h, w, c).permute(0, 4, 1, 2, 3)
 
-    def temporal_width(self, model: SwinTransformer) -> int:
-        return model.embed_dim
-
-    def width(self, model: SwinTransformer) -> int:
-        return model.num_features
-
-    def output_norms(self, model: SwinTransformer) -> List[nn.Module]:
-        return [model.norm]
-
-    def new_parameters(self, model: nn.Module) -> Iterator[nn.Parameter]:
-        for module in model.modules():
-            if isinstance(module, AIMSwinBlock) and \
-                    module.temporal_position_bias_table is not None:
-                yield module.temporal_position_bias_table
-
-    def input_size(self, model: SwinTransformer) -> int:
-        return int(model.patch_embed.img_size[0])
+    def facts(self, model: SwinTransformer) -> ImageModelFacts:
+        return ImageModelFacts(
+            width=model.num_features, token_width=model.embed_dim,
+            input_size=int(model.patch_embed.img_size[0]),
+            fixed_input_size=True, output_norms=('norm', ))
 
     def convert(self, state_dict: StateDict, model: nn.Module,
                 name: str) -> StateDict:

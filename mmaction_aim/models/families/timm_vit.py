@@ -1,7 +1,7 @@
 """timm's VisionTransformer: ImageNet-21K ViTs, DeiT III, DINOv2 (with and
 without registers), SigLIP, CLIP through timm."""
 import sys
-from typing import Iterable, List, Tuple
+from typing import List, Tuple
 
 import numpy as np
 import torch
@@ -9,70 +9,20 @@ from timm.models.vision_transformer import Block, VisionTransformer
 from torch import nn
 
 from ...checkpoint import ImageModelMismatchError, StateDict
-from ..layers.adapted_block import AdaptedBlock
-from .base import Stage
+from ..layers.adapted_block import BlockParts
+from .base import ImageModelFacts, Stage
 from .weight_files import describe_state_dict, differences, vit_facts
 from .registry import FAMILIES
 from .timm_common import TimmFamily
 
 
-class AIMTimmBlock(AdaptedBlock):
-    """timm's ViT :class:`~timm.models.vision_transformer.Block` with AIM's
-    adaptations, keeping its layers under timm's names (``norm1``, ``attn``,
-    ``ls1``, ``norm2``, ``mlp``, ``ls2``).
-
-    The temporal branch reuses ``norm1`` and ``attn`` (its ``proj``
-    included) along time, as the original AIM does for its ImageNet ViT; the
-    spatial adapter sits on the attention's output, before the block's layer
-    scale ``ls1``; the MLP keeps ``ls2``, the joint adapter beside it has
-    AIM's ``adapter_scale``. timm's own drop-path is not kept (AIM's
-    ``drop_path_rate`` applies to the temporal and joint branches).
-
-    Args:
-        block (Block): The timm block whose layers are taken over.
-        num_frames (int): Frames ``T`` per clip.
-        **kwargs: The adaptation's arguments
-            (:class:`~..layers.AdaptedBlock`).
-    """
-
-    def __init__(self, block: Block, num_frames: int, **kwargs) -> None:
-        super().__init__(block.norm1.weight.shape[0], num_frames, **kwargs)
-        self.norm1 = block.norm1
-        self.attn = block.attn
-        self.norm2 = block.norm2
-        self.mlp = block.mlp
-        self.take_layer_scales(block)
-
-    def take_layer_scales(self, block: nn.Module) -> None:
-        """Keep the block's layer scales under its names (``ls1``,
-        ``ls2``: ``LayerScale`` or identity)."""
-        self.ls1 = block.ls1
-        self.ls2 = block.ls2
-
-    def attention_parts(self) -> Iterable[nn.Module]:
-        return (self.norm1, self.attn)
-
-    def attend_time(self, x: torch.Tensor) -> torch.Tensor:
-        bt, n, d = x.shape
-        b = bt // self.num_frames
-        # [B*T, N, D] -> a [B, N, T, D] view, normalised contiguous.
-        h = self.norm1(x.view(b, self.num_frames, n, d).transpose(1, 2))
-        if self.temporal_adapter_in is not None:
-            h = self.temporal_adapter_in(h)
-        h = self.attn(h.reshape(b * n, self.num_frames, d))  # [B*N, T, D]
-        return h.view(b, n, self.num_frames, d)
-
-    def attend_space(self, x: torch.Tensor) -> torch.Tensor:
-        return self.attn(self.norm1(x))  # [B*T, N, D]
-
-    def attention_scale(self, x: torch.Tensor) -> torch.Tensor:
-        return self.ls1(x)
-
-    def mlp_norm(self, x: torch.Tensor) -> torch.Tensor:
-        return self.norm2(x)
-
-    def mlp_scale(self, x: torch.Tensor) -> torch.Tensor:
-        return self.ls2(x)
+#: timm's ViT ``Block`` (``norm1``, ``attn``, ``ls1``, ``norm2``, ``mlp``,
+#: ``ls2``): the temporal branch reuses ``norm1`` and ``attn`` (its ``proj``
+#: included) along time, as the original AIM does for its ImageNet ViT; the
+#: spatial adapter sits on the attention's output, before the layer scale
+#: ``ls1``; the MLP keeps ``ls2``. timm's own drop-path is not kept (AIM's
+#: ``drop_path_rate`` applies to the temporal and joint branches).
+TIMM_BLOCK = BlockParts()
 
 
 class FlatTimmFamily(TimmFamily):
@@ -93,15 +43,13 @@ class FlatTimmFamily(TimmFamily):
         x = model.forward_head(model.norm(x), pre_logits=True)  # [B*T, D]
         return x.view(batch, -1, x.shape[-1]).transpose(1, 2)  # [B, D, T]
 
-    def temporal_width(self, model: nn.Module) -> int:
-        return model.embed_dim
-
-    def width(self, model: nn.Module) -> int:
-        return model.num_features
-
-    def output_norms(self, model: nn.Module) -> List[nn.Module]:
-        return [m for m in (model.norm, model.fc_norm)
-                if not isinstance(m, nn.Identity)]
+    def facts(self, model: nn.Module) -> ImageModelFacts:
+        return ImageModelFacts(
+            width=model.num_features, token_width=model.embed_dim,
+            input_size=int(model.patch_embed.img_size[0]),
+            fixed_input_size=not getattr(model, 'dynamic_img_size', False),
+            output_norms=tuple(name for name in ('norm', 'fc_norm') if not
+                               isinstance(getattr(model, name), nn.Identity)))
 
     def read(self, path: str) -> StateDict:
         if path.endswith('.npz'):
@@ -159,7 +107,7 @@ class TimmViT(FlatTimmFamily):
     """
 
     model_cls = VisionTransformer
-    block_types = {Block: AIMTimmBlock}
+    block_types = {Block: TIMM_BLOCK}
     # The original's ViT_ImageNet (vit_imagenet.py) runs its blocks
     # batch-first, [B*T, N, D], in both branches, so its timm DropPath drew
     # one mask per frame (unlike its sequence-first CLIP ViT).

@@ -1,27 +1,22 @@
 """AIM's three adaptations around any pre-norm image-transformer block.
 
-Written once for every image-model family: a family's block subclasses
-:class:`AdaptedBlock`, keeps its own layers under its own names (so its
-weights load unchanged) and supplies only what differs, through the small
-interface below; the adapters, their order, drop-path and the
-recomputation of frozen parts are defined here.
-
-Family interface (``[..., L, D]`` tensors, attention along ``L``):
-
-* :meth:`attention_parts`: the modules and parameters of the attention
-  branch (norm, attention), so that the block can tell whether it is frozen;
-* :meth:`attend_time`: norm (then ``temporal_adapter_in``), attention along
-  time, for every token position, in the layout ``[B, N, T, D]``;
-* :meth:`attend_space`: norm and attention over the tokens of each frame;
-* :meth:`project`: the attention's output projection where the family
-  keeps it out of the recomputed part (CLIP's ``out_proj``; identity where
-  the family's attention module applies it itself);
-* :meth:`attention_scale`, :meth:`mlp_scale`: the block's layer scale
-  (identity where the model has none);
-* :meth:`mlp_norm`, :meth:`mlp_forward`: the second norm and the MLP.
+Written once for every image-model family: :class:`AdaptedBlock` takes the
+image block's parts under the block's own names (so its weights load
+unchanged), regroups the tokens ``[B*T, N, D] <-> [B, N, T, D]`` for the
+attention along time, and defines the adapters, their order, drop-path and
+the recomputation of frozen parts. A family says where its block keeps its
+parts, as data (:class:`BlockParts`: norms, attention, layer scales, MLP;
+identity where absent); a block whose attention is called otherwise than
+``attn(tokens)`` subclasses :class:`AdaptedBlock` and overrides only that
+call (:meth:`~AdaptedBlock.attention`,
+:meth:`~AdaptedBlock.attention_along_time`, :meth:`~AdaptedBlock.project`,
+:meth:`~AdaptedBlock.mlp_forward`) or, where the residual is pooled
+(Hiera's stage transitions), :meth:`~AdaptedBlock.shortcut`.
 """
+import dataclasses
 import itertools
-from typing import Callable, Iterable, Mapping, Optional, Sequence
+from typing import (Callable, Iterable, Mapping, Optional, Sequence, Tuple,
+                    Type, Union)
 
 import torch
 import torch.utils.checkpoint as cp
@@ -33,6 +28,10 @@ from .drop_path import BranchDropPath
 #: The frozen parts of a block that can be recomputed in the backward pass.
 RECOMPUTABLE = ('temporal', 'spatial', 'mlp')
 
+#: A layer scale as image models keep it: a module (timm's ``LayerScale``),
+#: a parameter multiplied in (EVA's and BEiT's ``gamma_1``), or None.
+LayerScale = Union[nn.Module, torch.Tensor, None]
+
 
 def has_random_ops(modules: Iterable[nn.Module]) -> bool:
     """Whether a dropout runs in ``modules`` now (training mode, ``p > 0``;
@@ -41,18 +40,33 @@ def has_random_ops(modules: Iterable[nn.Module]) -> bool:
                and m.training for module in modules for m in module.modules())
 
 
+def apply_scale(scale: LayerScale, x: torch.Tensor) -> torch.Tensor:
+    """``x`` times a block's layer scale (unchanged where it has none)."""
+    if scale is None:
+        return x
+    if isinstance(scale, torch.Tensor):
+        return scale * x
+    return scale(x)
+
+
+def token_width(norm: nn.Module) -> int:
+    """The width a block's norm normalises (LayerNorm, RmsNorm)."""
+    shape = norm.normalized_shape
+    return int(shape[0] if isinstance(shape, (tuple, list)) else shape)
+
+
 class AdaptedBlock(nn.Module):
     """A pre-norm transformer block with AIM's temporal, spatial and joint
     adaptation (Yang et al., ICLR 2023), in this order:
 
-    1. temporal: ``x += DropPath(temporal_adapter(attn(norm(x))))``, the
+    1. temporal: ``x += DropPath(temporal_adapter(attn(norm1(x))))``, the
        frozen attention applied along time for every token position (with
        ``num_tadapter=2``, ``temporal_adapter_in`` runs between the norm and
        the attention);
-    2. spatial: ``x += scale_1(spatial_adapter(attn(norm(x))))`` over the
-       tokens of each frame, ``scale_1`` the block's layer scale (identity
+    2. spatial: ``x += scale1(spatial_adapter(attn(norm1(x))))`` over the
+       tokens of each frame, ``scale1`` the block's layer scale (identity
        for CLIP and the original ImageNet ViT);
-    3. joint: ``h = norm_2(x); x += scale_2(mlp(h)) + DropPath(s *
+    3. joint: ``h = norm2(x); x += scale2(mlp(h)) + DropPath(s *
        joint_adapter(h))``.
 
     An adaptation that is disabled is absent (``None``): without ``spatial``
@@ -60,9 +74,15 @@ class AdaptedBlock(nn.Module):
     or ``joint`` that branch is skipped. With fresh adapters (zero ``fc2``)
     the block computes exactly the image model's block.
 
+    The image block's parts are kept under its own names
+    (:class:`BlockParts`); the tokens are ``[B*T, N, D]`` or ``[B*T, H, W,
+    D]`` (any spatial layout between the time steps and the width; ``N`` its
+    size), the frames of a clip consecutive.
+
     Args:
-        embed_dims (int): Width ``D``.
-        num_frames (int): Frames ``T`` per clip.
+        block (nn.Module): The image model's block, whose parts are taken.
+        parts (BlockParts): Where ``block`` keeps them.
+        num_frames (int): Time steps ``T`` per clip.
         temporal (bool): Add temporal adaptation. Defaults to True.
         spatial (bool): Add spatial adaptation. Defaults to True.
         joint (bool): Add joint adaptation. Defaults to True.
@@ -85,9 +105,13 @@ class AdaptedBlock(nn.Module):
 
     #: The adapter class (a subclass of :class:`Adapter`).
     adapter_cls = Adapter
+    #: Names of the parameters a subclass adds beside the adapters (Swin's
+    #: temporal position bias), which are AIM's, not the image model's.
+    own_parameters: Tuple[str, ...] = ()
 
     def __init__(self,
-                 embed_dims: int,
+                 block: nn.Module,
+                 parts: 'BlockParts',
                  num_frames: int,
                  temporal: bool = True,
                  spatial: bool = True,
@@ -106,6 +130,12 @@ class AdaptedBlock(nn.Module):
         if unknown:
             raise ValueError(f'recompute takes parts of {RECOMPUTABLE}, '
                              f'got {sorted(unknown)}')
+        # The image block's parts, under its own names (a plain attribute
+        # for a part the block holds as None).
+        self.parts = parts
+        for name in parts.names():
+            setattr(self, name, getattr(block, name))
+        embed_dims = token_width(self.norm2_)
         self.recompute = frozenset(recompute)
         self.embed_dims = embed_dims
         self.num_frames = num_frames
@@ -126,61 +156,78 @@ class AdaptedBlock(nn.Module):
                                                  per['temporal'])
         self.drop_path = BranchDropPath(drop_path, num_frames, per['joint'])
 
-    # ------------------------------------------------ the family interface
-    def attention_parts(self) -> Iterable[nn.Module]:
-        """The attention branch's norm and attention modules."""
-        raise NotImplementedError
+    # ------------------------------------------------------- the parts
+    @property
+    def norm1_(self) -> nn.Module:
+        """The norm before the attention."""
+        return getattr(self, self.parts.norm1)
 
-    def attend_time(self, x: torch.Tensor) -> torch.Tensor:
-        """Norm, ``temporal_adapter_in``, attention along time.
+    @property
+    def attn_(self) -> nn.Module:
+        """The attention module."""
+        return getattr(self, self.parts.attn)
+
+    @property
+    def norm2_(self) -> nn.Module:
+        """The norm before the MLP."""
+        return getattr(self, self.parts.norm2)
+
+    @property
+    def mlp_(self) -> nn.Module:
+        """The MLP."""
+        return getattr(self, self.parts.mlp)
+
+    def attention_parts(self) -> Tuple[nn.Module, ...]:
+        """The attention branch's norm and attention modules (whether they
+        train decides the recomputation)."""
+        return (self.norm1_, self.attn_)
+
+    # ------------- how the block's attention is called (override if not so)
+    def attention(self, h: torch.Tensor, **attn_kwargs) -> torch.Tensor:
+        """The block's attention over the tokens of each frame.
 
         Args:
-            x (torch.Tensor): Tokens ``[B*T, N, D]``.
-
-        Returns:
-            torch.Tensor: ``[B, N, T, D]``, contiguous.
-        """
-        raise NotImplementedError
-
-    def attend_space(self, x: torch.Tensor, **attn_kwargs) -> torch.Tensor:
-        """Norm and attention over the ``N`` tokens of each frame.
-
-        Args:
-            x (torch.Tensor): Tokens ``[B*T, N, D]``.
+            h (torch.Tensor): Normalised tokens ``[B*T, N, D]`` (laid out as
+                the block's input).
             **attn_kwargs: What the family's attention takes per forward
                 (EVA's rotary embedding ``rope``).
+        """
+        return self.attn_(h, **attn_kwargs)
+
+    def attention_along_time(self, h: torch.Tensor) -> torch.Tensor:
+        """The block's attention over a sequence of time steps: by default
+        :meth:`attention` without the per-forward arguments (which fit the
+        frame's tokens only: positions, rotary embeddings).
+
+        Args:
+            h (torch.Tensor): Normalised tokens ``[B*N, T, D]``.
 
         Returns:
-            torch.Tensor: ``[B*T, N, D]``.
+            torch.Tensor: ``[B*N, T, D]``.
         """
-        raise NotImplementedError
+        return self.attention(h)
 
     def project(self, h: torch.Tensor) -> torch.Tensor:
-        """The attention's output projection, if :meth:`attend_time` and
-        :meth:`attend_space` leave it out (identity by default)."""
+        """The attention's output projection where the attention leaves it
+        out of the recomputed part (CLIP's ``out_proj``); identity."""
         return h
 
-    def attention_scale(self, x: torch.Tensor) -> torch.Tensor:
-        """The layer scale of the attention branch (none by default)."""
+    def shortcut(self, x: torch.Tensor) -> torch.Tensor:
+        """The residual the attention branch is added to: ``x``, or where
+        the block pools its tokens or changes their width (Hiera's stage
+        transitions) the block's own pooled shortcut."""
         return x
-
-    def mlp_norm(self, x: torch.Tensor) -> torch.Tensor:
-        """The norm before the MLP."""
-        raise NotImplementedError
 
     def mlp_forward(self, h: torch.Tensor, recompute: bool) -> torch.Tensor:
         """The MLP on normalised tokens; ``recompute``: frozen, recompute
         what it keeps in the backward pass (default: checkpoint it)."""
+        mlp = self.mlp_
         if recompute and torch.is_grad_enabled() and h.requires_grad and \
-                not any(p.requires_grad for p in self.mlp.parameters()):
+                not any(p.requires_grad for p in mlp.parameters()):
             return cp.checkpoint(
-                self.mlp, h, use_reentrant=False,
-                preserve_rng_state=has_random_ops([self.mlp]))
-        return self.mlp(h)
-
-    def mlp_scale(self, x: torch.Tensor) -> torch.Tensor:
-        """The layer scale of the MLP branch (none by default)."""
-        return x
+                mlp, h, use_reentrant=False,
+                preserve_rng_state=has_random_ops([mlp]))
+        return mlp(h)
 
     # --------------------------------------------------- AIM, written once
     def _recomputes(self, branch: str, x: torch.Tensor) -> bool:
@@ -220,6 +267,30 @@ class AdaptedBlock(nn.Module):
                                  **kwargs)
         return fn(x, **kwargs)
 
+    def _along_time(self, x: torch.Tensor) -> torch.Tensor:
+        """Norm, ``temporal_adapter_in`` and attention along time.
+
+        Args:
+            x (torch.Tensor): Tokens ``[B*T, ..., D]``.
+
+        Returns:
+            torch.Tensor: ``[B, N, T, D]``, contiguous.
+        """
+        t, d = self.num_frames, x.shape[-1]
+        b = x.shape[0] // t
+        # [B*T, N, D] -> a [B, N, T, D] view, normalised contiguous (the
+        # norm writes its output in the view's order: no copy).
+        h = self.norm1_(x.reshape(b, t, -1, d).transpose(1, 2))
+        if self.temporal_adapter_in is not None:
+            h = self.temporal_adapter_in(h)
+        n = h.shape[1]
+        h = self.attention_along_time(h.reshape(b * n, t, d))  # [B*N, T, D]
+        return h.view(b, n, t, d)
+
+    def _in_space(self, x: torch.Tensor, **attn_kwargs) -> torch.Tensor:
+        """Norm and attention over the tokens of each frame."""
+        return self.attention(self.norm1_(x), **attn_kwargs)
+
     def temporal_adaptation(self, x: torch.Tensor,
                             recompute: bool = True) -> torch.Tensor:
         """The temporal branch, before drop-path.
@@ -233,7 +304,7 @@ class AdaptedBlock(nn.Module):
             torch.Tensor: ``[B, N, T, D]``, every token position's sequence
             of ``T`` frames, contiguous.
         """
-        h = self._attend('temporal', self.attend_time, x, recompute)
+        h = self._attend('temporal', self._along_time, x, recompute)
         return self.temporal_adapter(self.project(h))  # [B, N, T, D]
 
     def _add_temporal(self, x: torch.Tensor,
@@ -271,17 +342,29 @@ class AdaptedBlock(nn.Module):
             x (torch.Tensor): Tokens ``[B*T, N, D]``.
             recompute (bool): Allow the configured recomputation.
                 Defaults to True.
-            **attn_kwargs: Passed on to :meth:`attend_space`.
+            **attn_kwargs: Passed on to :meth:`attention`.
 
         Returns:
             torch.Tensor: ``[B*T, N, D]``.
         """
-        h = self._attend('spatial', self.attend_space, x, recompute,
+        h = self._attend('spatial', self._in_space, x, recompute,
                          **attn_kwargs)
         h = self.project(h)
         if self.spatial_adapter is not None:
             h = self.spatial_adapter(h)
-        return self.attention_scale(h)
+        return apply_scale(self.scale1_, h)
+
+    @property
+    def scale1_(self) -> LayerScale:
+        """The attention branch's layer scale (None where absent)."""
+        name = self.parts.scale1
+        return None if name is None else getattr(self, name)
+
+    @property
+    def scale2_(self) -> LayerScale:
+        """The MLP branch's layer scale (None where absent)."""
+        name = self.parts.scale2
+        return None if name is None else getattr(self, name)
 
     def forward(self, x: torch.Tensor, recompute: bool = True,
                 **attn_kwargs) -> torch.Tensor:
@@ -297,15 +380,51 @@ class AdaptedBlock(nn.Module):
                 attention (EVA's ``rope``).
 
         Returns:
-            torch.Tensor: ``[B*T, N, D]``.
+            torch.Tensor: ``[B*T, N, D]`` (``[B*T, N', D']`` where the block
+            pools its tokens).
         """
         if self.temporal_adapter is not None:
             x = self._add_temporal(x, self.temporal_adaptation(x, recompute))
-        x = x + self.spatial_adaptation(x, recompute, **attn_kwargs)
-        h = self.mlp_norm(x)
-        mlp = self.mlp_scale(
-            self.mlp_forward(h, recompute and 'mlp' in self.recompute))
+        x = self.shortcut(x) + self.spatial_adaptation(x, recompute,
+                                                       **attn_kwargs)
+        h = self.norm2_(x)
+        mlp = apply_scale(self.scale2_, self.mlp_forward(
+            h, recompute and 'mlp' in self.recompute))
         if self.joint_adapter is None:
             return x + mlp
         return x + mlp + self.drop_path(
             self.adapter_scale * self.joint_adapter(h))
+
+
+@dataclasses.dataclass(frozen=True)
+class BlockParts:
+    """Where an image model's block keeps the parts AIM's adaptation uses:
+    attribute names of the block (a layer scale may be absent: None).
+
+    The defaults are timm's ``Block`` names. ``adapted`` is the
+    :class:`AdaptedBlock` (sub)class that adapts such a block: the base
+    class wherever the block's attention is called as ``attn(tokens)``.
+
+    Example:
+        ``BlockParts(norm1='ln_1', norm2='ln_2', scale1=None, scale2=None)``
+        for CLIP's ``ResidualAttentionBlock``.
+    """
+
+    norm1: str = 'norm1'
+    attn: str = 'attn'
+    scale1: Optional[str] = 'ls1'
+    norm2: str = 'norm2'
+    mlp: str = 'mlp'
+    scale2: Optional[str] = 'ls2'
+    adapted: Type[AdaptedBlock] = AdaptedBlock
+
+    def names(self) -> Tuple[str, ...]:
+        """The block attributes taken over."""
+        return tuple(name for name in (self.norm1, self.attn, self.scale1,
+                                       self.norm2, self.mlp, self.scale2)
+                     if name is not None)
+
+    def adapt(self, block: nn.Module, num_frames: int,
+              **aim_kwargs) -> AdaptedBlock:
+        """``block`` adapted, its parts kept under their names."""
+        return self.adapted(block, self, num_frames, **aim_kwargs)

@@ -42,7 +42,7 @@ def normalization_of(
                          "the normalisation from: give data_preprocessor's "
                          'mean and std as numbers')
     mean, std = build_family(backbone['image_model'],
-                             backbone.get('num_frames', 8)).normalization()
+                             backbone.get('num_frames', 8)).normalization
     data_preprocessor = copy.deepcopy(data_preprocessor)
     for key, value in (('mean', mean), ('std', std)):
         if data_preprocessor.get(key) == FROM_IMAGE_MODEL:
