@@ -16,6 +16,7 @@ FAMILY_CONFIGS = {
     'TimmEva': 'configs/aim_eva02-vitb16_k400.py',
     'TimmSwin': 'configs/aim_swinb_k400_32f.py',
     'TimmBeit': 'configs/aim_beit-vitb16_k400.py',
+    'TimmHiera': 'configs/aim_hiera-base_k400.py',  # pooling blocks
 }
 
 
