@@ -270,3 +270,29 @@ def assert_adapters_see_time(backbone, clips, out, frame_effect=1e-4):
         frame0 = backbone(other)[:, :, 0]
     assert (moved - out).abs().max() > 1e-3
     assert (frame0 - moved[:, :, 0]).abs().max() > frame_effect
+
+
+def assert_steps_train_exactly_the_trainable(model, inputs, labels,
+                                             steps=2):
+    """``steps`` AdamW steps on ``inputs`` (``[B, V, 3, T, H, W]``): frozen
+    parameters get no gradient, every trainable one a non-zero gradient by
+    the last step (the adapters' ``fc2`` start at zero), and exactly the
+    trainable parameters change."""
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    optim = torch.optim.AdamW([p for p in model.parameters()
+                               if p.requires_grad], lr=1e-2)
+    for step in range(steps):
+        optim.zero_grad()
+        loss = torch.nn.functional.cross_entropy(
+            model(inputs, mode='tensor', stage='head'), labels)
+        loss.backward()
+        for name, param in model.named_parameters():
+            if not param.requires_grad:
+                assert param.grad is None, name
+            elif step == steps - 1:
+                assert param.grad.abs().sum() > 0, name
+        optim.step()
+    for name, param in model.named_parameters():
+        assert (not torch.equal(param, before[name])) == \
+            param.requires_grad, name
+
