@@ -31,7 +31,14 @@ HERE = osp.dirname(osp.abspath(__file__))
 # is the release tested with torch 2.14.1) the maintained decoder, whose
 # FFmpeg libraries tools/setup_env.sh finds in PyAV's wheel. pytest-xdist
 # (tests): the suite runs on two processes (tools/run_tests.sh), half its
-# time being tools' subprocesses and decoding.
+# time being tools' subprocesses and decoding. open_clip_torch: the text head
+# (AIMTextHead, docs/few_shot.md) builds the text towers of CLIP, SigLIP and
+# PE-Core from its model configs, with its CLIP tokenizer (its vocabulary
+# ships with it: no download) and one private builder
+# (`open_clip.model._build_text_tower`, checked by tests/test_text_head.py);
+# >= 3.0: PE-Core's configs (3.0.0 has them, 2.32.0 not);
+# tests/test_text_head.py and tests/test_few_shot.py pass on 3.0.0 and 3.3.0,
+# the newest tested (the whole suite ran on 3.3.0 only).
 INSTALL_REQUIRES = [
     'torch>=2.6,<=2.14.1',
     'torchvision>=0.21,<=0.29.1',
@@ -48,10 +55,11 @@ INSTALL_REQUIRES = [
     'matplotlib',
     'imageio-ffmpeg>=0.5',
     'av>=12',
+    'open_clip_torch>=3.0,<=3.3.0',
 ]
 
 EXTRAS_REQUIRE = {
-    'tests': ['pytest>=7', 'open_clip_torch>=2.20', 'ruff>=0.5',
+    'tests': ['pytest>=7', 'ruff>=0.5',
               'torchcodec==0.17.0', 'pytest-xdist>=3', 'onnx', 'onnxscript',
               'onnxruntime'],
     # tools/deployment/export.py: ONNX export (torch.onnx's dynamo exporter

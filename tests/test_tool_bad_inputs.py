@@ -8,10 +8,9 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import (TINY_CONFIG, call_tool, make_clip, refused,
-                      tool_module)
+from conftest import TINY_CONFIG, call_tool, make_clip, refused
 from mmaction_aim.analysis import build_model
-from mmaction_aim.utils import BadInputError
+from mmaction_aim.utils import BadInputError, read_label_map
 from mmaction_aim.utils.video import write_video
 
 
@@ -246,9 +245,8 @@ def test_demo_refuses_a_binary_label_map(files, tmp_path):
     """Before: a UnicodeDecodeError traceback."""
     binary = tmp_path / 'labels.bin'
     binary.write_bytes(bytes(range(256)))
-    demo = tool_module('demo.py')
     with pytest.raises(BadInputError, match='is not a text file'):
-        demo.load_label_map(str(binary))
+        read_label_map(str(binary))
 
 
 def test_extract_refuses_an_empty_list(files, tmp_path):

@@ -31,7 +31,6 @@ classes than its model has, end the tool with one ``error:`` line naming
 the file. ``--topk`` larger than the model's classes shows them all.
 """
 import argparse
-import json
 import os
 import sys
 from typing import List, Optional, Sequence, Tuple
@@ -43,48 +42,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from mmaction_aim.utils import (BadInputError,  # noqa: E402
                                 add_cfg_options, at_least, available_device,
-                                main_with_clear_errors, read_config)
-
-
-def load_label_map(path: str) -> List[str]:
-    """Class names, label ``i`` first.
-
-    Args:
-        path (str): A text file with one name a line (line ``i`` names label
-            ``i``; ``tools/data/build_video_lists.py`` writes them), or a
-            JSON file: a list of names, or an object whose ``classes`` is
-            that list (the ``classes.json`` the demo's data writer makes).
-
-    Returns:
-        List[str]: The names.
-
-    Raises:
-        FileNotFoundError: No such file.
-        BadInputError: A directory, or a JSON file of another shape.
-    """
-    if os.path.isdir(path):
-        raise BadInputError(f'{path} is a directory; give the label map file')
-    if not os.path.isfile(path):
-        raise FileNotFoundError(2, 'label map does not exist', path)
-    try:
-        with open(path, encoding='utf-8') as f:
-            text = f.read()
-    except UnicodeDecodeError:
-        raise BadInputError(f'{path} is not a text file: a label map is '
-                            'text, one class name a line, or JSON') from None
-    if path.endswith('.json'):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise BadInputError(f'{path} is not valid JSON ({exc})') from None
-        names = data.get('classes') if isinstance(data, dict) else data
-        if not isinstance(names, list) or not all(
-                isinstance(n, str) for n in names):
-            raise BadInputError(
-                f'{path}: expected a JSON list of class names or an object '
-                'with one under "classes"')
-        return names
-    return [line.strip() for line in text.splitlines() if line.strip()]
+                                main_with_clear_errors, read_config,
+                                read_label_map)
 
 
 def check_video_file(video: str) -> None:
@@ -233,7 +192,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         raise BadInputError(f'--also: every task needs its own NAME (the '
                             f'first is "main"), got {task_names}')
     # The cheap checks first: every label map, then the video.
-    names = {name: load_label_map(label_map)
+    names = {name: read_label_map(label_map)
              for name, _, _, label_map in tasks}
     check_video_file(args.video)
     models = {}

@@ -5,12 +5,16 @@ Same command line as MMAction2's ``tools/test.py``::
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--dump OUT.pkl]
         [--cfg-options k=v ...] [--show-dir DIR] [--show] [--interval N]
         [--wait-time S] [--launcher pytorch] [--protocols 3x1 1x1 1x3 4x3]
+    python tools/test.py CONFIG --zero-shot [...]
 
 The checkpoint is read safely (no pickled code runs) and must fit the model
 exactly; a checkpoint of another architecture is an error naming the keys;
 an adapter-only one is merged onto the image model it was trained on.
 ``--protocols`` reports several view protocols (clips x crops) from one
 decode of their clips, each as its own metrics (``acc/3x1_top1``, ...).
+``--zero-shot`` tests, instead of a checkpoint, the model as initialised:
+the frozen image-text model with its classifier from the class names
+(a config whose head is ``AIMTextHead``; docs/few_shot.md).
 """
 import argparse
 import os
@@ -33,7 +37,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Test (and evaluate) a video recognizer')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', nargs='?',
+                        help='checkpoint file (none with --zero-shot)')
+    parser.add_argument('--zero-shot', action='store_true',
+                        help='test the model as initialised, no checkpoint: '
+                        'the frozen image-text model, its classifier from '
+                        'the class names (a config whose head is '
+                        'AIMTextHead)')
     parser.add_argument('--work-dir',
                         help='where the metrics file and logs go')
     parser.add_argument('--dump', type=str,
@@ -68,6 +78,15 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
+    if args.zero_shot and args.checkpoint is not None:
+        parser.error('--zero-shot tests the model as initialised: give no '
+                     'checkpoint')
+    if args.zero_shot and args.shrink:
+        parser.error('--zero-shot tests the image-text model as released, '
+                     'which --shrink replaces by a tiny random one: give one')
+    if not args.zero_shot and args.checkpoint is None:
+        parser.error('give the checkpoint to test, or --zero-shot to test '
+                     'the model as initialised')
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
@@ -81,18 +100,20 @@ def request_of(args: argparse.Namespace) -> RunRequest:
     return RunRequest(
         mode='test', config_path=args.config, cfg_options=args.cfg_options,
         shrink=args.shrink, work_dir=args.work_dir, launcher=args.launcher,
-        checkpoint=args.checkpoint, dump=args.dump,
+        checkpoint=args.checkpoint, zero_shot=args.zero_shot,
+        dump=args.dump,
         test_protocols=tuple(args.protocols or ()), show=show,
         allow_other_image_model=args.allow_other_image_model)
 
 
 def main(argv=None) -> None:
-    """Build the runner from the config and test the checkpoint."""
+    """Build the runner from the config and test the checkpoint (or, with
+    ``--zero-shot``, the model as initialised)."""
     args = parse_args(argv)
-    if os.path.isdir(args.checkpoint):
+    if args.checkpoint is not None and os.path.isdir(args.checkpoint):
         raise IsADirectoryError(21, 'is a directory, not a checkpoint',
                                 args.checkpoint)
-    if not os.path.exists(args.checkpoint):
+    if args.checkpoint is not None and not os.path.exists(args.checkpoint):
         raise FileNotFoundError(2, 'checkpoint does not exist',
                                 args.checkpoint)
     cfg, changes = resolve(read_config(args.config), request_of(args))

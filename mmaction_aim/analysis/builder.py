@@ -56,8 +56,9 @@ def build_model(cfg: Union[Config, dict],
         init (bool): Run ``init_weights()`` (the adapters' initialisation;
             the image model stays random unless ``keep_pretrained``).
             Defaults to False.
-        keep_pretrained (bool): Keep ``backbone.pretrained``, so that
-            ``init_weights()`` reads the image model. Defaults to False.
+        keep_pretrained (bool): Keep ``backbone.pretrained`` (and a text
+            head's ``text_weights``), so that ``init_weights()`` reads the
+            image model (and its text tower). Defaults to False.
 
     Returns:
         torch.nn.Module: The model, in train mode as built.
@@ -85,6 +86,9 @@ def build_model(cfg: Union[Config, dict],
                 backbone[key] = value
         if with_cp:
             backbone.with_cp = True
+    head = model_cfg.get('cls_head')
+    if head is not None and 'text_weights' in head and not keep_pretrained:
+        head.text_weights = None  # a random classifier, as the image model
     place = torch.device(device) if device is not None else \
         contextlib.nullcontext()
     with place:

@@ -82,6 +82,9 @@ class RunRequest:
         work_dir (str, optional): ``--work-dir``.
         launcher (str, optional): ``--launcher``.
         checkpoint (str, optional): The checkpoint ``tools/test.py`` tests.
+        zero_shot (bool): ``tools/test.py --zero-shot``: test the model as
+            initialised (its classifier from the class names), no
+            checkpoint.
         resume (str, optional): ``--resume`` (``'auto'``: the latest).
         amp (bool): ``--amp``.
         no_validate (bool): ``--no-validate``.
@@ -105,6 +108,7 @@ class RunRequest:
     work_dir: Optional[str] = None
     launcher: Optional[str] = None
     checkpoint: Optional[str] = None
+    zero_shot: bool = False
     resume: Optional[str] = None
     amp: bool = False
     no_validate: bool = False
@@ -313,11 +317,29 @@ def _test_request(cfg, request, accelerator):
     if request.checkpoint is not None:
         yield from _set(cfg, 'load_from', request.checkpoint,
                         'the checkpoint to test')
+    if request.zero_shot:
+        yield from _zero_shot(cfg)
     yield from _set(cfg, 'resume', False, 'testing does not resume')
     if cfg.get('checkpoint_ignore_keys'):
         yield from _set(cfg, 'checkpoint_ignore_keys', None,
                         "a tested checkpoint must fit the model: the keys "
                         "are exempt for a fine-tuning run's load_from only")
+
+
+def _zero_shot(cfg):
+    """``--zero-shot``: no checkpoint; :class:`~.ZeroShotTestHook`
+    initialises the model (the image model's file, fresh adapters, the
+    classifier from the class names) before testing."""
+    from .zero_shot import check_zero_shot_model
+    check_zero_shot_model(cfg.get('model'), '--zero-shot')
+    yield from _set(cfg, 'load_from', None, '--zero-shot: the model as '
+                    'initialised is tested, no checkpoint')
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(isinstance(h, dict) and h.get('type') == 'ZeroShotTestHook'
+               for h in hooks):
+        yield from _set(cfg, 'custom_hooks',
+                        hooks + [dict(type='ZeroShotTestHook')],
+                        '--zero-shot: initialise the model before testing')
 
 
 def _train_request(cfg, request, accelerator):

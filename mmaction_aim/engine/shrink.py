@@ -3,7 +3,8 @@
 :func:`shrink_config` is what ``tools/train.py --shrink`` and
 ``tools/test.py --shrink`` apply, and what the tests use: the same image
 model family at a tiny width and depth (the family's own
-``tiny_config``), few frames, no pre-trained weights, the head's width
+``tiny_config``), few frames, no pre-trained weights (a head started from
+class names becomes AIM's own head), the head's width
 taken from the shrunk model, small batches without workers (each its own
 optimiser step: no accumulation to the recipe's clips per step), one
 epoch.
@@ -14,6 +15,15 @@ from typing import List, Optional
 
 import torch
 from mmengine.config import Config
+
+
+#: What a text head's config keeps when ``--shrink`` makes it AIM's own
+#: head (:class:`~mmaction_aim.models.AIMHead`'s arguments).
+HEAD_KEYS = ('num_classes', 'in_channels', 'loss_cls', 'dropout_ratio',
+             'init_std', 'label_smooth_eps', 'average_clips', 'multi_class',
+             'topk')
+#: Hooks that evaluate the zero-shot model, meaningless once shrunk.
+ZERO_SHOT_HOOKS = ('ZeroShotValHook', 'ZeroShotTestHook')
 
 
 def _datasets(dataset: dict):
@@ -43,6 +53,7 @@ def shrink_config(cfg: Config, width: int = 32, depth: int = 2,
     """
     from mmaction_aim.models.families import FAMILIES, build_family
     from mmaction_aim.datasets import SAMPLE, role_of
+    from .zero_shot import is_text_head
     changed = []
 
     def put(owner, key, value, name):
@@ -60,6 +71,18 @@ def shrink_config(cfg: Config, width: int = 32, depth: int = 2,
         built = build_family(backbone.image_model, frames)
         out_width = built.facts(built.build()).width
     head = cfg.model.get('cls_head')
+    if head is not None and is_text_head(head):
+        # The text start is pre-trained weights too, of the full-size
+        # image-text model: the tiny model gets AIM's own head.
+        head = {k: v for k, v in head.items() if k in HEAD_KEYS}
+        put(cfg.model, 'cls_head', dict(head, type='AIMHead'),
+            'model.cls_head')
+        head = cfg.model.cls_head
+        hooks = cfg.get('custom_hooks') or []
+        kept = [h for h in hooks if not (
+            isinstance(h, dict) and h.get('type') in ZERO_SHOT_HOOKS)]
+        if len(kept) != len(hooks):
+            put(cfg, 'custom_hooks', kept, 'custom_hooks')
     if head is not None:
         put(head, 'in_channels', out_width, 'model.cls_head.in_channels')
         if num_classes is not None:

@@ -99,7 +99,7 @@ def main(argv=None) -> dict:
     saved = {n: saved_activation_bytes(m, lambda m=m: m(clip))
              for n, m in models.items()}
     times = {n: [] for n in names}
-    for name, model in models.items():  # warm-up
+    for model in models.values():  # warm-up
         step(model, clip)
     for r in range(args.repeats):
         order = names if r % 2 == 0 else names[::-1]  # ABBA

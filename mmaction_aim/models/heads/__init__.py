@@ -1,3 +1,4 @@
 from .aim_head import AIMHead
+from .text_head import AIMTextHead
 
-__all__ = ['AIMHead']
+__all__ = ['AIMHead', 'AIMTextHead']

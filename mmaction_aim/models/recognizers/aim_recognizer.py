@@ -12,6 +12,8 @@ from ...checkpoint import (CheckpointMismatchError, StateDict, add_prefix,
                            check_fits, meta_of, select_prefix, strip_prefix,
                            unwrap)
 from ..families import build_family
+from ..heads import AIMTextHead
+from ..text import check_pairing
 from ..utils.convert import resize_temporal_embedding, upgrade_layout
 from ..utils.params import trainable_summary
 
@@ -101,6 +103,16 @@ class AIMRecognizer(Recognizer3D):
                          data_preprocessor=data_preprocessor)
         MMLogger.get_current_instance().info(
             f'{type(self).__name__}: {trainable_summary(self)}')
+
+    def init_weights(self) -> None:
+        """Initialise the backbone and the head; a head started from class
+        names is first checked to be the text side of the backbone's image
+        model (:func:`~..text.check_pairing`: its class embeddings would
+        otherwise live in another model's space)."""
+        head = self.cls_head
+        if isinstance(head, AIMTextHead) and head.text_weights is not None:
+            check_pairing(self.backbone.image_model_cfg, head.text_model)
+        super().init_weights()
 
     def extract_feat(self,
                      inputs: torch.Tensor,
