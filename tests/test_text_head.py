@@ -438,3 +438,11 @@ def test_every_run_checks_the_pairing_before_reading_text(tmp_path):
     with pytest.raises(TextTowerMismatchError, match='quickgelu'):
         _recognizer(image_model, 'ViT-B-16', str(tmp_path / 'absent.pt'),
                     None, backbone_file=False)
+
+
+def test_a_timm_clip_tower_is_pointed_to_clipvit():
+    """timm's CLIP image towers have a text tower, in open_clip's layout:
+    the refusal says how to use it, not that there is none."""
+    with pytest.raises(NoTextTowerError, match="type='CLIPViT'"):
+        check_pairing(dict(model_name='vit_base_patch16_clip_224.openai'),
+                      'ViT-B-16-quickgelu')

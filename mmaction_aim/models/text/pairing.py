@@ -113,6 +113,13 @@ def _check_timm(image_model: dict, family: str, model_name: str,
     base = model_name.split('.')[0]
     if spec.timm_model != base:
         towers = open_clip_models_of_timm(model_name)
+        if not towers and '_clip_' in base:
+            raise NoTextTowerError(
+                f'timm {model_name} is a CLIP image tower whose text tower '
+                'the text head reads with open_clip\'s own vision '
+                'transformer: adapt the same weights as '
+                "image_model=dict(type='CLIPViT', arch=...) (the arch and "
+                'activation of its open_clip name; docs/few_shot.md)')
         if not towers:
             raise NoTextTowerError(
                 f'timm {model_name} has no text tower '
