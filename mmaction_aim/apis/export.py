@@ -10,7 +10,8 @@ PyTorch's current exporters: ``torch.export`` (an ``ExportedProgram``,
 :func:`check_export` runs the file (the exported program, or ONNX Runtime
 on the CPU) against PyTorch eager.
 """
-from typing import Tuple
+import contextlib
+from typing import Iterator, Tuple
 
 import numpy as np
 import torch
@@ -116,12 +117,29 @@ def export_recognizer(model: nn.Module, path: str, fmt: str, views: int,
         if fmt == 'torch_export':
             torch.export.save(torch.export.export(wrapped, example), path)
         else:
-            program = torch.onnx.export(wrapped, example, dynamo=True,
-                                        input_names=['clips'],
-                                        output_names=['scores'],
-                                        verbose=False)
+            with explicit_attention(model):
+                program = torch.onnx.export(wrapped, example, dynamo=True,
+                                            input_names=['clips'],
+                                            output_names=['scores'],
+                                            verbose=False)
             program.save(path)
     return path
+
+
+@contextlib.contextmanager
+def explicit_attention(model: nn.Module) -> Iterator[None]:
+    """timm's attention modules computing by their explicit path (products
+    and softmax) rather than the fused kernel, for the ONNX exporter, which
+    takes the fused kernel on 4-D tensors only (Hiera's mask-unit attention
+    calls it on 5-D ones). The same function; restored afterwards."""
+    fused = [m for m in model.modules() if getattr(m, 'fused_attn', False)]
+    for module in fused:
+        module.fused_attn = False
+    try:
+        yield
+    finally:
+        for module in fused:
+            module.fused_attn = True
 
 
 def run_export(path: str, fmt: str, clips: torch.Tensor) -> np.ndarray:

@@ -16,9 +16,10 @@ StateDict = Dict[str, torch.Tensor]
 
 #: Where training frameworks keep the weights inside a checkpoint, in the
 #: order they are looked for: timm's EMA first (as ``timm`` loads
-#: pretrained files), then MMEngine's / open_clip's / timm's own.
+#: pretrained files), then MMEngine's / open_clip's / timm's own, and
+#: Meta's original Hiera files' (``model_state``).
 WEIGHT_KEYS = ('state_dict_ema', 'model_ema', 'state_dict', 'model',
-               'module')
+               'module', 'model_state')
 
 
 def unwrap(checkpoint: Any, keys: Sequence[str] = WEIGHT_KEYS,

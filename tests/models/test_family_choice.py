@@ -51,3 +51,19 @@ def test_a_config_naming_only_the_model():
     with torch.device('meta'):
         family = build_family(image_model, num_frames=2)
     assert type(family).__name__ == 'TimmEva'
+
+
+def test_a_head_of_another_width_is_refused_when_built():
+    """Naming another image model but keeping the head: one sentence when
+    the model is built, not a failed product at the first step."""
+    from mmaction_aim.analysis import build_model
+    from mmaction_aim.utils import BadInputError
+    cfg = dict(type='AIMRecognizer', backbone=dict(
+        type='AIMBackbone', num_frames=2, image_model=dict(
+            model_name='vit_tiny_patch16_224',
+            timm_kwargs=dict(img_size=32, depth=1))),
+        cls_head=dict(type='AIMHead', num_classes=3, in_channels=768))
+    with pytest.raises(BadInputError, match='in_channels=192'):
+        build_model(cfg, device='meta')
+    cfg['cls_head']['in_channels'] = 192
+    assert build_model(cfg, device='meta').cls_head.in_channels == 192

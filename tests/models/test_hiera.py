@@ -166,3 +166,59 @@ def test_hieradet_is_not_hiera():
                          timm_kwargs=dict(embed_dim=16, num_heads=1,
                                           stages=(1, 1, 1, 1))),
                     num_frames=2)
+
+
+def test_meta_original_file_loads(tmp_path):
+    """Meta's release wraps its weights in ``model_state`` and names the
+    final norm ``norm``; timm's filter renames it."""
+    torch.manual_seed(4)
+    plain = timm.create_model(NAME, pretrained=False, num_classes=0,
+                              **TINY).eval()
+    state = {('norm.' + k[len('head.norm.'):] if k.startswith('head.norm.')
+              else k): v for k, v in plain.state_dict().items()}
+    path = tmp_path / 'hiera_meta.pth'
+    torch.save({'model_state': state, 'epoch': 1}, path)
+    backbone = _backbone(pretrained=str(path)).eval()
+    clips = torch.randn(1, 3, 4, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(backbone(clips), _timm_frames(plain, clips))
+
+
+def test_positions_are_resized_to_the_frame_size(tmp_path):
+    """A 64-px file in a 96-px model: the positions resampled as timm
+    resamples a ViT's (bicubic on the patch grid)."""
+    from timm.layers import resample_abs_pos_embed
+    torch.manual_seed(5)
+    plain = timm.create_model(NAME, pretrained=False, num_classes=0, **TINY)
+    path = tmp_path / 'hiera64.safetensors'
+    save_file(plain.state_dict(), str(path))
+    backbone = _backbone(timm_kwargs=dict(TINY, img_size=96),
+                         pretrained=str(path))
+    expected = resample_abs_pos_embed(plain.pos_embed.detach(), [24, 24],
+                                      [16, 16], num_prefix_tokens=0)
+    assert torch.equal(backbone.image_model.pos_embed.detach(), expected)
+
+
+def test_another_models_file_and_frame_size_are_refused(tmp_path):
+    vit = timm.create_model('vit_base_patch16_224', pretrained=False,
+                            num_classes=0, img_size=32, embed_dim=32,
+                            depth=1, num_heads=2)
+    path = tmp_path / 'vit.safetensors'
+    save_file(vit.state_dict(), str(path))
+    with pytest.raises(ImageModelMismatchError,
+                       match=r'a ViT \(timm layout\).*16 -> 32 -> 64 -> 128'):
+        _backbone(pretrained=str(path))
+    with pytest.raises(UnsupportedImageModelError,
+                       match='must be a multiple of 32'):
+        _backbone(timm_kwargs=dict(TINY, img_size=80))
+
+
+def test_a_hiera_file_is_not_called_a_vit(tmp_path):
+    plain = timm.create_model(NAME, pretrained=False, num_classes=0, **TINY)
+    path = tmp_path / 'hiera.safetensors'
+    save_file(plain.state_dict(), str(path))
+    with pytest.raises(ImageModelMismatchError,
+                       match=r'a hierarchical ViT .*16 -> 32 -> 64 -> 128'):
+        AIMBackbone(dict(model_name='vit_base_patch16_224', timm_kwargs=dict(
+            img_size=32, embed_dim=32, depth=1, num_heads=2)),
+            num_frames=2, pretrained=str(path)).init_weights()

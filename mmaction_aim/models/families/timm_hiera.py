@@ -1,17 +1,19 @@
 """timm's Hiera: a hierarchical ViT whose blocks pool their tokens."""
+import math
 from typing import List, Tuple
 
 import torch
+from timm.layers import resample_abs_pos_embed
 from timm.models.hiera import Hiera, HieraBlock, checkpoint_filter_fn
 from torch import nn
 
 from ...checkpoint import ImageModelMismatchError, StateDict
 from ..layers.adapted_block import AdaptedBlock, BlockParts
 from ..layers.projected_attention import projected_attention
-from .base import ImageModelFacts, Stage
+from .base import ImageModelFacts, Stage, UnsupportedImageModelError
 from .registry import FAMILIES
 from .timm_common import TimmFamily
-from .weight_files import describe_state_dict
+from .weight_files import describe_state_dict, hierarchical_widths
 
 
 class AIMHieraBlock(AdaptedBlock):
@@ -108,14 +110,53 @@ class TimmHiera(TimmFamily):
                                           embed_dim=width, num_heads=2,
                                           stages=(depth, ) * 4))
 
+    def build(self) -> nn.Module:
+        model = super().build()
+        # Mask units and query pooling tile the token grid exactly; another
+        # frame size fails deep inside timm's unroll.
+        grid = list(model.tokens_spatial_shape)
+        unrolls = len(model.stage_ends) - 1
+        unit = [math.lcm(m, s ** unrolls) for m, s in
+                zip(model.mask_unit_size, model.q_stride, strict=True)]
+        if any(g % u for g, u in zip(grid, unit, strict=True)):
+            size = [g * p for g, p in
+                    zip(grid, model.patch_stride, strict=True)]
+            multiple = [u * p for u, p in
+                        zip(unit, model.patch_stride, strict=True)]
+            raise UnsupportedImageModelError(
+                f'{self.describe()} cannot take {size[0]}x{size[1]} frames: '
+                f'its mask units tile the token grid, so the frame size must '
+                f'be a multiple of {multiple[0]} '
+                '(timm_kwargs.img_size, or the pipeline\'s crop)')
+        return model
+
     def convert(self, state_dict: StateDict, model: nn.Module,
                 name: str) -> StateDict:
         """A timm or original (Meta) Hiera file in timm's names (timm's
-        checkpoint filter), without the classifier."""
-        if 'blocks.0.attn.qkv.weight' not in state_dict and \
-                'model_state' not in state_dict:
+        checkpoint filter), without the classifier, its positions resized
+        to the model's frame size; a file of another model is refused
+        saying what it holds."""
+        state_dict = checkpoint_filter_fn(state_dict, model)
+        ours = hierarchical_widths(model.state_dict(keep_vars=True))
+        theirs = hierarchical_widths(state_dict)
+        if theirs != ours or 'cls_token' in state_dict:
             raise ImageModelMismatchError(
                 f'{name} holds {describe_state_dict(state_dict)}, not the '
-                f'weights of {self.describe()}')
-        state_dict = checkpoint_filter_fn(state_dict, model)
-        return self.drop_classifier(state_dict, model)
+                f'weights of {self.describe()} (blocks of widths '
+                + ' -> '.join(map(str, ours)) + ')')
+        return self.resize(self.drop_classifier(state_dict, model), model)
+
+    def resize(self, state_dict: StateDict, model: nn.Module) -> StateDict:
+        """The absolute positions (``pos_embed``, one per patch of the
+        frame, raster order) resized to the model's token grid, as timm
+        resamples a ViT's (bicubic); the windowed variant's (abswin) are
+        resized by the model itself at every forward."""
+        key = 'pos_embed'
+        pos = state_dict.get(key)
+        if pos is None or model.pos_embed_win is not None or \
+                pos.shape == model.pos_embed.shape:
+            return state_dict
+        side = math.isqrt(pos.shape[1])
+        return dict(state_dict, **{key: resample_abs_pos_embed(
+            pos, new_size=list(model.tokens_spatial_shape),
+            old_size=[side, side], num_prefix_tokens=0)})

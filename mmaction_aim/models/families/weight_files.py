@@ -7,7 +7,7 @@ with registers in DINOv2) is refused with a sentence saying what the file
 is for, instead of failing inside a conversion function with a shape error.
 """
 import re
-from typing import Dict, Mapping, NamedTuple, Optional
+from typing import Dict, Mapping, NamedTuple, Optional, Tuple
 
 import torch
 
@@ -54,10 +54,31 @@ def _depth(state_dict: StateDict, pattern: str) -> int:
     return max(found) + 1 if found else 0
 
 
+def block_widths(state_dict: StateDict) -> Dict[int, int]:
+    """``block index -> width`` of a timm-layout state dict's blocks (the
+    input width of each block's ``attn.qkv``)."""
+    widths = {}
+    for key, value in state_dict.items():
+        m = re.match(r'blocks\.(\d+)\.attn\.qkv\.weight$', key)
+        if m:
+            widths[int(m.group(1))] = value.shape[1]
+    return widths
+
+
+def hierarchical_widths(state_dict: StateDict) -> Optional[Tuple[int, ...]]:
+    """The distinct block widths, in order, of a hierarchical (pooling)
+    ViT's state dict in timm's layout (Hiera: blocks widen at each stage),
+    or None for any other file."""
+    widths = block_widths(state_dict)
+    distinct = tuple(dict.fromkeys(widths[i] for i in sorted(widths)))
+    return distinct if len(distinct) > 1 else None
+
+
 def vit_facts(state_dict: StateDict) -> Optional[ViTFacts]:
     """The :class:`ViTFacts` of a state dict in any layout timm's ViT filter
     reads (timm, OpenAI / open_clip CLIP, open_clip with a timm trunk,
-    original DINOv2), or None."""
+    original DINOv2), or None (also for a hierarchical ViT's, whose blocks
+    are of several widths)."""
     sd = state_dict
     for prefix in ('visual.trunk.', 'visual.'):
         if any(k.startswith(prefix) for k in sd):
@@ -69,7 +90,7 @@ def vit_facts(state_dict: StateDict) -> Optional[ViTFacts]:
         return ViTFacts('clip', conv.shape[0],
                         _depth(sd, r'transformer\.resblocks\.(\d+)\.'),
                         conv.shape[-1], True, 0, False, False)
-    if 'patch_embed.proj.weight' not in sd:
+    if 'patch_embed.proj.weight' not in sd or hierarchical_widths(sd):
         return None
     proj = sd['patch_embed.proj.weight']
     registers = sd.get('reg_token', sd.get('register_tokens'))
@@ -100,6 +121,11 @@ def describe_state_dict(state_dict: StateDict) -> str:
                 'tools/test.py')
     if any(re.match(r'layers\.\d+\.blocks\.\d+\.', k) for k in keys):
         return 'a Swin Transformer'
+    widths = hierarchical_widths(state_dict)
+    if widths is not None:
+        return (f'a hierarchical ViT (timm layout, Hiera-like): '
+                f'{len(block_widths(state_dict))} blocks of widths '
+                + ' -> '.join(map(str, widths)))
     if any(k.startswith(('vit.', 'embeddings.', 'encoder.layer.'))
            for k in keys):
         return 'a Hugging Face transformers model'

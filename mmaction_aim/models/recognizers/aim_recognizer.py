@@ -11,6 +11,7 @@ from mmaction.registry import MODELS
 from ...checkpoint import (CheckpointMismatchError, StateDict, add_prefix,
                            check_fits, meta_of, select_prefix, strip_prefix,
                            unwrap)
+from ...utils.errors import BadInputError
 from ..families import build_family
 from ..heads import AIMTextHead
 from ..text import check_pairing
@@ -101,8 +102,23 @@ class AIMRecognizer(Recognizer3D):
         super().__init__(backbone=backbone, cls_head=cls_head, neck=neck,
                          train_cfg=train_cfg, test_cfg=test_cfg,
                          data_preprocessor=data_preprocessor)
+        self._check_head_width()
         MMLogger.get_current_instance().info(
             f'{type(self).__name__}: {trainable_summary(self)}')
+
+    def _check_head_width(self) -> None:
+        """Refuse a head that reads features of another width than the
+        image model gives (a config naming another image model but keeping
+        the head's ``in_channels``), before a step fails on the product."""
+        head_width = getattr(self.cls_head, 'in_channels', None)
+        width = getattr(self.backbone, 'width', None)
+        if self.with_neck or head_width is None or width is None or \
+                head_width == width:
+            return
+        raise BadInputError(
+            f'model.cls_head.in_channels is {head_width} but the image model '
+            f'({self.backbone.describe()}) gives {width}-wide features: set '
+            f'model.cls_head.in_channels={width}')
 
     def init_weights(self) -> None:
         """Initialise the backbone and the head; a head started from class
