@@ -26,9 +26,11 @@ latter are merged onto the image model named by
 ``model.backbone.pretrained``, which must be the one they were trained on.
 
 A missing, empty or undecodable video, a checkpoint that is missing,
-damaged or does not fit the config, and a label map naming more or fewer
+damaged or does not fit the config, a test pipeline sampling another number
+of frames than the backbone takes, and a label map naming more or fewer
 classes than its model has, end the tool with one ``error:`` line naming
-the file. ``--topk`` larger than the model's classes shows them all.
+the file or the config fields. ``--topk`` larger than the model's classes
+shows them all.
 """
 import argparse
 import os
@@ -89,7 +91,24 @@ def load_model(config: str, checkpoint: str, device: str = 'cpu',
         model.backbone.pretrained = pretrained
     model.load_checkpoint(ckpt, name=checkpoint,
                           allow_other_image_model=allow_other_image_model)
+    check_test_pipeline(model, cfg)
     return model.to(device).eval()
+
+
+def check_test_pipeline(model, cfg) -> None:
+    """Raise :class:`~mmaction_aim.engine.preflight.ConfigMismatchError`
+    where the test pipeline samples clips of another length than the
+    model's backbone was built for: the check ``tools/test.py`` makes
+    before testing, made here before a video is decoded."""
+    from mmengine.dataset import Compose
+    from mmengine.registry import init_default_scope
+
+    from mmaction_aim.engine.preflight import check_clip_length
+    init_default_scope(cfg.get('default_scope', 'mmaction'))
+    field = 'test_dataloader.dataset.pipeline' if cfg.get(
+        'test_dataloader') else 'test_pipeline'
+    check_clip_length(model, Compose(cfg.test_pipeline).transforms, 'test',
+                      field)
 
 
 def predict(model, video: str, topk: int = 5) -> List[Tuple[int, float]]:

@@ -87,7 +87,7 @@ from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
 import torch
 from mmengine.config import DictAction
 
-from .builder import VARIANTS, build_model, load_config
+from .builder import VARIANTS, build_model, check_variant, load_config
 from .flops import count_macs
 
 
@@ -592,6 +592,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                     args.cfg_options, args.memory_only, args.matmul_size)))
         return {}
     cfg = load_config(args.config, args.cfg_options)
+    for variant in args.variants:  # before anything is built or timed
+        check_variant(cfg, variant)
     device = torch.device(args.device)
     size = args.matmul_size = args.matmul_size or 4 * reference_width(
         build_model(cfg, device='meta'))

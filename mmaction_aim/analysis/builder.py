@@ -13,6 +13,8 @@ from typing import Optional, Union
 import torch
 from mmengine.config import Config, ConfigDict
 
+from ..utils.errors import BadInputError
+
 #: Backbone overrides that turn an AIM config into what it is compared with
 #: (``image_model``: merged into the backbone's ``image_model`` dict).
 VARIANTS = {
@@ -25,6 +27,47 @@ VARIANTS = {
     # The same AIM model, computed the straightforward way (CLIP only).
     'plain': dict(image_model=dict(type='PlainCLIPViT')),
 }
+
+#: Variants that swap the image-model family for one of their own, and the
+#: family (or a subclass of it) the config's image model must be.
+VARIANT_NEEDS = {'plain': 'CLIPViT'}
+
+
+def check_variant(cfg: Union[Config, dict], variant: str) -> None:
+    """Raise :class:`BadInputError` unless ``variant`` can be made of the
+    config's model (``'plain'``: CLIP image models only).
+
+    Args:
+        cfg (Config | dict): A config with a ``model`` (and possibly
+            ``custom_imports``), or a model dict itself.
+        variant (str): A key of :data:`VARIANTS`.
+    """
+    if variant not in VARIANTS:
+        raise BadInputError(f'variant {variant!r} is none of '
+                            f'{sorted(VARIANTS)}')
+    needed = VARIANT_NEEDS.get(variant)
+    if needed is None:
+        return
+    import mmaction_aim  # noqa: F401  (registers the families)
+    from mmengine.utils import import_modules_from_strings
+
+    from ..models.families import FAMILIES
+    if 'model' in cfg and cfg.get('custom_imports'):
+        import_modules_from_strings(**cfg['custom_imports'])
+    model = cfg['model'] if 'model' in cfg else cfg
+    image_model = (model.get('backbone') or {}).get('image_model') or {}
+    kind = image_model.get('type')
+    family = FAMILIES.get(kind) if isinstance(kind, str) else kind
+    if isinstance(family, type) and issubclass(family, FAMILIES.get(needed)):
+        return
+    what = (f'type {getattr(kind, "__name__", kind)!r}' if kind is not None
+            else f'the timm model {image_model.get("model_name")!r}')
+    own = VARIANTS[variant]['image_model']['type']
+    raise BadInputError(
+        f'the {variant!r} variant is AIM on a {needed} image model computed '
+        f'the straightforward way ({own}), but this config\'s image model '
+        f'(model.backbone.image_model) is {what}; {variant!r} is for '
+        f'{needed} configs (e.g. configs/aim_vitb_k400.py)')
 
 
 def load_config(config: Union[str, Config],
@@ -62,7 +105,12 @@ def build_model(cfg: Union[Config, dict],
 
     Returns:
         torch.nn.Module: The model, in train mode as built.
+
+    Raises:
+        BadInputError: ``variant`` cannot be made of this model
+            (:func:`check_variant`).
     """
+    check_variant(cfg, variant)
     import mmaction_aim  # noqa: F401  (registers AIM)
     from mmengine.registry import init_default_scope
     from mmengine.utils import import_modules_from_strings

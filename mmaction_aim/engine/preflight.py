@@ -10,7 +10,7 @@ size than the image model takes (a missed crop). Each is a
 transform, raised before the first training, validation or test iteration.
 """
 import random
-from typing import Any, Iterator, List
+from typing import Any, Iterator, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -170,12 +170,34 @@ def check_dataset(model: torch.nn.Module, dataset: Any, split: str) -> None:
                 (f'\n  ... and {len(problems) - 10} more'
                  if len(problems) > 10 else ''))
     backbone = getattr(model, 'backbone', None)
+    check_clip_length(model, getattr(getattr(dataset, 'pipeline', None),
+                                     'transforms', []), split)
+    if len(dataset) and backbone is not None:
+        with _PreservedRandomState():
+            sample = dataset[0]
+        _check_sample(backbone, sample, split, name)
+
+
+def check_clip_length(model: torch.nn.Module, transforms: Sequence[Any],
+                      split: str, field: Optional[str] = None) -> None:
+    """Raise :class:`ConfigMismatchError` where a frame sampler among
+    ``transforms`` samples clips of another length than ``model``'s
+    backbone was built for (where its parameters fix the frame count).
+
+    Args:
+        model (torch.nn.Module): The recognizer.
+        transforms (Sequence): The pipeline's built transforms.
+        split (str): ``'train'``, ``'val'`` or ``'test'``, for the message.
+        field (str, optional): The pipeline's config field, for the
+            message. Defaults to ``<split>_dataloader.dataset.pipeline``.
+    """
+    backbone = getattr(model, 'backbone', None)
     frames = getattr(backbone, 'num_frames', None)
-    fixed_time = getattr(backbone, 'models_time', False)
-    transforms = getattr(getattr(dataset, 'pipeline', None), 'transforms',
-                         [])
+    if not getattr(backbone, 'models_time', False):
+        return
+    field = field or f'{split}_dataloader.dataset.pipeline'
     for transform in transforms:
-        if role_of(transform) != SAMPLE or not fixed_time:
+        if role_of(transform) != SAMPLE:
             continue
         # A sampler of its own (MultiProtocolSampleFrames) or a plain one.
         clip_len = getattr(getattr(transform, 'sampler', transform),
@@ -185,12 +207,7 @@ def check_dataset(model: torch.nn.Module, dataset: Any, split: str) -> None:
                 f'The {split} pipeline samples clips of {clip_len} frames '
                 f'({type(transform).__name__}(clip_len={clip_len})) but '
                 f'the backbone was built for num_frames={frames}: set the '
-                f'same number in both ({split}_dataloader.dataset.pipeline, '
-                'model.backbone.num_frames)')
-    if len(dataset) and backbone is not None:
-        with _PreservedRandomState():
-            sample = dataset[0]
-        _check_sample(backbone, sample, split, name)
+                f'same number in both ({field}, model.backbone.num_frames)')
 
 
 def _check_sample(backbone, sample: Any, split: str, name: str) -> None:

@@ -10,7 +10,8 @@ by ``image_model`` (:mod:`mmaction_aim.models.families`).
 """
 import hashlib
 from functools import cached_property
-from typing import Dict, Iterator, List, Optional, Sequence, Union
+from typing import (Dict, Iterable, Iterator, List, Optional, Sequence,
+                    Union)
 
 import torch
 import torch.utils.checkpoint as cp
@@ -24,7 +25,8 @@ from ...checkpoint import ImageModelMismatchError, StateDict
 from ...utils.errors import BadInputError
 from ..families import blocks_of, build_family
 from ..layers import Adapter
-from ..layers.adapted_block import RECOMPUTABLE, AdaptedBlock
+from ..layers.adapted_block import (RECOMPUTABLE, AdaptedBlock,
+                                    check_adaptation_args)
 
 #: AIM's three adaptations.
 ADAPTATIONS = ('temporal', 'spatial', 'joint')
@@ -138,20 +140,19 @@ class AIMBackbone(BaseModule):
             raise BadInputError(f'AIMBackbone: num_frames (frames per clip, '
                                 'model.backbone.num_frames) must be >= 1, '
                                 f'got {num_frames}')
-        unknown = set(adapters) - set(ADAPTATIONS)
-        if unknown:
-            raise ValueError(f'Unknown adaptations {sorted(unknown)}; '
-                             f'choose from {ADAPTATIONS}')
+        check_adaptation_args(num_tadapter, recompute_frozen)
+        if drop_path_axis not in ('frame', 'original'):
+            raise BadInputError(
+                'AIMBackbone: drop_path_axis (model.backbone.drop_path_axis) '
+                "must be 'frame' or 'original', got "
+                f'{drop_path_axis!r}')
         self.num_frames = num_frames
         self.num_tadapter = num_tadapter
         self.adapter_scale = adapter_scale
         self.adapter_mlp_ratio = adapter_mlp_ratio
-        if drop_path_axis not in ('frame', 'original'):
-            raise ValueError(f"drop_path_axis: 'frame' or 'original', got "
-                             f'{drop_path_axis!r}')
         self.drop_path_rate = drop_path_rate
         self.drop_path_axis = drop_path_axis
-        self.adapters = tuple(adapters)
+        self.adapters = self._parse_adapters(adapters)
         self.freeze_image_model = freeze_image_model
         self.freeze_ln_post = freeze_ln_post
         self.pretrained = pretrained
@@ -171,6 +172,7 @@ class AIMBackbone(BaseModule):
             for i, block in enumerate(blocks):
                 blocks[i] = self.family.adapt_block(block, s, i, **next(args))
         self.image_model = model
+        self._warn_if_no_temporal_adapter(adapter_layers, depth)
         #: What AIM reads of the image model (widths, input size, norms).
         self.facts = self.family.facts(model)
         if temporal_embedding is None:
@@ -182,17 +184,65 @@ class AIMBackbone(BaseModule):
 
     # ----------------------------------------------------------- building
     @staticmethod
+    def _parse_adapters(adapters: Sequence[str]) -> tuple:
+        """``adapters`` as a tuple, or :class:`BadInputError` naming the
+        field."""
+        field = 'AIMBackbone: adapters (model.backbone.adapters)'
+        if isinstance(adapters, str) or not isinstance(adapters, Iterable):
+            raise BadInputError(
+                f'{field} is a list of adaptations, any of {ADAPTATIONS} '
+                f"(e.g. ('temporal', ); () for the plain image model), got "
+                f'{adapters!r}')
+        adapters = tuple(adapters)
+        unknown = [a for a in adapters if a not in ADAPTATIONS]
+        if unknown:
+            raise BadInputError(
+                f'{field} takes any of {ADAPTATIONS} (() for the plain image '
+                f'model), got unknown {unknown}')
+        return adapters
+
+    @staticmethod
     def _parse_layers(adapter_layers: Optional[Sequence[int]],
                       layers: int) -> frozenset:
+        """The block indices ``adapter_layers`` names (each in
+        ``[0, layers)``), or :class:`BadInputError` naming the field."""
         if adapter_layers is None:
             return frozenset(range(layers))
-        parsed = set()
-        for i in adapter_layers:
-            if not -layers <= i < layers:
-                raise IndexError(f'adapter layer {i} out of range for '
-                                 f'{layers} blocks')
-            parsed.add(i % layers)
-        return frozenset(parsed)
+        allowed = (f'block indices from {-layers} to {layers - 1} (this '
+                   f'image model has {layers} blocks; negative ones count '
+                   'from the end), or None for every block')
+        field = 'AIMBackbone: adapter_layers (model.backbone.adapter_layers)'
+        if isinstance(adapter_layers, (str, bytes)) or \
+                not isinstance(adapter_layers, Iterable):
+            raise BadInputError(f'{field} is a list of {allowed}, got '
+                                f'{adapter_layers!r}')
+        wrong = [i for i in adapter_layers
+                 if not isinstance(i, int) or isinstance(i, bool)
+                 or not -layers <= i < layers]
+        if wrong:
+            raise BadInputError(f'{field} takes {allowed}, got {wrong}')
+        return frozenset(i % layers for i in adapter_layers)
+
+    def _warn_if_no_temporal_adapter(
+            self, adapter_layers: Optional[Sequence[int]],
+            depth: int) -> None:
+        """Log a warning where ``'temporal'`` is asked for but the family
+        left every block the adapters go to without attention along time
+        (Hiera's stage transitions, Swin's ``temporal_blocks``)."""
+        if 'temporal' not in self.adapters or not self.adapter_layers or \
+                any(b.temporal_adapter is not None
+                    for b in self.adapted_blocks()):
+            return
+        named = (f'every one of its {depth} blocks' if adapter_layers is None
+                 else f'blocks {sorted(self.adapter_layers)} of {depth} '
+                 f'(model.backbone.adapter_layers={list(adapter_layers)})')
+        MMLogger.get_current_instance().warning(
+            f'{type(self).__name__}: no block attends along time although '
+            "'temporal' is among adapters (model.backbone.adapters): the "
+            f'adapters go to {named}, which the image-model family '
+            f'{type(self.family).__name__} leaves without temporal '
+            "adaptation (as Hiera's stage transitions, or Swin's blocks "
+            'outside temporal_blocks); name other blocks to model time')
 
     def adaptation_args(self, depth: int) -> List[dict]:
         """The :class:`~..layers.AdaptedBlock` arguments of every block.

@@ -6,6 +6,7 @@ from torch import nn
 
 from ...checkpoint import (ImageModelMismatchError, StateDict, select_prefix,
                            to_float32)
+from ...utils.errors import BadInputError
 from ..layers.adapted_block import AdaptedBlock, BlockParts
 from ..layers.clip_layers import CLIPVisionTransformer, ResidualAttentionBlock
 from ..utils.convert import resize_positional_embedding
@@ -113,13 +114,17 @@ class CLIPViT(ImageModelFamily):
         super().__init__(num_frames)
         if isinstance(arch, str):
             if arch not in self.arch_zoo:
-                raise KeyError(f'Unknown CLIP arch {arch!r}; choose from '
-                               f'{sorted(self.arch_zoo)} or give a dict')
+                raise BadInputError(
+                    f'image_model.arch (model.backbone.image_model.arch): '
+                    f'unknown CLIP arch {arch!r}; choose from '
+                    f'{sorted(self.arch_zoo)} or give a dict')
             self.arch_name, arch = arch, dict(self.arch_zoo[arch])
         else:
             missing = {'patch_size', 'width', 'layers', 'heads'} - set(arch)
             if missing:
-                raise KeyError(f'CLIP arch dict lacks {sorted(missing)}')
+                raise BadInputError(
+                    'image_model.arch (model.backbone.image_model.arch): a '
+                    f'CLIP arch dict lacks {sorted(missing)}')
             arch = dict(arch)
             self.arch_name = (f'patch {arch["patch_size"]}, width '
                               f'{arch["width"]}, {arch["layers"]} layers')

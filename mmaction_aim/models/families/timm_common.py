@@ -8,6 +8,7 @@ from timm.models import get_pretrained_cfg
 from torch import nn
 
 from ...checkpoint import StateDict
+from ...utils.errors import BadInputError
 from .base import ImageModelFamily, UnsupportedImageModelError
 from .registry import FAMILIES
 
@@ -40,7 +41,9 @@ class TimmFamily(ImageModelFamily):
         timm_kwargs = dict(timm_kwargs or {})
         for key, why in OWN_TIMM_KWARGS.items():
             if key in timm_kwargs:
-                raise ValueError(f'timm_kwargs may not set {key!r}: {why}')
+                raise BadInputError(
+                    f'timm_kwargs (model.backbone.image_model.timm_kwargs) '
+                    f'may not set {key!r}: {why}')
         self.model_name = model_name
         self.timm_kwargs = timm_kwargs
 

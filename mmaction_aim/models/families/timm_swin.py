@@ -12,6 +12,7 @@ from torch import nn
 from torch.nn.init import trunc_normal_
 
 from ...checkpoint import ImageModelMismatchError, StateDict
+from ...utils.errors import BadInputError
 from ..layers.adapted_block import AdaptedBlock, BlockParts
 from ..layers.projected_attention import projected_attention
 from ..utils.convert import inflate_patch_embedding
@@ -141,8 +142,10 @@ class TimmSwin(TimmFamily):
                  train_temporal_bias: bool = True) -> None:
         super().__init__(num_frames, model_name, timm_kwargs)
         if num_frames % tubelet_size:
-            raise ValueError(f'num_frames {num_frames} is not a multiple of '
-                             f'tubelet_size {tubelet_size}')
+            raise BadInputError(
+                f'model.backbone.num_frames {num_frames} is not a multiple of '
+                f'the Swin tubelet size {tubelet_size} '
+                '(model.backbone.image_model.tubelet_size)')
         if isinstance(temporal_blocks, str) and temporal_blocks not in (
                 'even', 'all'):
             raise ValueError(f"temporal_blocks: 'even', 'all' or indices, "

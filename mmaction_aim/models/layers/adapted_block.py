@@ -22,11 +22,41 @@ import torch
 import torch.utils.checkpoint as cp
 from torch import nn
 
+from ...utils.errors import BadInputError
 from .adapter import Adapter
 from .drop_path import BranchDropPath
 
 #: The frozen parts of a block that can be recomputed in the backward pass.
 RECOMPUTABLE = ('temporal', 'spatial', 'mlp')
+
+
+def check_adaptation_args(num_tadapter: int,
+                          recompute: Sequence[str]) -> None:
+    """Raise :class:`BadInputError` naming the config field
+    (``model.backbone.num_tadapter``, ``model.backbone.recompute_frozen``)
+    where :class:`AdaptedBlock`'s ``num_tadapter`` or ``recompute`` cannot
+    be used; the backbone calls it before building the image model.
+
+    Args:
+        num_tadapter (int): 1 or 2.
+        recompute (Sequence[str]): Any of :data:`RECOMPUTABLE`.
+    """
+    if num_tadapter not in (1, 2) or isinstance(num_tadapter, bool):
+        raise BadInputError(
+            'num_tadapter (model.backbone.num_tadapter) must be 1, or 2 to '
+            'add temporal_adapter_in (the Something-Something v2 recipe), '
+            f'got {num_tadapter!r}')
+    if isinstance(recompute, str) or not isinstance(recompute, Iterable):
+        raise BadInputError(
+            'recompute_frozen (model.backbone.recompute_frozen) is a list of '
+            f'frozen parts, any of {RECOMPUTABLE} (e.g. (\'mlp\', )), got '
+            f'{recompute!r}')
+    unknown = set(recompute) - set(RECOMPUTABLE)
+    if unknown:
+        raise BadInputError(
+            'recompute_frozen (model.backbone.recompute_frozen) takes frozen '
+            f'parts of a block, any of {RECOMPUTABLE}, got unknown '
+            f'{sorted(map(str, unknown))}')
 
 #: A layer scale as image models keep it: a module (timm's ``LayerScale``),
 #: a parameter multiplied in (EVA's and BEiT's ``gamma_1``), or None.
@@ -123,13 +153,7 @@ class AdaptedBlock(nn.Module):
                  drop_path_per: Optional[Mapping[str, Sequence[str]]] = None,
                  recompute: Sequence[str] = ()) -> None:
         super().__init__()
-        if num_tadapter not in (1, 2):
-            raise ValueError(
-                f'num_tadapter must be 1 or 2, got {num_tadapter}')
-        unknown = set(recompute) - set(RECOMPUTABLE)
-        if unknown:
-            raise ValueError(f'recompute takes parts of {RECOMPUTABLE}, '
-                             f'got {sorted(unknown)}')
+        check_adaptation_args(num_tadapter, recompute)
         # The image block's parts, under its own names (a plain attribute
         # for a part the block holds as None).
         self.parts = parts
