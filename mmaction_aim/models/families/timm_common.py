@@ -88,8 +88,8 @@ class TimmFamily(ImageModelFamily):
         name = self.model_name
         return (f'Download model.safetensors of the Hugging Face hub '
                 f'repository timm/{name} and save it there, or set '
-                'model.backbone.pretrained (docs/model.md, "timm\'s image '
-                'models").')
+                'model.backbone.pretrained (docs/model.md, "Pre-trained '
+                'image weights").')
 
     def describe(self) -> str:
         return f'timm {self.model_name}'
