@@ -93,6 +93,27 @@ def test_draw_refuses_what_it_cannot_draw(tmp_path):
     proc = call_tool([DRAW, full, '--shots', '2', '2', '--out-dir', out],
                      check=False)
     assert proc.returncode == 2 and 'names a K twice' in proc.stderr
+    # A video listed twice would be one clip kept twice.
+    twice = tmp_path / 'twice.txt'
+    twice.write_text(open(full).read() * 2)
+    refused(call_tool([DRAW, str(twice), '--shots', '1', '--out-dir', out],
+                      check=False), 1, 'more than once', 'c0/v0.mp4 on lines')
+    binary = tmp_path / 'binary.txt'
+    binary.write_bytes(bytes(range(256)))
+    refused(call_tool([DRAW, str(binary), '--shots', '1', '--out-dir', out],
+                      check=False), 1, 'is not a text file')
+
+
+def test_draw_takes_shots_given_twice_and_names_labels_without_clips(
+        tmp_path):
+    gap = tmp_path / 'gap.txt'
+    gap.write_text('a.mp4 0\nb.mp4 0\nc.mp4 3\nd.mp4 3\n')
+    out = tmp_path / 'few'
+    proc = call_tool([DRAW, str(gap), '--shots', '1', '--shots', '2',
+                      '--out-dir', str(out)])
+    assert (out / 'gap_k1_seed0.txt').is_file()
+    assert (out / 'gap_k2_seed0.txt').is_file()
+    assert 'labels without a clip' in proc.stdout and '[1, 2]' in proc.stdout
 
 
 # ---------------------------------------------------------- the configs
@@ -175,6 +196,9 @@ def _tiny_text_config(tmp_path):
         f'        text_model={text_model!r}, text_weights={weights!r},\n'
         f'        class_names={str(labels)!r}, average_clips="prob"))\n'
         f'custom_hooks = [dict(type="ZeroShotValHook")]\n'
+        # As the shipped configs: the zero-shot model is epoch 0's
+        # candidate for the best checkpoint.
+        'default_hooks = dict(checkpoint=dict(save_best="auto"))\n'
         'train_cfg = dict(max_epochs=1)\n')
     return str(path), clip
 
@@ -272,6 +296,7 @@ def test_training_log_starts_with_the_zero_shot_row(video_dataset,
         video_dataset['val'])])
     top1 = (reference.argmax(-1) == labels).float().mean().item()
     assert epochs[0][1] == pytest.approx(top1)
+    assert glob.glob(osp.join(work, 'best_acc_top1_epoch_*.pth'))
 
 
 class _Runner:
@@ -301,7 +326,8 @@ def test_shrink_gives_a_text_config_aims_own_head():
     image model is no image-text model), and the zero-shot row with it."""
     from mmaction_aim.engine.shrink import shrink_config
     from mmaction_aim.analysis import build_model
-    cfg = Config.fromfile('configs/few_shot/aim_vitb_ucf101_k4_text.py')
+    cfg = Config.fromfile(osp.join(
+        REPO, 'configs/few_shot/aim_vitb_ucf101_k4_text.py'))
     changed = shrink_config(cfg)
     head = cfg.model.cls_head
     assert head.type == 'AIMHead' and head.num_classes == 101
@@ -311,8 +337,9 @@ def test_shrink_gives_a_text_config_aims_own_head():
     assert any(c.startswith('model.cls_head=') for c in changed)
     model = build_model(cfg, device='meta')
     assert model.cls_head.fc_cls.in_features == model.backbone.width == 32
-    proc = call_tool(['test.py', 'configs/few_shot/aim_vitb_ucf101_k4_text.py',
-                      '--zero-shot', '--shrink'], check=False)
+    proc = call_tool(['test.py', osp.join(
+        REPO, 'configs/few_shot/aim_vitb_ucf101_k4_text.py'), '--zero-shot',
+        '--shrink'], check=False)
     assert proc.returncode == 2 and 'tiny random one' in proc.stderr
 
 
@@ -320,7 +347,21 @@ def test_measurement_builds_read_no_text_file():
     """Analysis builds (FLOPs, benchmarks) read no weights: nor the text
     tower's file."""
     from mmaction_aim.analysis import build_model
-    cfg = Config.fromfile('configs/few_shot/aim_vitb_hmdb51_k2_text.py')
+    cfg = Config.fromfile(osp.join(
+        REPO, 'configs/few_shot/aim_vitb_hmdb51_k2_text.py'))
     assert not osp.exists(cfg.model.cls_head.text_weights)
     model = build_model(cfg, init=True)  # no FileNotFoundError
     assert model.cls_head.text_weights is None
+
+
+def test_zero_shot_refuses_random_weights(tmp_path):
+    """No text file, or no image-model file: the scores would be of random
+    weights, not the image-text model's (a training run's
+    ZeroShotValHook refuses alike)."""
+    config, _ = _tiny_text_config(tmp_path)
+    for field in ('model.cls_head.text_weights',
+                  'model.backbone.pretrained'):
+        refused(call_tool(['test.py', config, '--zero-shot',
+                           '--cfg-options', f'{field}=None'], check=False),
+                1, '--zero-shot evaluates the released image-text model',
+                field, 'random weights')

@@ -446,3 +446,22 @@ def test_a_timm_clip_tower_is_pointed_to_clipvit():
     with pytest.raises(NoTextTowerError, match="type='CLIPViT'"):
         check_pairing(dict(model_name='vit_base_patch16_clip_224.openai'),
                       'ViT-B-16-quickgelu')
+
+
+def test_label_maps_that_would_name_the_wrong_classes_are_refused(tmp_path):
+    """An index column (UCF101's classInd.txt) would become part of every
+    prompt; a blank line between names would shift the labels after it."""
+    from mmaction_aim.utils import BadInputError, read_label_map
+    numbered = tmp_path / 'classInd.txt'
+    numbered.write_text('1 ApplyEyeMakeup\n2 ApplyLipstick\n3 Archery\n')
+    with pytest.raises(LabelMapError, match='starts with a number'):
+        read_class_names(str(numbered), 3)
+    gap = tmp_path / 'gap.txt'
+    gap.write_text('red\n\ngreen\nblue\n\n')
+    with pytest.raises(BadInputError, match=r'blank lines \[2\]'):
+        read_label_map(str(gap))
+    gap.write_text('red\ngreen\nblue\n\n\n')  # trailing blanks are fine
+    assert read_label_map(str(gap)) == ['red', 'green', 'blue']
+    # A name with a number inside or after it is a name.
+    assert read_class_names(['3D printing', 'top 10', 'a'], 3)[0] == \
+        '3D printing'

@@ -47,31 +47,36 @@ def read_video_list(ann_file: str, delimiter: str = ' ',
         raise VideoListError(f'{ann_file}: the column delimiter must be a '
                              f'non-empty string, got {delimiter!r}')
     entries, bad = [], []
-    with open(ann_file) as f:
-        for number, text in enumerate(f, start=1):
-            text = text.strip()
-            if not text:
-                continue
-            columns = text.split(delimiter)
-            name, labels = columns[0], columns[1:]
-            if not labels:
-                if labelled:
-                    bad.append(f'line {number}: no label ({text!r})')
-                entries.append(ListEntry(number, name, None))
-                continue
-            if len(labels) > 1 and not multi_class:
-                bad.append(f'line {number}: {len(columns)} columns where '
-                           f'two are expected ({text!r}; a path with the '
-                           f'delimiter {delimiter!r} in it?)')
-                continue
-            try:
-                values = [int(label) for label in labels]
-            except ValueError:
-                bad.append(f'line {number}: label {" ".join(labels)!r} is '
-                           'not an integer')
-                continue
-            entries.append(ListEntry(number, name,
-                                     values if multi_class else values[0]))
+    try:
+        with open(ann_file, encoding='utf-8') as f:
+            lines = f.read().split('\n')  # as iterating the file
+    except UnicodeDecodeError:
+        raise VideoListError(f'{ann_file} is not a text file: a video list '
+                             'has one "path label" line a video') from None
+    for number, text in enumerate(lines, start=1):
+        text = text.strip()
+        if not text:
+            continue
+        columns = text.split(delimiter)
+        name, labels = columns[0], columns[1:]
+        if not labels:
+            if labelled:
+                bad.append(f'line {number}: no label ({text!r})')
+            entries.append(ListEntry(number, name, None))
+            continue
+        if len(labels) > 1 and not multi_class:
+            bad.append(f'line {number}: {len(columns)} columns where '
+                       f'two are expected ({text!r}; a path with the '
+                       f'delimiter {delimiter!r} in it?)')
+            continue
+        try:
+            values = [int(label) for label in labels]
+        except ValueError:
+            bad.append(f'line {number}: label {" ".join(labels)!r} is '
+                       'not an integer')
+            continue
+        entries.append(ListEntry(number, name,
+                                 values if multi_class else values[0]))
     if bad:
         raise VideoListError(_report(ann_file, bad))
     return entries

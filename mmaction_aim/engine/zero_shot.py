@@ -14,6 +14,7 @@ Both refuse a head that does not start from text, and a text model that is
 not the backbone's image model's (:func:`check_zero_shot_model`).
 """
 from mmengine.hooks import Hook
+from mmengine.logging import MMLogger
 from mmengine.model import is_model_wrapper
 
 from mmaction.registry import HOOKS, MODELS
@@ -39,9 +40,11 @@ def check_zero_shot_model(model: dict, what: str) -> None:
         what (str): The option or hook asking, for the message.
 
     Raises:
-        BadInputError: A head that does not start from the class names, or
-            a text model that is not the backbone's image model's (one
-            sentence each).
+        BadInputError: A head that does not start from the class names, no
+            text or image weights (random ones would be evaluated), or a
+            text model that is not the backbone's image model's (one
+            sentence each). Text and image weights from two files are
+            warned of (a converted copy of one file is fine).
     """
     head = (model or {}).get('cls_head') or {}
     if not is_text_head(head):
@@ -50,9 +53,25 @@ def check_zero_shot_model(model: dict, what: str) -> None:
             f'but model.cls_head is {head.get("type")!r}, started from '
             'random numbers: use a config whose head is AIMTextHead (e.g. '
             'configs/few_shot/*_text.py)')
-    image_model = ((model.get('backbone') or {}).get('image_model'))
+    backbone = model.get('backbone') or {}
+    missing = [field for field, value in (
+        ('model.cls_head.text_weights', head.get('text_weights')),
+        ('model.backbone.pretrained', backbone.get('pretrained')))
+        if not value]
+    if missing:
+        raise BadInputError(
+            f'{what} evaluates the released image-text model, but '
+            f'{" and ".join(missing)} {"is" if len(missing) == 1 else "are"} '
+            'not set: its scores would be of random weights')
+    image_model = backbone.get('image_model')
     if isinstance(image_model, dict):
         check_pairing(image_model, head['text_model'])
+    if head['text_weights'] != backbone['pretrained']:
+        MMLogger.get_current_instance().warning(
+            f'{what}: the text tower comes from {head["text_weights"]}, the '
+            f'image model from {backbone["pretrained"]}: both must be the '
+            "same image-text model's weights (a converted copy of one file "
+            'is), or the zero-shot row is of neither')
 
 
 def _model_of(runner):
@@ -65,12 +84,17 @@ class ZeroShotValHook(Hook):
     """Validate a fresh training run once before its first epoch: the
     frozen image-text model's zero-shot row, logged as ``Epoch(val) [0]``.
 
-    A resumed run (past iteration 0) is not validated again. With
+    It runs last of the hooks before training (priority ``'LOWEST'``), so
+    that the hooks validation reports to are ready (the checkpoint hook's
+    ``save_best`` sets its file backend in its own ``before_train``). A
+    resumed run (past iteration 0) is not validated again. With
     ``save_best`` in the checkpoint hook, the zero-shot model counts as the
     epoch-0 candidate (``best_*_epoch_0.pth`` where fine-tuning never beats
     it). With a run seed, AIM's loops reseed every iteration, so training
     draws the same random numbers with or without this hook.
     """
+
+    priority = 'LOWEST'
 
     def before_run(self, runner) -> None:
         """Refuse a model whose initial scores are not zero-shot scores

@@ -76,12 +76,34 @@ def protocol_collate(data_batch: Sequence[dict]) -> dict:
     return pseudo_collate(data_batch)
 
 
+def _check_one_clip_sampler(sampler: dict,
+                            protocols: Sequence[str]) -> None:
+    """Refuse protocols a sampler that is not SampleFrames cannot give:
+    such a sampler (``UniformSample``) places one clip, so it takes protocols
+    of 1 clip, and only with ``num_clips=1``."""
+    from mmaction.registry import TRANSFORMS
+    from mmaction.datasets.transforms import SampleFrames
+    cls = TRANSFORMS.get(sampler['type'])
+    if isinstance(cls, type) and issubclass(cls, SampleFrames):
+        return
+    num_clips = sampler.get('num_clips', 1)
+    several = [p for p in protocols if parse_protocol(p)[0] != 1]
+    if num_clips != 1 or several:
+        raise ValueError(
+            f'the test sampler {sampler["type"]}(num_clips={num_clips}) '
+            'draws its clips its own way, so view protocols take it only '
+            'with num_clips=1 and protocols of 1 clip (1x1, 1x3)'
+            + (f', not {several}' if several else '')
+            + ': set its num_clips=1, or sample with SampleFrames')
+
+
 def _widen(pipeline: List[dict], protocols: Sequence[str]) -> List[dict]:
     pipeline = copy.deepcopy(list(pipeline))
     i = VideoPipeline(pipeline).one(SAMPLE, 'view protocols')
     if pipeline[i]['type'] == 'MultiProtocolSampleFrames':
         raise ValueError('the pipeline samples view protocols already '
                          f'({pipeline[i]["protocols"]})')
+    _check_one_clip_sampler(pipeline[i], protocols)
     sampler = {k: v for k, v in pipeline[i].items() if k != 'num_clips' or
                pipeline[i]['type'] == 'UniformSample'}
     pipeline[i] = dict(type='MultiProtocolSampleFrames',

@@ -20,7 +20,8 @@ def read_label_map(path: str) -> List[str]:
 
     Raises:
         FileNotFoundError: No such file.
-        BadInputError: A directory, or a JSON file of another shape.
+        BadInputError: A directory, a JSON file of another shape, or blank
+            lines between the names (which would shift the labels).
     """
     if os.path.isdir(path):
         raise BadInputError(f'{path} is a directory; give the label map file')
@@ -44,4 +45,14 @@ def read_label_map(path: str) -> List[str]:
                 f'{path}: expected a JSON list of class names or an object '
                 'with one under "classes"')
         return names
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    lines = [line.strip() for line in text.split('\n')]
+    while lines and not lines[-1]:
+        lines.pop()
+    blank = [number for number, line in enumerate(lines, start=1)
+             if not line]
+    if blank:
+        raise BadInputError(
+            f'{path}: blank lines {blank[:10]} between class names (line i '
+            'names label i - 1, so the names after them would name the '
+            'wrong labels); remove them')
+    return lines

@@ -97,8 +97,8 @@ def read_labelled_list(path: str) -> List[ListEntry]:
 
     Raises:
         FileNotFoundError: No such list.
-        BadInputError: A directory, an empty list, malformed lines (named
-            with their line numbers).
+        BadInputError: A directory, an empty list, malformed lines or a
+            video listed twice (named with their line numbers).
     """
     if osp.isdir(path):
         raise BadInputError(f'{path} is a directory; give a video list file')
@@ -112,6 +112,17 @@ def read_labelled_list(path: str) -> List[ListEntry]:
                              + '; '.join(negative[:10]))
     if not entries:
         raise BadInputError(f'{path} lists no videos')
+    lines = defaultdict(list)
+    for entry in entries:
+        lines[entry.filename].append(entry.line)
+    twice = [(name, numbers) for name, numbers in lines.items()
+             if len(numbers) > 1]
+    if twice:
+        named = '; '.join(f'{name} on lines {numbers}'
+                          for name, numbers in twice[:10])
+        raise VideoListError(
+            f'{path} lists {len(twice)} videos more than once (a K-shot '
+            f'list would hold one clip twice): {named}')
     return entries
 
 
@@ -141,7 +152,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         'the path)')
     parser.add_argument('list', help='the full list (path label a line)')
     parser.add_argument('--shots', type=at_least(int, 1), nargs='+',
-                        required=True, metavar='K',
+                        action='extend', required=True, metavar='K',
                         help='clips per class of each list (e.g. 2 4 8 16)')
     parser.add_argument('--seed', type=at_least(int, 0), default=0,
                         help='the draw\'s seed (default 0)')
@@ -171,6 +182,10 @@ def main(argv=None) -> None:
                             'another --out-dir')
     os.makedirs(args.out_dir, exist_ok=True)
     classes = by_class(entries)
+    empty = sorted(set(range(max(classes) + 1)) - set(classes))
+    if empty:
+        print(f'labels without a clip in {args.list} (no list has them): '
+              f'{empty[:10]}' + (' ...' if len(empty) > 10 else ''))
     for k, kept in draws.items():
         write(kept, paths[k])
         fewer = sorted(label for label, items in classes.items()

@@ -58,6 +58,10 @@ param_scheduler = [
          by_epoch=True, begin=0, end=max_epochs),
 ]
 
+# Seeded, so that a text run and its random-head ablation draw the same
+# clips and augmentations.
+randomness = dict(seed=0)
+
 # The zero-shot row first: validate the model as initialised before
 # training.
 custom_hooks = [dict(type='ZeroShotValHook')]

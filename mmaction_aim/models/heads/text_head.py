@@ -41,8 +41,9 @@ class AIMTextHead(AIMHead):
     fine-tuning continues from the zero-shot classifier; the text tower is
     built, read (through the package's safe reader), used and dropped inside
     ``init_weights``: a checkpoint holds ``proj``, ``fc_cls`` and
-    ``logit_scale`` only, and testing or resuming from one needs no text
-    file. Label smoothing, multi-view averaging and view protocols are
+    ``logit_scale`` only, and testing from one needs no text file (resuming
+    a training run reads it again: MMEngine initialises before it
+    resumes). Label smoothing, multi-view averaging and view protocols are
     :class:`AIMHead`'s.
 
     Args:

@@ -1,4 +1,5 @@
 """A dataset's class names, label ``i`` first, for the text head."""
+import re
 from typing import List, Sequence, Union
 
 from ...utils.errors import BadInputError
@@ -28,7 +29,8 @@ def read_class_names(source: Union[str, Sequence[str]],
         FileNotFoundError: No such file.
         BadInputError: A directory, a file of another shape
             (:func:`~mmaction_aim.utils.read_label_map`).
-        LabelMapError: An empty name, or another count of names than
+        LabelMapError: An empty name, names that all start with a number
+            (an index column), or another count of names than
             ``num_classes``.
     """
     if isinstance(source, str):
@@ -39,6 +41,13 @@ def read_class_names(source: Union[str, Sequence[str]],
     if not all(isinstance(n, str) and n.strip() for n in names):
         raise LabelMapError(f'{where}: every class name must be a non-empty '
                             'string')
+    numbered = [n for n in names if re.match(r'^\d+\s+\S', n.strip())]
+    if names and len(numbered) == len(names):
+        raise LabelMapError(
+            f'{where}: every class name starts with a number '
+            f'({names[0].strip()!r}, ...), which the prompts would read as '
+            'part of the name: a label map names one class a line, its line '
+            'giving the label (UCF101\'s classInd.txt: drop the numbers)')
     if len(names) != num_classes:
         raise LabelMapError(
             f'{where} names {len(names)} classes but the head has '
