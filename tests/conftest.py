@@ -283,3 +283,17 @@ def load_config(path: str):
     """A config file parsed once per process (``Config.fromfile`` of the
     model-zoo configs is slow); each caller gets its own copy."""
     return copy.deepcopy(_parsed_config(osp.abspath(path)))
+
+
+def val_records(work_dir: str) -> list:
+    """Every validation record a run under ``work_dir`` logged (MMEngine's
+    ``vis_data/scalars.json`` lines with ``acc/top1``), in order."""
+    import glob
+    import json
+    records = []
+    for path in sorted(glob.glob(os.path.join(work_dir, '*', 'vis_data',
+                                              'scalars.json'))):
+        with open(path) as f:
+            records += [r for r in map(json.loads, f) if 'acc/top1' in r]
+    return records
+

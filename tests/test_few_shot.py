@@ -12,7 +12,7 @@ from mmengine.config import Config
 
 import mmaction_aim  # noqa: F401  (registrations)
 from conftest import (NUM_CLASSES, REPO, TINY_CONFIG, call_tool,
-                      data_options, refused, tool_module)
+                      data_options, refused, tool_module, val_records)
 from mmaction_aim.datasets import read_video_list
 from mmaction_aim.engine import check_zero_shot_model
 from mmaction_aim.utils.errors import BadInputError
@@ -266,16 +266,7 @@ def test_zero_shot_refusals(tmp_path):
 
 
 def _val_epochs(work_dir):
-    import json
-    epochs = []
-    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                          'scalars.json'))):
-        with open(path) as f:
-            for line in f:
-                record = json.loads(line)
-                if 'acc/top1' in record:
-                    epochs.append((record['step'], record['acc/top1']))
-    return epochs
+    return [(r['step'], r['acc/top1']) for r in val_records(work_dir)]
 
 
 def test_training_log_starts_with_the_zero_shot_row(video_dataset,

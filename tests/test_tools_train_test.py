@@ -2,7 +2,6 @@
 in this process (``call_tool``), except where a process of its own is what
 is tested (a run killed with SIGKILL, two processes under torchrun)."""
 import glob
-import json
 import os
 import os.path as osp
 import pickle
@@ -16,7 +15,7 @@ import pytest
 import torch
 
 from conftest import (REPO, TINY_CONFIG, call_tool, data_options, run_tool,
-                      tool_env)
+                      tool_env, val_records)
 
 from mmaction_aim.analysis import build_model, load_config
 from mmaction_aim.checkpoint import read_checkpoint as safe_load
@@ -34,14 +33,8 @@ ITER_CKPT = ['default_hooks.checkpoint.by_epoch=False',
 
 def last_val_metrics(work_dir: str) -> dict:
     """The last validation metrics a run logged."""
-    metrics = {}
-    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                          'scalars.json'))):
-        with open(path) as f:
-            for line in f:
-                record = json.loads(line)
-                if 'acc/top1' in record:
-                    metrics = record
+    records = val_records(work_dir)
+    metrics = records[-1] if records else {}
     return {k: v for k, v in metrics.items() if k.startswith('acc/')}
 
 

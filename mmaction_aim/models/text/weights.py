@@ -22,8 +22,8 @@ from typing import Optional
 import torch
 
 from ...checkpoint import (CheckpointMismatchError, StateDict,
-                           read_checkpoint, select_prefix, strip_prefix,
-                           to_float32, unwrap)
+                           find_mismatches, read_checkpoint, select_prefix,
+                           strip_prefix, to_float32, unwrap)
 from ...utils.errors import BadInputError
 from .towers import TextTowerSpec
 
@@ -168,17 +168,12 @@ def load_text_tower(tower: torch.nn.Module, state_dict: StateDict,
     Raises:
         CheckpointMismatchError: Naming the differing keys.
     """
-    ours = tower.state_dict()
-    missing = sorted(set(ours) - set(state_dict))
-    unexpected = sorted(set(state_dict) - set(ours))
-    shapes = [f'{k}: file {list(v.shape)} vs {list(ours[k].shape)}'
-              for k, v in state_dict.items()
-              if k in ours and v.shape != ours[k].shape]
-    if missing or unexpected or shapes:
+    problems = find_mismatches(tower, state_dict)
+    if any(problems.values()):
         raise CheckpointMismatchError(
             f'{name}\'s text tower is not open_clip {spec.name}\'s: '
-            + '; '.join(filter(None, [
-                f'missing {missing[:5]}' if missing else '',
-                f'unexpected {unexpected[:5]}' if unexpected else '',
-                f'shapes differ {shapes[:5]}' if shapes else ''])))
+            + '; '.join(f'{what} {sorted(keys)[:5]}' for what, keys in (
+                ('missing', problems['missing']),
+                ('unexpected', problems['unexpected']),
+                ('shapes differ', problems['shape'])) if keys))
     tower.load_state_dict(state_dict, strict=True)
