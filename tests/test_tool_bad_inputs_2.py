@@ -13,7 +13,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import TINY_CONFIG, call_tool, refused
+from conftest import TINY_CONFIG, call_tool, refused, tool_module
 from mmaction_aim.analysis import build_model
 from mmaction_aim.models.families import CLIPViT
 
@@ -408,3 +408,20 @@ def test_export_format_follows_the_extension(checkpoints, tmp_path):
                         checkpoints['tiny'], '--out', str(out)])
     assert '(torch_export, 1 x 1 views)' in report.stdout
     torch.export.load(str(out))  # an exported program
+
+
+@pytest.mark.parametrize('tool', ['analysis/get_flops.py',
+                                  'analysis/benchmark.py'])
+def test_analysis_tools_take_cfg_options_as_every_tool(tool, capsys):
+    """Before: DictAction's ValueError traceback for a bare key."""
+    from mmaction_aim.analysis import benchmark
+    module = tool_module(tool) if tool.endswith('get_flops.py') else \
+        benchmark
+    with pytest.raises(SystemExit) as info:
+        module.parse_args([TINY_CONFIG, '--cfg-options', 'key'])
+    assert info.value.code == 2
+    assert "'key' is not key=value" in capsys.readouterr().err
+    if tool.endswith('get_flops.py'):
+        with pytest.raises(SystemExit):
+            module.parse_args([TINY_CONFIG, '--shape', '0', '8', '8'])
+        assert 'an integer >= 1' in capsys.readouterr().err

@@ -85,8 +85,8 @@ import time
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
 
 import torch
-from mmengine.config import DictAction
 
+from ..utils.cli import add_cfg_options
 from .builder import VARIANTS, build_model, check_variant, load_config
 from .flops import count_macs
 
@@ -544,8 +544,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='also search the largest training batch of '
                         'every variant that fits on the GPU (CUDA only)')
     parser.add_argument('--out', help='write the results as JSON here')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value')
+    add_cfg_options(parser)
     # Internal: one measurement in this process.
     parser.add_argument('--worker', nargs=2, metavar=('VARIANT', 'MODE'),
                         help=argparse.SUPPRESS)

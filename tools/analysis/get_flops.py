@@ -17,13 +17,12 @@ import os
 import sys
 from typing import Optional, Sequence
 
-from mmengine.config import DictAction
-
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
 
 from mmaction_aim.analysis import config_complexity  # noqa: E402
-from mmaction_aim.utils import main_with_clear_errors  # noqa: E402
+from mmaction_aim.utils import (add_cfg_options, at_least,  # noqa: E402
+                                main_with_clear_errors)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -31,15 +30,15 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='FLOPs (MACs per view) and parameters of a config')
     parser.add_argument('config', help='config file')
-    parser.add_argument('--shape', type=int, nargs=3, metavar=('T', 'H', 'W'),
+    parser.add_argument('--shape', type=at_least(int, 1), nargs=3,
+                        metavar=('T', 'H', 'W'),
                         help='input of one view (default: the backbone\'s '
                         'num_frames and input_resolution)')
     parser.add_argument('--json', action='store_true',
                         help='print one JSON line instead of the table')
     parser.add_argument('--by-operator', action='store_true',
                         help='also list the MACs of every ATen operator')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value')
+    add_cfg_options(parser)
     return parser.parse_args(argv)
 
 
